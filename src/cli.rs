@@ -1,0 +1,509 @@
+//! The command line: arguments, the faces they pick, and exit statuses.
+//!
+//! Exit statuses (the contract in the README): 0 accepted or stopped as
+//! asked, 2 usage error, 3 connection, TLS, timeout or protocol failure,
+//! 4 a 4xx reply ended it, 5 a 5xx reply ended it.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::message::{self, Envelope, HeaderFields, Stamp};
+use crate::proto::auth::{Credentials, Mechanism, Secret};
+use crate::proto::client::{ClientSession, Outcome, Plan, QuitAfter, Transfer};
+use crate::proto::command::{Address, Param, ReversePath};
+use crate::proto::reply::ReplyLimits;
+use crate::transcript::{self, Writer};
+use crate::transport::{self, ConnectOptions, Target, TlsMode, TlsOptions};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_CONNECTION: u8 = 3;
+pub const EXIT_TRANSIENT: u8 = 4;
+pub const EXIT_PERMANENT: u8 = 5;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "smtp-workbench",
+    version,
+    about = "Step through SMTP sessions by hand: telnet to port 25, done properly.",
+    after_help = "Exit status of `send`: 0 accepted (or stopped as --quit-after asked), \
+                  2 usage error, 3 connection, TLS, timeout or protocol failure, \
+                  4 a 4xx reply ended it, 5 a 5xx reply ended it."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The server for the interactive workbench, HOST[:PORT].
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one SMTP transaction without the UI; the transcript goes to stdout.
+    Send(SendArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsArg {
+    /// Plain SMTP.
+    None,
+    /// Plain first, then STARTTLS after EHLO (RFC 3207).
+    Starttls,
+    /// TLS from the first byte, as on port 465 (RFC 8314).
+    Implicit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QuitAfterArg {
+    Connect,
+    Greeting,
+    Ehlo,
+    Starttls,
+    Auth,
+    Mail,
+    Rcpt,
+    Data,
+}
+
+impl From<QuitAfterArg> for QuitAfter {
+    fn from(q: QuitAfterArg) -> Self {
+        match q {
+            QuitAfterArg::Connect => QuitAfter::Connect,
+            QuitAfterArg::Greeting => QuitAfter::Greeting,
+            QuitAfterArg::Ehlo => QuitAfter::Ehlo,
+            QuitAfterArg::Starttls => QuitAfter::StartTls,
+            QuitAfterArg::Auth => QuitAfter::Auth,
+            QuitAfterArg::Mail => QuitAfter::Mail,
+            QuitAfterArg::Rcpt => QuitAfter::Rcpt,
+            QuitAfterArg::Data => QuitAfter::Data,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+  smtp-workbench send --server 127.0.0.1:2525 --mail-from me@client.test --rcpt alice@example.test\n  \
+  smtp-workbench send --server mail.example.test:587 --tls starttls --auth PLAIN --user alice \\\n      \
+  --password-env SMTP_PASSWORD --mail-from alice@example.test --rcpt bob@example.test\n  \
+  smtp-workbench send --server mx.example.test --quit-after rcpt --mail-from a@b.test --rcpt c@d.test\n\n\
+Exit status: 0 accepted (or stopped as --quit-after asked), 2 usage error, 3 connection, TLS,\n\
+timeout or protocol failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it.")]
+pub struct SendArgs {
+    /// The server, HOST[:PORT] (port 25, or 465 with --tls implicit).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub server: Option<String>,
+    /// Transport security.
+    #[arg(long, value_enum, default_value = "none")]
+    pub tls: TlsArg,
+    /// Do not check the server's certificate at all (a warning says so).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Trust the CA certificates in this PEM file instead of the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// The name the certificate must carry, when connecting by address.
+    #[arg(long, value_name = "NAME")]
+    pub tls_name: Option<String>,
+    /// The name to give in EHLO (default: this machine's host name).
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+    /// Authenticate with this SASL mechanism: PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.
+    #[arg(long, value_name = "MECH", requires = "user")]
+    pub auth: Option<String>,
+    /// The user name for --auth.
+    #[arg(long, value_name = "USER", requires = "auth")]
+    pub user: Option<String>,
+    /// Read the password from this environment variable (else it is asked for).
+    #[arg(long, value_name = "VAR", requires = "auth")]
+    pub password_env: Option<String>,
+
+    /// Envelope sender (MAIL FROM), optionally with parameters:
+    /// "me@example.test BODY=8BITMIME". Use "<>" for the null sender.
+    #[arg(long, value_name = "ADDR [PARAM...]", allow_hyphen_values = true)]
+    pub mail_from: Option<String>,
+    /// Envelope recipient (RCPT TO), repeatable, optionally with parameters:
+    /// "bob@example.test NOTIFY=SUCCESS,FAILURE".
+    #[arg(long, value_name = "ADDR [PARAM...]")]
+    pub rcpt: Vec<String>,
+
+    /// Header From: (default: the envelope sender).
+    #[arg(long, value_name = "MAILBOX")]
+    pub header_from: Option<String>,
+    /// Header To:, repeatable (default: the envelope recipients).
+    #[arg(long, value_name = "MAILBOX")]
+    pub header_to: Vec<String>,
+    /// Header Cc:, repeatable.
+    #[arg(long, value_name = "MAILBOX")]
+    pub cc: Vec<String>,
+    /// Header Subject:.
+    #[arg(long, value_name = "TEXT")]
+    pub subject: Option<String>,
+    /// Any other header field, "Name: value", repeatable.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The body text.
+    #[arg(long, value_name = "TEXT", conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the body text from a file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Send this file as the whole message (headers and body) exactly as it
+    /// is; only line ends are made CRLF and leading dots stuffed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "header_from", "header_to", "cc", "subject", "headers", "body", "body_file"
+    ])]
+    pub data: Option<PathBuf>,
+
+    /// Use BDAT (CHUNKING, RFC 3030) instead of DATA.
+    #[arg(long)]
+    pub bdat: bool,
+    /// BDAT chunk size in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 65536, requires = "bdat")]
+    pub chunk_size: usize,
+    /// Do not pipeline MAIL, RCPT and DATA even when the server offers PIPELINING.
+    #[arg(long)]
+    pub no_pipelining: bool,
+    /// Stop after this step and say QUIT.
+    #[arg(long, value_enum, value_name = "STEP")]
+    pub quit_after: Option<QuitAfterArg>,
+    /// Seconds to wait for the connection, the TLS handshake and each reply.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Transcript format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+    /// Show AUTH secrets in the transcript instead of masking them.
+    #[arg(long)]
+    pub reveal_secrets: bool,
+}
+
+/// A usage problem found after clap: exit status 2 with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+fn usage(s: impl Into<String>) -> UsageError {
+    UsageError(s.into())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Send(args)) => ExitCode::from(send(&args)),
+        None => {
+            eprintln!(
+                "smtp-workbench: the interactive workbench is not in this version yet.\n\
+                 Use the headless face: smtp-workbench send --help"
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Runs `send` and returns its exit status.
+pub fn send(args: &SendArgs) -> u8 {
+    let prepared = match prepare(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("smtp-workbench send: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("smtp-workbench send: cannot start the async runtime: {e}");
+            return EXIT_CONNECTION;
+        }
+    };
+    let format = match args.format {
+        FormatArg::Text => transcript::Format::Text,
+        FormatArg::Json => transcript::Format::Json,
+    };
+    let stdout = std::io::stdout();
+    let mut writer = Writer::new(stdout.lock(), format, args.reveal_secrets);
+    for note in &prepared.notes {
+        let _ = writer.write_note(Duration::ZERO, note);
+    }
+    let session = ClientSession::with_plan(ReplyLimits::default(), prepared.plan);
+    let mut last = Duration::ZERO;
+    let session = runtime.block_on(transport::run(session, &prepared.connect, &mut |e| {
+        last = e.at;
+        let _ = writer.write(&e);
+    }));
+    let (exit, text) = exit_status(&session);
+    let _ = writer.write_result(last, &text, exit);
+    let _ = writer.into_inner().flush();
+    exit
+}
+
+/// The exit status for how a session ended, and the sentence for it.
+pub fn exit_status(session: &ClientSession) -> (u8, String) {
+    let Some(outcome) = session.outcome() else {
+        return (
+            EXIT_CONNECTION,
+            "the session ended without a result".to_string(),
+        );
+    };
+    let text = transport::describe_outcome(outcome);
+    let by_code = |code: u16| {
+        if (400..500).contains(&code) {
+            EXIT_TRANSIENT
+        } else {
+            EXIT_PERMANENT
+        }
+    };
+    let exit = match outcome {
+        Outcome::Completed { .. } => match session.partial_refusal() {
+            Some(r) => {
+                return (
+                    by_code(r.code.value()),
+                    format!(
+                        "{text}, but a recipient was refused: {} {}",
+                        r.code,
+                        r.message()
+                    ),
+                )
+            }
+            None => EXIT_OK,
+        },
+        Outcome::Refused(r) => by_code(r.code.value()),
+        Outcome::Local(_) => EXIT_USAGE,
+        _ => EXIT_CONNECTION,
+    };
+    (exit, text)
+}
+
+/// Everything `send` needs, checked before any connection is made.
+pub struct Prepared {
+    pub plan: Plan,
+    pub connect: ConnectOptions,
+    /// Info lines for the transcript before the session starts.
+    pub notes: Vec<String>,
+}
+
+fn split_address_and_params(s: &str) -> Result<(String, Vec<Param>), UsageError> {
+    let mut words = s.split_whitespace();
+    let addr = words.next().unwrap_or_default().to_string();
+    let params = words
+        .map(|w| Param::parse(w).map_err(|e| usage(format!("{s:?}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((addr, params))
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
+    let tls_mode = match args.tls {
+        TlsArg::None => TlsMode::None,
+        TlsArg::Starttls => TlsMode::StartTls,
+        TlsArg::Implicit => TlsMode::Implicit,
+    };
+    if tls_mode == TlsMode::None && (args.insecure || args.ca_file.is_some() || args.tls_name.is_some()) {
+        return Err(usage(
+            "--insecure, --ca-file and --tls-name need --tls starttls or --tls implicit",
+        ));
+    }
+    if args.insecure && args.ca_file.is_some() {
+        return Err(usage("--insecure and --ca-file contradict each other"));
+    }
+    let Some(server) = &args.server else {
+        return Err(usage(
+            "give the server with --server HOST[:PORT] (the built-in server is not in this version yet)",
+        ));
+    };
+    let default_port = if tls_mode == TlsMode::Implicit { 465 } else { 25 };
+    let target = Target::parse(server, default_port).map_err(|e| usage(format!("--server: {e}")))?;
+    if !(args.timeout > 0.0 && args.timeout <= 86_400.0) {
+        return Err(usage("--timeout takes a number of seconds above 0"));
+    }
+    let quit_after: Option<QuitAfter> = args.quit_after.map(Into::into);
+    let needs_envelope = quit_after.is_none_or(|q| q >= QuitAfter::Mail);
+    let needs_rcpt = quit_after.is_none_or(|q| q >= QuitAfter::Rcpt);
+
+    let mut notes = Vec::new();
+    let (mail_from, mail_params) = match &args.mail_from {
+        Some(m) => {
+            let (addr, params) = split_address_and_params(m)?;
+            let path = ReversePath::parse(&addr).map_err(|e| usage(format!("--mail-from: {e}")))?;
+            (path, params)
+        }
+        None if needs_envelope => {
+            return Err(usage(
+                "give the envelope sender with --mail-from ADDR (or \"<>\" for a bounce)",
+            ))
+        }
+        None => (ReversePath::Null, Vec::new()),
+    };
+    if args.rcpt.is_empty() && needs_rcpt {
+        return Err(usage("give at least one envelope recipient with --rcpt ADDR"));
+    }
+    let rcpts = args
+        .rcpt
+        .iter()
+        .map(|r| {
+            let (addr, params) = split_address_and_params(r)?;
+            let addr = addr.trim_start_matches('<').trim_end_matches('>');
+            let addr = Address::new(addr).map_err(|e| usage(format!("--rcpt: {e}")))?;
+            Ok((addr, params))
+        })
+        .collect::<Result<Vec<_>, UsageError>>()?;
+    let envelope = Envelope {
+        mail_from: mail_from.clone(),
+        mail_params: mail_params.clone(),
+        rcpts: rcpts.clone(),
+    };
+
+    let content = match &args.data {
+        Some(path) => std::fs::read(path)
+            .map_err(|e| usage(format!("--data {}: {e}", path.display())))?,
+        None => {
+            let body = match (&args.body, &args.body_file) {
+                (Some(b), _) => b.clone(),
+                (None, Some(path)) => {
+                    let bytes = std::fs::read(path)
+                        .map_err(|e| usage(format!("--body-file {}: {e}", path.display())))?;
+                    String::from_utf8(bytes).map_err(|_| {
+                        usage(format!(
+                            "--body-file {}: not UTF-8 text; send a ready message with --data instead",
+                            path.display()
+                        ))
+                    })?
+                }
+                (None, None) => "This is a test message sent with smtp-workbench.\n".to_string(),
+            };
+            let extra = args
+                .headers
+                .iter()
+                .map(|h| message::parse_header(h).map_err(|e| usage(format!("--header: {e}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let fields = HeaderFields {
+                from: args.header_from.clone(),
+                to: args.header_to.clone(),
+                cc: args.cc.clone(),
+                subject: args
+                    .subject
+                    .clone()
+                    .or_else(|| Some("smtp-workbench test".to_string())),
+                extra,
+            };
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            let id_domain = mail_from
+                .address()
+                .and_then(Address::domain)
+                .unwrap_or("smtp-workbench.invalid")
+                .to_string();
+            let stamp = Stamp {
+                unix_time: i64::try_from(now.as_secs()).unwrap_or(0),
+                message_id: format!(
+                    "{}.{}.{}@{id_domain}",
+                    now.as_secs(),
+                    now.subsec_nanos(),
+                    std::process::id()
+                ),
+            };
+            let composed = message::compose(&envelope, &fields, &body, &stamp)
+                .map_err(|e| usage(e.to_string()))?;
+            notes.extend(composed.notes);
+            composed.bytes
+        }
+    };
+
+    let auth = match &args.auth {
+        Some(mech) => {
+            let mechanism = Mechanism::parse(mech).ok_or_else(|| {
+                usage(format!(
+                    "--auth {mech}: not a mechanism this tool knows (PLAIN, LOGIN, CRAM-MD5, XOAUTH2)"
+                ))
+            })?;
+            let user = args.user.clone().unwrap_or_default();
+            let password = match &args.password_env {
+                Some(var) => std::env::var(var).map_err(|_| {
+                    usage(format!("--password-env {var}: that environment variable is not set"))
+                })?,
+                None => {
+                    if !std::io::stdin().is_terminal() {
+                        return Err(usage(
+                            "--auth needs a password: use --password-env VAR when there is no terminal to ask on",
+                        ));
+                    }
+                    rpassword::prompt_password(format!("Password for {user}: "))
+                        .map_err(|e| usage(format!("cannot read the password: {e}")))?
+                }
+            };
+            Some((
+                mechanism,
+                Credentials {
+                    user,
+                    secret: Secret::new(password),
+                },
+            ))
+        }
+        None => None,
+    };
+    let ehlo = match &args.ehlo {
+        Some(e) => e.clone(),
+        None => {
+            let h = host_name();
+            notes.push(format!("EHLO name {h} (this machine's name; set another with --ehlo)"));
+            h
+        }
+    };
+    if ehlo.is_empty() || ehlo.contains(char::is_whitespace) {
+        return Err(usage("--ehlo takes one name or address literal, without spaces"));
+    }
+    let plan = Plan {
+        ehlo,
+        starttls: tls_mode == TlsMode::StartTls,
+        auth,
+        mail_from,
+        mail_params,
+        rcpts,
+        content,
+        transfer: if args.bdat {
+            Transfer::Bdat {
+                chunk_size: args.chunk_size.max(1),
+            }
+        } else {
+            Transfer::Data
+        },
+        pipelining: !args.no_pipelining,
+        quit_after,
+    };
+    let connect = ConnectOptions {
+        target,
+        tls_mode,
+        tls: TlsOptions {
+            ca_file: args.ca_file.clone(),
+            insecure: args.insecure,
+            tls_name: args.tls_name.clone(),
+        },
+        timeout: Duration::from_secs_f64(args.timeout),
+    };
+    Ok(Prepared {
+        plan,
+        connect,
+        notes,
+    })
+}

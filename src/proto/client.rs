@@ -1,0 +1,1200 @@
+//! The client side of an SMTP session as a state machine with no I/O.
+//!
+//! Bytes from the server go in through [`ClientSession::handle_input`]; bytes
+//! to write come out of [`ClientSession::poll_transmit`], and what happened
+//! comes out of [`ClientSession::poll_event`]. The transport says when the
+//! connection ends, when a deadline passed and when TLS is up; the session
+//! never learns the time.
+//!
+//! A session can be driven one command at a time (the TUI), including wrong
+//! commands sent on purpose as raw lines, or given a [`Plan`] that it runs by
+//! itself up to a stop point (`send`). Both paths share the same reply
+//! handling, so they cannot disagree about what a reply meant.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use super::auth::{AuthExchange, AuthLine, Credentials, Mechanism};
+use super::capabilities::Capabilities;
+use super::command::{Address, Command, CommandError, Param, ReversePath, Verb};
+use super::data::{self, DataReport};
+use super::reply::{Reply, ReplyError, ReplyLimits, ReplyParser};
+use super::visible::visible;
+
+/// How far a session has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Connected; the greeting has not arrived.
+    Connected,
+    /// The server said 220; it waits for EHLO or HELO.
+    Greeted,
+    /// EHLO or HELO was accepted; a transaction can start.
+    Ready,
+    /// MAIL FROM was accepted.
+    Mail,
+    /// At least one RCPT TO was accepted.
+    Rcpt,
+    /// DATA was answered 354: what is sent now is the message.
+    Data,
+    /// QUIT was answered, or the connection is gone.
+    Closed,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Connected => "connected",
+            Stage::Greeted => "greeted",
+            Stage::Ready => "ready",
+            Stage::Mail => "mail",
+            Stage::Rcpt => "rcpt",
+            Stage::Data => "data",
+            Stage::Closed => "closed",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a planned session stops and says QUIT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QuitAfter {
+    /// Hang up as soon as the connection is made, before the greeting.
+    Connect,
+    /// After the 220 greeting.
+    Greeting,
+    /// After the first EHLO (or HELO) is accepted.
+    Ehlo,
+    /// After TLS is up and EHLO was answered again over it.
+    StartTls,
+    /// After AUTH succeeded.
+    Auth,
+    /// After MAIL FROM was accepted.
+    Mail,
+    /// After the RCPT TO replies.
+    Rcpt,
+    /// After DATA was answered 354: the content is never sent and the
+    /// connection is closed, so the server drops the transaction.
+    Data,
+}
+
+impl QuitAfter {
+    pub const ALL: [QuitAfter; 8] = [
+        Self::Connect,
+        Self::Greeting,
+        Self::Ehlo,
+        Self::StartTls,
+        Self::Auth,
+        Self::Mail,
+        Self::Rcpt,
+        Self::Data,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Greeting => "greeting",
+            Self::Ehlo => "ehlo",
+            Self::StartTls => "starttls",
+            Self::Auth => "auth",
+            Self::Mail => "mail",
+            Self::Rcpt => "rcpt",
+            Self::Data => "data",
+        }
+    }
+}
+
+/// How the message content goes to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// DATA, dot-stuffed.
+    Data,
+    /// BDAT chunks of at most this many bytes (RFC 3030).
+    Bdat { chunk_size: usize },
+}
+
+/// One whole transaction for the session to run by itself.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub ehlo: String,
+    /// Send STARTTLS after EHLO; fail when the server does not offer it.
+    pub starttls: bool,
+    pub auth: Option<(Mechanism, Credentials)>,
+    pub mail_from: ReversePath,
+    pub mail_params: Vec<Param>,
+    pub rcpts: Vec<(Address, Vec<Param>)>,
+    /// The message as the user wrote it; line ends are normalised on the way out.
+    pub content: Vec<u8>,
+    pub transfer: Transfer,
+    /// Send MAIL, the RCPTs and DATA in one write when the server offers PIPELINING.
+    pub pipelining: bool,
+    pub quit_after: Option<QuitAfter>,
+}
+
+/// How a planned session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything asked for was done: the message was accepted (with its
+    /// reply), or the session stopped where `--quit-after` said.
+    Completed { accepted: Option<Reply> },
+    /// A 4xx or 5xx reply ended the transaction.
+    Refused(Reply),
+    /// The server does not offer something the plan needs (STARTTLS, AUTH).
+    NotOffered(String),
+    /// The server broke the protocol: a malformed reply, an impossible one.
+    Protocol(String),
+    /// The connection ended early; says at which stage.
+    ConnectionLost(String),
+    /// The content was sent but the server's verdict never came.
+    DeliveryUnknown(String),
+    /// No reply within the deadline.
+    TimedOut(String),
+    /// TLS could not be set up.
+    Tls(String),
+    /// The plan itself could not be carried out (bad credentials form, …).
+    Local(String),
+}
+
+/// What the transcript shows: every line in both directions and what the
+/// session made of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A line the client wrote, made visible, CRLF not shown. `revealed` is
+    /// the same line unmasked when `text` hides a secret.
+    Sent {
+        seq: u64,
+        text: String,
+        revealed: Option<String>,
+    },
+    /// A whole reply; `answers` is the `seq` of the line it answers.
+    Reply {
+        answers: Option<u64>,
+        verb: Option<Verb>,
+        reply: Reply,
+    },
+    /// A reply that could not be read; it stands in for one reply.
+    BadReply {
+        answers: Option<u64>,
+        error: ReplyError,
+    },
+    Info(String),
+    Warning(String),
+    Error(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Greeting,
+    Command(Verb),
+    /// The answer to an AUTH continuation line.
+    AuthStep,
+    /// The answer to the `.` that ends DATA content.
+    DataEnd,
+}
+
+impl Expect {
+    fn verb(self) -> Option<Verb> {
+        match self {
+            Expect::Greeting => None,
+            Expect::Command(v) => Some(v),
+            Expect::AuthStep => Some(Verb::Auth),
+            Expect::DataEnd => Some(Verb::Data),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Expect::Greeting => "the greeting",
+            Expect::Command(v) => v.name(),
+            Expect::AuthStep => "AUTH",
+            Expect::DataEnd => "the end of the message content",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    seq: u64,
+    expect: Expect,
+}
+
+#[derive(Debug)]
+struct Driver {
+    plan: Plan,
+    /// RCPT replies seen in this transaction.
+    rcpt_replies: usize,
+    /// The next RCPT to send when not pipelining.
+    next_rcpt: usize,
+    pipelined: bool,
+    /// BDAT chunks still to send, as (offset, len, last).
+    bdat: VecDeque<(usize, usize, bool)>,
+    bdat_bytes: Vec<u8>,
+    /// Once the outcome is known: send QUIT when no reply is outstanding.
+    quit_when_idle: bool,
+}
+
+/// The client side of one SMTP connection.
+#[derive(Debug)]
+pub struct ClientSession {
+    stage: Stage,
+    parser: ReplyParser,
+    pending: VecDeque<Pending>,
+    out: Vec<u8>,
+    events: VecDeque<Event>,
+    next_seq: u64,
+    replies: u64,
+    caps: Option<Capabilities>,
+    tls: bool,
+    awaiting_tls: bool,
+    authenticated: Option<String>,
+    auth: Option<AuthExchange>,
+    rcpt_accepted: usize,
+    messages_accepted: usize,
+    close_requested: bool,
+    /// A 334 arrived for an AUTH typed by hand: the next raw line answers it.
+    auth_challenge_open: bool,
+    driver: Option<Driver>,
+    outcome: Option<Outcome>,
+    /// The worst refusal of a recipient when others were accepted.
+    partial_refusal: Option<Reply>,
+}
+
+impl ClientSession {
+    /// A session driven by hand, waiting for the greeting.
+    pub fn new(limits: ReplyLimits) -> Self {
+        Self {
+            stage: Stage::Connected,
+            parser: ReplyParser::new(limits),
+            pending: VecDeque::from([Pending {
+                seq: 0,
+                expect: Expect::Greeting,
+            }]),
+            out: Vec::new(),
+            events: VecDeque::new(),
+            next_seq: 1,
+            replies: 0,
+            caps: None,
+            tls: false,
+            awaiting_tls: false,
+            authenticated: None,
+            auth: None,
+            rcpt_accepted: 0,
+            messages_accepted: 0,
+            close_requested: false,
+            auth_challenge_open: false,
+            driver: None,
+            outcome: None,
+            partial_refusal: None,
+        }
+    }
+
+    /// A session that runs `plan` by itself.
+    pub fn with_plan(limits: ReplyLimits, plan: Plan) -> Self {
+        let mut s = Self::new(limits);
+        let connect_only = plan.quit_after == Some(QuitAfter::Connect);
+        s.driver = Some(Driver {
+            plan,
+            rcpt_replies: 0,
+            next_rcpt: 0,
+            pipelined: false,
+            bdat: VecDeque::new(),
+            bdat_bytes: Vec::new(),
+            quit_when_idle: false,
+        });
+        if connect_only {
+            s.info("stopping after the connection as asked (--quit-after connect)");
+            s.finish(Outcome::Completed { accepted: None });
+            s.close();
+        }
+        s
+    }
+
+    /// Starts a session already in TLS (implicit TLS, port 465).
+    pub fn set_implicit_tls(&mut self) {
+        self.tls = true;
+    }
+
+    // ----------------------------------------------------------------- state
+
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    pub fn authenticated_user(&self) -> Option<&str> {
+        self.authenticated.as_deref()
+    }
+
+    /// True after `220` to STARTTLS: the transport must now run the TLS
+    /// handshake and then call [`Self::handle_tls_established`].
+    pub fn awaiting_tls(&self) -> bool {
+        self.awaiting_tls
+    }
+
+    /// True when at least one reply is outstanding.
+    pub fn awaiting_reply(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// How many replies (or malformed ones) have been read so far; the
+    /// transport restarts its per-reply deadline whenever this changes.
+    pub fn replies_received(&self) -> u64 {
+        self.replies
+    }
+
+    /// The session wants the connection closed (after QUIT, or to abort).
+    pub fn is_closed(&self) -> bool {
+        self.close_requested
+    }
+
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// The worst refusal of one recipient when the message went to others.
+    pub fn partial_refusal(&self) -> Option<&Reply> {
+        self.partial_refusal.as_ref()
+    }
+
+    pub fn messages_accepted(&self) -> usize {
+        self.messages_accepted
+    }
+
+    /// The commands that make sense now, in the order a user would want them.
+    pub fn suggested(&self) -> Vec<Verb> {
+        let caps = self.caps.clone().unwrap_or_default();
+        let mut v = Vec::new();
+        match self.stage {
+            Stage::Connected | Stage::Closed | Stage::Data => {}
+            Stage::Greeted => v.extend([Verb::Ehlo, Verb::Helo, Verb::Noop, Verb::Help]),
+            Stage::Ready => {
+                v.push(Verb::Mail);
+                if caps.starttls && !self.tls {
+                    v.push(Verb::StartTls);
+                }
+                if !caps.auth.is_empty() && self.authenticated.is_none() {
+                    v.push(Verb::Auth);
+                }
+                v.extend([Verb::Vrfy, Verb::Expn, Verb::Ehlo, Verb::Rset, Verb::Noop, Verb::Help]);
+            }
+            Stage::Mail => v.extend([Verb::Rcpt, Verb::Rset, Verb::Noop]),
+            Stage::Rcpt => {
+                v.extend([Verb::Rcpt, Verb::Data]);
+                if caps.chunking {
+                    v.push(Verb::Bdat { last: true });
+                }
+                v.extend([Verb::Rset, Verb::Noop]);
+            }
+        }
+        if !matches!(self.stage, Stage::Closed | Stage::Data) {
+            v.push(Verb::Quit);
+        }
+        v
+    }
+
+    // ---------------------------------------------------------------- output
+
+    /// Bytes to write to the server, all that is queued, in one piece so that
+    /// a pipelined group goes out in one write.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
+    }
+
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ----------------------------------------------------------------- input
+
+    /// Takes bytes received from the server.
+    pub fn handle_input(&mut self, bytes: &[u8]) {
+        if self.stage == Stage::Closed || self.awaiting_tls {
+            return;
+        }
+        self.parser.feed(bytes);
+        while let Some(result) = self.parser.poll_reply() {
+            self.replies += 1;
+            let pending = self.pending.pop_front();
+            let answers = pending.map(|p| p.seq);
+            match result {
+                Ok(reply) => {
+                    let expect = pending.map(|p| p.expect);
+                    self.events.push_back(Event::Reply {
+                        answers,
+                        verb: expect.and_then(Expect::verb),
+                        reply: reply.clone(),
+                    });
+                    for d in &reply.deviations {
+                        self.warn(format!("server deviates from RFC 5321: {d}"));
+                    }
+                    match expect {
+                        Some(expect) => self.on_reply(expect, &reply),
+                        None => self.unsolicited(&reply),
+                    }
+                }
+                Err(error) => {
+                    self.events.push_back(Event::BadReply {
+                        answers,
+                        error: error.clone(),
+                    });
+                    if self.driver.is_some() {
+                        self.finish(Outcome::Protocol(error.to_string()));
+                        self.close();
+                    }
+                }
+            }
+            if self.awaiting_tls || self.close_requested {
+                break;
+            }
+        }
+    }
+
+    /// The connection could not be made at all.
+    pub fn handle_connect_failed(&mut self, message: String) {
+        self.finish(Outcome::ConnectionLost(message));
+        self.pending.clear();
+        self.stage = Stage::Closed;
+        self.close_requested = true;
+    }
+
+    /// The server closed the connection (or it broke).
+    pub fn handle_eof(&mut self) {
+        if self.stage == Stage::Closed {
+            return;
+        }
+        let quitting = self
+            .pending
+            .iter()
+            .any(|p| p.expect == Expect::Command(Verb::Quit));
+        if quitting || (self.close_requested && self.pending.is_empty()) {
+            self.stage = Stage::Closed;
+            return;
+        }
+        let lost = self.describe_loss("the server closed the connection");
+        self.error(lost.1.clone());
+        self.finish(lost.0);
+        self.stage = Stage::Closed;
+        self.close_requested = true;
+    }
+
+    /// No reply came within the transport's deadline.
+    pub fn handle_timeout(&mut self) {
+        let (outcome, message) = self.describe_loss("no reply within the time limit");
+        let outcome = match outcome {
+            Outcome::ConnectionLost(m) => Outcome::TimedOut(m),
+            other => other,
+        };
+        self.error(message);
+        self.finish(outcome);
+        self.stage = Stage::Closed;
+        self.close_requested = true;
+    }
+
+    fn describe_loss(&self, what: &str) -> (Outcome, String) {
+        let waiting = self.pending.front().map(|p| p.expect);
+        match waiting {
+            Some(Expect::DataEnd) | Some(Expect::Command(Verb::Bdat { last: true })) => {
+                let m = format!(
+                    "{what} after the message content was sent and before the server \
+                     answered it: delivery status unknown (the message may or may not \
+                     have been accepted)"
+                );
+                (Outcome::DeliveryUnknown(m.clone()), m)
+            }
+            Some(e) => {
+                let m = format!(
+                    "{what} while waiting for the reply to {} (stage {})",
+                    e.describe(),
+                    self.stage
+                );
+                (Outcome::ConnectionLost(m.clone()), m)
+            }
+            None => {
+                let m = format!("{what} (stage {})", self.stage);
+                (Outcome::ConnectionLost(m.clone()), m)
+            }
+        }
+    }
+
+    /// The TLS handshake after STARTTLS succeeded; `details` are shown as
+    /// info lines (version, cipher, certificate).
+    pub fn handle_tls_established(&mut self, details: Vec<String>) {
+        self.awaiting_tls = false;
+        self.tls = true;
+        // RFC 3207, section 4.2: everything learned before TLS is forgotten.
+        self.caps = None;
+        self.authenticated = None;
+        self.stage = Stage::Greeted;
+        for d in details {
+            self.info(d);
+        }
+        if self.driver.is_some() {
+            let ehlo = self.plan_ref().map(|p| p.ehlo.clone()).unwrap_or_default();
+            self.plan_send_ehlo(&ehlo);
+        }
+    }
+
+    /// The TLS handshake failed; the connection is unusable.
+    pub fn handle_tls_failed(&mut self, message: String) {
+        self.awaiting_tls = false;
+        self.error(format!("TLS handshake failed: {message}"));
+        self.finish(Outcome::Tls(message));
+        self.stage = Stage::Closed;
+        self.close_requested = true;
+    }
+
+    // -------------------------------------------------------------- commands
+
+    /// Sends a typed command, whatever the stage: a workbench may send a
+    /// command out of order on purpose.
+    pub fn send(&mut self, command: &Command) {
+        let line = command.to_string();
+        let seq = self.write_line(line.trim_end_matches("\r\n"), None);
+        self.expect(seq, Expect::Command(command.kind()));
+    }
+
+    /// Sends a line exactly as typed. In the DATA stage it is message
+    /// content and only a lone `.` expects a reply; while an AUTH challenge
+    /// is open it is the answer.
+    pub fn send_raw(&mut self, line: &str) -> Result<(), CommandError> {
+        if let Some(byte) = line.bytes().find(|b| matches!(b, b'\r' | b'\n')) {
+            return Err(CommandError::ForbiddenByte {
+                what: "a raw line",
+                byte,
+            });
+        }
+        let in_auth = self.pending.is_empty() && self.auth.is_none() && self.auth_challenge_open;
+        self.auth_challenge_open = false;
+        let seq = self.write_line(line, None);
+        if self.stage == Stage::Data {
+            if line == "." {
+                self.expect(seq, Expect::DataEnd);
+            }
+        } else if in_auth {
+            self.expect(seq, Expect::AuthStep);
+        } else {
+            self.expect(seq, Expect::Command(Verb::of_line(line)));
+        }
+        Ok(())
+    }
+
+    /// Starts AUTH with a mechanism; the session answers the challenges.
+    pub fn start_auth(&mut self, mechanism: Mechanism, credentials: Credentials) {
+        match AuthExchange::new(mechanism, credentials) {
+            Ok(mut x) => {
+                let line = x.first_line();
+                self.auth = Some(x);
+                self.write_auth_line(line, Expect::Command(Verb::Auth));
+            }
+            Err(e) => {
+                self.error(e.to_string());
+                if self.driver.is_some() {
+                    self.finish(Outcome::Local(e.to_string()));
+                    self.quit();
+                }
+            }
+        }
+    }
+
+    /// Sends message content after a 354, dot-stuffed and ended with `.`.
+    pub fn send_content(&mut self, content: &[u8]) -> DataReport {
+        let (wire, report) = data::encode_data(content);
+        for note in report.notes() {
+            self.info(note);
+        }
+        let mut last_seq = 0;
+        for line in wire.split_inclusive(|&b| b == b'\n') {
+            let text = line.strip_suffix(b"\r\n").unwrap_or(line);
+            last_seq = self.next_seq;
+            self.next_seq += 1;
+            self.events.push_back(Event::Sent {
+                seq: last_seq,
+                text: visible(text),
+                revealed: None,
+            });
+        }
+        self.out.extend_from_slice(&wire);
+        self.expect(last_seq, Expect::DataEnd);
+        report
+    }
+
+    /// Sends one BDAT chunk: the command line and its bytes.
+    pub fn send_bdat_chunk(&mut self, chunk: &[u8], last: bool) {
+        let command = Command::Bdat {
+            size: chunk.len(),
+            last,
+        };
+        self.send(&command);
+        for line in chunk.split_inclusive(|&b| b == b'\n') {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.events.push_back(Event::Sent {
+                seq,
+                text: visible(line.strip_suffix(b"\r\n").unwrap_or(line)),
+                revealed: None,
+            });
+        }
+        self.out.extend_from_slice(chunk);
+    }
+
+    /// Says QUIT.
+    pub fn quit(&mut self) {
+        if self.stage != Stage::Closed {
+            self.send(&Command::Quit);
+        }
+    }
+
+    /// Asks the transport to close the connection without QUIT.
+    pub fn close(&mut self) {
+        self.close_requested = true;
+    }
+
+    // --------------------------------------------------------------- helpers
+
+    fn write_line(&mut self, text: &str, revealed: Option<String>) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+        self.events.push_back(Event::Sent {
+            seq,
+            text: visible(text.as_bytes()),
+            revealed,
+        });
+        seq
+    }
+
+    fn write_auth_line(&mut self, line: AuthLine, expect: Expect) {
+        let revealed = (line.shown != line.wire).then(|| visible(line.wire.as_bytes()));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.out.extend_from_slice(line.wire.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+        self.events.push_back(Event::Sent {
+            seq,
+            text: line.shown,
+            revealed,
+        });
+        if !line.decoded.is_empty() {
+            self.info(line.decoded);
+        }
+        self.auth_challenge_open = false;
+        self.expect(seq, expect);
+    }
+
+    fn expect(&mut self, seq: u64, expect: Expect) {
+        self.pending.push_back(Pending { seq, expect });
+    }
+
+    fn info(&mut self, s: impl Into<String>) {
+        self.events.push_back(Event::Info(s.into()));
+    }
+
+    fn warn(&mut self, s: impl Into<String>) {
+        self.events.push_back(Event::Warning(s.into()));
+    }
+
+    fn error(&mut self, s: impl Into<String>) {
+        self.events.push_back(Event::Error(s.into()));
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if self.outcome.is_none() {
+            self.outcome = Some(outcome);
+        }
+    }
+
+    fn unsolicited(&mut self, reply: &Reply) {
+        if reply.code.value() == 421 {
+            self.warn("the server is closing the connection (421)");
+            if self.driver.is_some() {
+                self.finish(Outcome::Refused(reply.clone()));
+            }
+            self.close();
+        } else {
+            self.warn("a reply arrived with no command waiting for it");
+        }
+    }
+
+    // ------------------------------------------------ what a reply changes
+
+    fn on_reply(&mut self, expect: Expect, reply: &Reply) {
+        let code = reply.code.value();
+        let ok = reply.code.is_positive() && code < 300;
+        match expect {
+            Expect::Greeting => {
+                if code == 220 {
+                    self.stage = Stage::Greeted;
+                } else {
+                    self.warn(format!("the server refused the session in its greeting ({code})"));
+                }
+            }
+            Expect::Command(Verb::Ehlo) if ok => {
+                let caps = Capabilities::from_ehlo(reply);
+                self.info(format!("server offers: {}", caps.summary().join(", ")));
+                self.caps = Some(caps);
+                self.stage = Stage::Ready;
+            }
+            Expect::Command(Verb::Helo) if ok => {
+                self.caps = Some(Capabilities::default());
+                self.stage = Stage::Ready;
+            }
+            Expect::Command(Verb::StartTls) if code == 220 => {
+                let (replies, bytes) = self.parser.discard();
+                if replies + bytes > 0 {
+                    self.warn(format!(
+                        "the server sent {replies} more reply(s) and {bytes} byte(s) after \
+                         220 to STARTTLS, before TLS; dropped unread (RFC 3207, section 5)"
+                    ));
+                }
+                self.awaiting_tls = true;
+            }
+            Expect::Command(Verb::Auth) | Expect::AuthStep => self.on_auth_reply(reply),
+            Expect::Command(Verb::Mail) if ok => {
+                self.stage = Stage::Mail;
+                self.rcpt_accepted = 0;
+            }
+            Expect::Command(Verb::Rcpt) if ok => {
+                self.stage = Stage::Rcpt;
+                self.rcpt_accepted += 1;
+            }
+            Expect::Command(Verb::Data) if code == 354 => self.stage = Stage::Data,
+            Expect::DataEnd | Expect::Command(Verb::Bdat { last: true }) => {
+                if ok {
+                    self.messages_accepted += 1;
+                }
+                self.stage = Stage::Ready;
+            }
+            Expect::Command(Verb::Bdat { last: false }) if !ok => self.stage = Stage::Ready,
+            Expect::Command(Verb::Rset) if ok && self.stage > Stage::Ready => {
+                self.stage = Stage::Ready;
+            }
+            Expect::Command(Verb::Quit) => {
+                self.stage = Stage::Closed;
+                self.close_requested = true;
+            }
+            _ => {}
+        }
+        if code == 421 && self.stage != Stage::Closed {
+            self.warn("the server is closing the connection (421)");
+            self.close_requested = true;
+        }
+        if self.driver.is_some() {
+            self.plan_on_reply(expect, reply);
+        }
+    }
+
+    fn on_auth_reply(&mut self, reply: &Reply) {
+        match reply.code.value() {
+            334 => {
+                let text = reply.texts().next().unwrap_or_default().to_vec();
+                match AuthExchange::decode_challenge(&text) {
+                    Ok(challenge) => {
+                        self.info(format!("challenge decoded: {}", visible(&challenge)));
+                        if let Some(mut x) = self.auth.take() {
+                            match x.respond(&challenge) {
+                                Ok(line) => {
+                                    self.auth = Some(x);
+                                    self.write_auth_line(line, Expect::AuthStep);
+                                }
+                                Err(e) => self.auth_abort(e.to_string()),
+                            }
+                        } else {
+                            self.auth_challenge_open = true;
+                        }
+                    }
+                    Err(e) => {
+                        if self.auth.is_some() {
+                            self.auth_abort(e.to_string());
+                        } else {
+                            self.warn(e.to_string());
+                            self.auth_challenge_open = true;
+                        }
+                    }
+                }
+            }
+            235 => {
+                let user = self
+                    .auth
+                    .take()
+                    .map(|x| x.user().to_string())
+                    .unwrap_or_else(|| "(typed by hand)".into());
+                self.info(format!("authenticated as {}", visible(user.as_bytes())));
+                self.authenticated = Some(user);
+                self.auth_challenge_open = false;
+            }
+            _ => {
+                self.auth = None;
+                self.auth_challenge_open = false;
+            }
+        }
+    }
+
+    /// RFC 4954, section 4: a client cancels an exchange by sending `*`.
+    fn auth_abort(&mut self, why: String) {
+        self.error(format!("AUTH cancelled: {why}"));
+        self.auth = None;
+        let seq = self.write_line("*", None);
+        self.expect(seq, Expect::AuthStep);
+    }
+
+    // ------------------------------------------------------------ the plan
+
+    fn plan_ref(&self) -> Option<&Plan> {
+        self.driver.as_ref().map(|d| &d.plan)
+    }
+
+    /// True, and QUIT queued, when the plan stops at `point`.
+    fn checkpoint(&mut self, point: QuitAfter) -> bool {
+        let stop = self
+            .plan_ref()
+            .and_then(|p| p.quit_after)
+            .is_some_and(|q| q <= point);
+        if stop {
+            let q = self.plan_ref().and_then(|p| p.quit_after).map(QuitAfter::name);
+            self.info(format!(
+                "stopping as asked (--quit-after {})",
+                q.unwrap_or_default()
+            ));
+            self.finish(Outcome::Completed { accepted: None });
+            self.quit();
+        }
+        stop
+    }
+
+    fn plan_fail(&mut self, outcome: Outcome) {
+        self.finish(outcome);
+        if let Some(d) = self.driver.as_mut() {
+            d.quit_when_idle = true;
+        }
+    }
+
+    fn plan_send_ehlo(&mut self, name: &str) {
+        match Command::ehlo(name) {
+            Ok(c) => self.send(&c),
+            Err(e) => {
+                self.error(e.to_string());
+                self.finish(Outcome::Local(e.to_string()));
+                self.quit();
+            }
+        }
+    }
+
+    fn plan_on_reply(&mut self, expect: Expect, reply: &Reply) {
+        let code = reply.code.value();
+        let ok = code < 300;
+        if self.outcome.is_some() {
+            // Replies to pipelined commands after the outcome was decided.
+            if expect == Expect::Command(Verb::Data) && code == 354 {
+                self.warn(
+                    "the server accepted DATA although the transaction had failed; \
+                     closing without sending content so that nothing is delivered",
+                );
+                self.close();
+                return;
+            }
+            self.quit_if_idle();
+            return;
+        }
+        match expect {
+            Expect::Greeting if code == 220 => {
+                if !self.checkpoint(QuitAfter::Greeting) {
+                    let ehlo = self.plan_ref().map(|p| p.ehlo.clone()).unwrap_or_default();
+                    self.plan_send_ehlo(&ehlo);
+                }
+            }
+            Expect::Command(Verb::Ehlo) if matches!(code, 500 | 502) => {
+                // RFC 5321, section 3.2: a server that does not know EHLO
+                // gets HELO.
+                self.info("the server does not know EHLO; trying HELO");
+                let ehlo = self.plan_ref().map(|p| p.ehlo.clone()).unwrap_or_default();
+                match Command::helo(&ehlo) {
+                    Ok(c) => self.send(&c),
+                    Err(e) => self.plan_fail(Outcome::Local(e.to_string())),
+                }
+            }
+            Expect::Command(Verb::Ehlo | Verb::Helo) if ok => self.plan_after_ehlo(),
+            Expect::Command(Verb::StartTls) if code == 220 => {}
+            Expect::Command(Verb::Auth) | Expect::AuthStep if code == 334 => {}
+            Expect::Command(Verb::Auth) | Expect::AuthStep if code == 235 => {
+                if !self.checkpoint(QuitAfter::Auth) {
+                    self.plan_start_transaction();
+                }
+            }
+            Expect::Command(Verb::Mail) if ok => {
+                if !self.checkpoint(QuitAfter::Mail) {
+                    let pipelined = self.driver.as_ref().is_some_and(|d| d.pipelined);
+                    if !pipelined {
+                        self.plan_send_next_rcpt();
+                    }
+                }
+            }
+            Expect::Command(Verb::Rcpt) => self.plan_on_rcpt(reply),
+            Expect::Command(Verb::Data) if code == 354 => {
+                if self.checkpoint_data() {
+                    return;
+                }
+                let content = self
+                    .plan_ref()
+                    .map(|p| p.content.clone())
+                    .unwrap_or_default();
+                self.send_content(&content);
+            }
+            Expect::Command(Verb::Bdat { last: false }) if ok => self.plan_send_next_chunk(),
+            Expect::DataEnd | Expect::Command(Verb::Bdat { last: true }) if ok => {
+                self.finish(Outcome::Completed {
+                    accepted: Some(reply.clone()),
+                });
+                self.quit();
+            }
+            Expect::Command(Verb::Quit) => {}
+            _ => self.plan_fail(Outcome::Refused(reply.clone())),
+        }
+        self.quit_if_idle();
+    }
+
+    fn quit_if_idle(&mut self) {
+        let want = self.driver.as_ref().is_some_and(|d| d.quit_when_idle);
+        if want && self.pending.is_empty() && !self.close_requested {
+            if let Some(d) = self.driver.as_mut() {
+                d.quit_when_idle = false;
+            }
+            self.quit();
+        }
+    }
+
+    /// `--quit-after data`: DATA was accepted; hang up without content.
+    fn checkpoint_data(&mut self) -> bool {
+        let stop = self.plan_ref().and_then(|p| p.quit_after) == Some(QuitAfter::Data);
+        if stop {
+            self.info(
+                "stopping as asked (--quit-after data): closing without sending the \
+                 content, so the server drops the transaction",
+            );
+            self.finish(Outcome::Completed { accepted: None });
+            self.close();
+        }
+        stop
+    }
+
+    fn plan_after_ehlo(&mut self) {
+        let Some(plan) = self.plan_ref() else { return };
+        let want_tls = plan.starttls;
+        let want_auth = plan.auth.is_some();
+        let caps = self.caps.clone().unwrap_or_default();
+        if want_tls && !self.tls {
+            if self.checkpoint(QuitAfter::Ehlo) {
+                return;
+            }
+            if caps.starttls {
+                self.send(&Command::StartTls);
+            } else {
+                let m = "the server does not offer STARTTLS in its EHLO reply".to_string();
+                self.error(m.clone());
+                self.plan_fail(Outcome::NotOffered(m));
+            }
+            return;
+        }
+        // Every stop point up to here has been passed: EHLO, TLS when it was
+        // asked for, and AUTH when it was not.
+        let point = if want_auth {
+            QuitAfter::StartTls
+        } else {
+            QuitAfter::Auth
+        };
+        if self.checkpoint(point) {
+            return;
+        }
+        let auth = self.plan_ref().and_then(|p| p.auth.clone());
+        match auth {
+            Some((mechanism, credentials)) if self.authenticated.is_none() => {
+                if caps.auth.is_empty() {
+                    let hint = if self.tls {
+                        ""
+                    } else {
+                        " (many servers offer AUTH only after STARTTLS: try --tls starttls)"
+                    };
+                    let m = format!("the server does not offer AUTH{hint}");
+                    self.error(m.clone());
+                    self.plan_fail(Outcome::NotOffered(m));
+                } else if !caps.offers_auth(mechanism.name()) {
+                    let m = format!(
+                        "the server does not offer AUTH {mechanism}; it offers {}",
+                        caps.auth.join(" ")
+                    );
+                    self.error(m.clone());
+                    self.plan_fail(Outcome::NotOffered(m));
+                } else {
+                    self.start_auth(mechanism, credentials);
+                }
+            }
+            _ => self.plan_start_transaction(),
+        }
+    }
+
+    fn plan_start_transaction(&mut self) {
+        let Some(plan) = self.plan_ref().cloned() else {
+            return;
+        };
+        let caps = self.caps.clone().unwrap_or_default();
+        let (encoded_len, eight_bit) = match plan.transfer {
+            Transfer::Data => {
+                let (wire, r) = data::encode_data(&plan.content);
+                (wire.len() as u64, r.eight_bit)
+            }
+            Transfer::Bdat { .. } => {
+                let (wire, r) = data::encode_bdat(&plan.content);
+                (wire.len() as u64, r.eight_bit)
+            }
+        };
+        let mut params = plan.mail_params.clone();
+        if caps.size.is_some() && !params.iter().any(|p| p.is("SIZE")) {
+            self.info(format!(
+                "SIZE={encoded_len} added: the server announced SIZE (RFC 1870)"
+            ));
+            params.push(Param::size(encoded_len));
+        }
+        if eight_bit && !params.iter().any(|p| p.is("BODY")) {
+            if caps.eight_bit_mime {
+                self.info("BODY=8BITMIME added: the content has 8-bit bytes");
+                params.push(Param::body_8bitmime());
+            } else {
+                self.warn(
+                    "the content has 8-bit bytes but the server did not announce 8BITMIME",
+                );
+            }
+        }
+        let intl = plan.mail_from.address().is_some_and(Address::is_internationalized)
+            || plan.rcpts.iter().any(|(a, _)| a.is_internationalized());
+        if intl && !params.iter().any(|p| p.is("SMTPUTF8")) {
+            if caps.smtputf8 {
+                self.info("SMTPUTF8 added: an address is not ASCII (RFC 6531)");
+                params.push(Param::smtputf8());
+            } else {
+                self.warn("an address is not ASCII but the server did not announce SMTPUTF8");
+            }
+        }
+        if let Transfer::Bdat { .. } = plan.transfer {
+            if !caps.chunking {
+                self.warn("BDAT asked for but the server did not announce CHUNKING");
+            }
+        }
+        let pipelined = plan.pipelining && caps.pipelining;
+        if pipelined {
+            self.info("PIPELINING: MAIL, RCPT and DATA go in one write (RFC 2920)");
+        }
+        if let Some(d) = self.driver.as_mut() {
+            d.pipelined = pipelined;
+            d.rcpt_replies = 0;
+            d.next_rcpt = 0;
+        }
+        self.send(&Command::mail(plan.mail_from.clone(), params));
+        if pipelined && plan.quit_after != Some(QuitAfter::Mail) {
+            while self.plan_send_next_rcpt() {}
+            if plan.quit_after != Some(QuitAfter::Rcpt) && plan.transfer == Transfer::Data {
+                self.send(&Command::Data);
+            }
+        }
+    }
+
+    /// Sends the next RCPT; false when none is left.
+    fn plan_send_next_rcpt(&mut self) -> bool {
+        let Some(d) = self.driver.as_mut() else {
+            return false;
+        };
+        let Some((to, params)) = d.plan.rcpts.get(d.next_rcpt).cloned() else {
+            return false;
+        };
+        d.next_rcpt += 1;
+        self.send(&Command::rcpt(to, params));
+        true
+    }
+
+    fn plan_on_rcpt(&mut self, reply: &Reply) {
+        let Some(d) = self.driver.as_mut() else { return };
+        d.rcpt_replies += 1;
+        let all_answered = d.rcpt_replies >= d.plan.rcpts.len();
+        let pipelined = d.pipelined;
+        let transfer = d.plan.transfer;
+        if !reply.code.is_positive() {
+            let worse = self
+                .partial_refusal
+                .as_ref()
+                .is_none_or(|r| r.code.value() < reply.code.value());
+            if worse {
+                self.partial_refusal = Some(reply.clone());
+            }
+        }
+        if !all_answered {
+            if !pipelined {
+                self.plan_send_next_rcpt();
+            }
+            return;
+        }
+        if self.rcpt_accepted == 0 {
+            let worst = self.partial_refusal.take();
+            if let Some(r) = worst {
+                self.plan_fail(Outcome::Refused(r));
+            }
+            return;
+        }
+        if let Some(r) = &self.partial_refusal {
+            let m = format!(
+                "{} of {} recipients accepted; the others were refused ({}), so the \
+                 message goes only to the accepted ones",
+                self.rcpt_accepted,
+                self.plan_ref().map_or(0, |p| p.rcpts.len()),
+                r.code
+            );
+            self.warn(m);
+        }
+        if self.checkpoint(QuitAfter::Rcpt) {
+            return;
+        }
+        match transfer {
+            Transfer::Data if !pipelined => self.send(&Command::Data),
+            Transfer::Data => {}
+            Transfer::Bdat { chunk_size } => {
+                let content = self.plan_ref().map(|p| p.content.clone()).unwrap_or_default();
+                let (wire, report) = data::encode_bdat(&content);
+                for note in report.notes() {
+                    self.info(note);
+                }
+                let chunks: VecDeque<(usize, usize, bool)> = data::bdat_chunks(&wire, chunk_size)
+                    .scan(0usize, |offset, (chunk, last)| {
+                        let start = *offset;
+                        *offset += chunk.len();
+                        Some((start, chunk.len(), last))
+                    })
+                    .collect();
+                if let Some(d) = self.driver.as_mut() {
+                    d.bdat = chunks;
+                    d.bdat_bytes = wire;
+                }
+                self.plan_send_next_chunk();
+            }
+        }
+    }
+
+    fn plan_send_next_chunk(&mut self) {
+        let Some(d) = self.driver.as_mut() else { return };
+        let Some((start, len, last)) = d.bdat.pop_front() else {
+            return;
+        };
+        let chunk = d.bdat_bytes[start..start + len].to_vec();
+        self.send_bdat_chunk(&chunk, last);
+    }
+}

@@ -1,0 +1,82 @@
+//! Rendering bytes from the wire so that nothing in them can act on a terminal.
+//!
+//! A server can send anything: escape sequences that move the cursor or write
+//! the clipboard (OSC 52), bells, C1 controls, invalid UTF-8. The transcript
+//! shows every such byte as a visible symbol instead of passing it on.
+
+use std::fmt::Write as _;
+
+/// Makes `bytes` safe to print: C0 controls and DEL become the Unicode
+/// control pictures (`␛`, `␍`, `␊`, …), C1 controls and the characters that
+/// reorder text (bidi overrides) become `\u{…}`, invalid UTF-8 becomes `\xNN`.
+/// Printable text, including non-ASCII, is kept as is.
+pub fn visible(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_char(&mut out, c);
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+fn push_char(out: &mut String, c: char) {
+    match c {
+        // U+2400..U+241F are the control pictures for 0x00..0x1F.
+        '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
+        '\u{7f}' => out.push('\u{2421}'),
+        '\u{80}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}' | '\u{feff}' => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        _ => out.push(c),
+    }
+}
+
+/// True when `bytes` would be shown exactly as they are by [`visible`].
+pub fn is_plain(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| visible(s.as_bytes()) == s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"250 OK", "250 OK"),
+            (b"220 \x1b[31mred", "220 ␛[31mred"),
+            (b"\x07bell", "␇bell"),
+            (b"tab\there", "tab␉here"),
+            (b"cr\rlf\n", "cr␍lf␊"),
+            (b"nul\x00", "nul␀"),
+            (b"del\x7f", "del␡"),
+            (b"bad \xff\xfe", "bad \\xff\\xfe"),
+            ("caf\u{e9}".as_bytes(), "caf\u{e9}"),
+            ("c1 \u{9b}2J".as_bytes(), "c1 \\u{9b}2J"),
+            ("rtl \u{202e}txt".as_bytes(), "rtl \\u{202e}txt"),
+            (b"osc \x1b]52;c;aGk=\x07", "osc ␛]52;c;aGk=␇"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(visible(input), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn never_emits_a_control_character() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        let shown = visible(&all);
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+    }
+
+    #[test]
+    fn plain_detection() {
+        assert!(is_plain(b"250 OK"));
+        assert!(!is_plain(b"250\x1b"));
+        assert!(!is_plain(b"\xff"));
+    }
+}

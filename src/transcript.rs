@@ -1,0 +1,274 @@
+//! The transcript as text or JSON lines: the forms `send` prints and the TUI
+//! saves. Every byte from the server was made visible in `proto`, and JSON
+//! escapes the rest, so nothing printed here can act on a terminal.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::proto::client::Event;
+use crate::transport::Timed;
+
+/// The transcript's form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Writes transcript entries as they come.
+pub struct Writer<W: Write> {
+    out: W,
+    format: Format,
+    /// Show secrets instead of the mask (`--reveal-secrets`).
+    reveal: bool,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W, format: Format, reveal: bool) -> Self {
+        Self {
+            out,
+            format,
+            reveal,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    pub fn write(&mut self, entry: &Timed) -> io::Result<()> {
+        match self.format {
+            Format::Text => self.write_text(entry),
+            Format::Json => {
+                let v = json_entry(entry, self.reveal);
+                writeln!(self.out, "{v}")
+            }
+        }
+    }
+
+    /// Writes a closing line: how the session ended and the exit status.
+    pub fn write_result(&mut self, at: Duration, outcome: &str, exit: u8) -> io::Result<()> {
+        match self.format {
+            Format::Text => writeln!(
+                self.out,
+                "{} == result: {outcome} (exit status {exit})",
+                stamp(at)
+            ),
+            Format::Json => {
+                let v = json!({
+                    "t": secs(at),
+                    "kind": "info",
+                    "text": format!("result: {outcome}"),
+                    "result": outcome,
+                    "exit": exit,
+                });
+                writeln!(self.out, "{v}")
+            }
+        }
+    }
+
+    /// An info line from the caller (not from a session), for example the
+    /// notes about defaulted header fields.
+    pub fn write_note(&mut self, at: Duration, text: &str) -> io::Result<()> {
+        self.write(&Timed {
+            at,
+            latency: None,
+            event: Event::Info(text.to_string()),
+        })
+    }
+
+    fn write_text(&mut self, entry: &Timed) -> io::Result<()> {
+        let t = stamp(entry.at);
+        match &entry.event {
+            Event::Sent { text, revealed, .. } => {
+                let shown = match (self.reveal, revealed) {
+                    (true, Some(r)) => r,
+                    _ => text,
+                };
+                writeln!(self.out, "{t} -> {shown}")
+            }
+            Event::Reply { reply, .. } => {
+                let n = reply.lines.len();
+                for (i, line) in reply.lines.iter().enumerate() {
+                    let lead = if i == 0 { t.clone() } else { " ".repeat(t.len()) };
+                    let shown = crate::proto::visible::visible(line);
+                    match entry.latency.filter(|_| i + 1 == n) {
+                        Some(l) => writeln!(self.out, "{lead} <- {shown}  ({})", millis(l))?,
+                        None => writeln!(self.out, "{lead} <- {shown}")?,
+                    }
+                }
+                Ok(())
+            }
+            Event::BadReply { error, .. } => writeln!(self.out, "{t} <! {error}"),
+            Event::Info(s) => writeln!(self.out, "{t} == {s}"),
+            Event::Warning(s) => writeln!(self.out, "{t} !! {s}"),
+            Event::Error(s) => writeln!(self.out, "{t} ** {s}"),
+        }
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+fn stamp(d: Duration) -> String {
+    format!("{:>7.3}", d.as_secs_f64())
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// One JSON object for one entry. `kind` is `client`, `server`, `info` or
+/// `error`; server replies carry `code`, `enhanced` and `lines`.
+pub fn json_entry(entry: &Timed, reveal: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("t".into(), json!(secs(entry.at)));
+    match &entry.event {
+        Event::Sent { seq, text, revealed } => {
+            let secret = revealed.is_some();
+            let shown = match (reveal, revealed) {
+                (true, Some(r)) => r.clone(),
+                _ => text.clone(),
+            };
+            m.insert("kind".into(), json!("client"));
+            m.insert("text".into(), json!(shown));
+            m.insert("seq".into(), json!(seq));
+            if secret {
+                m.insert("masked".into(), json!(!reveal));
+            }
+        }
+        Event::Reply {
+            answers,
+            verb,
+            reply,
+        } => {
+            let lines: Vec<String> = reply
+                .lines
+                .iter()
+                .map(|l| crate::proto::visible::visible(l))
+                .collect();
+            m.insert("kind".into(), json!("server"));
+            m.insert("text".into(), json!(lines.join("\n")));
+            m.insert("code".into(), json!(reply.code.value()));
+            if let Some(e) = reply.enhanced {
+                m.insert("enhanced".into(), json!(e.to_string()));
+            }
+            m.insert("lines".into(), json!(lines));
+            if let Some(a) = answers {
+                m.insert("answers".into(), json!(a));
+            }
+            if let Some(v) = verb {
+                m.insert("command".into(), json!(v.name()));
+            }
+            if let Some(l) = entry.latency {
+                m.insert("latency_ms".into(), json!(secs(l * 1000)));
+            }
+        }
+        Event::BadReply { answers, error } => {
+            m.insert("kind".into(), json!("error"));
+            m.insert("text".into(), json!(error.to_string()));
+            m.insert("malformed_reply".into(), json!(true));
+            if let Some(a) = answers {
+                m.insert("answers".into(), json!(a));
+            }
+        }
+        Event::Info(s) => {
+            m.insert("kind".into(), json!("info"));
+            m.insert("text".into(), json!(s));
+        }
+        Event::Warning(s) => {
+            m.insert("kind".into(), json!("info"));
+            m.insert("level".into(), json!("warning"));
+            m.insert("text".into(), json!(s));
+        }
+        Event::Error(s) => {
+            m.insert("kind".into(), json!("error"));
+            m.insert("text".into(), json!(s));
+        }
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::reply::{Reply, ReplyCode};
+
+    fn entries() -> Vec<Timed> {
+        let ms = Duration::from_millis;
+        vec![
+            Timed {
+                at: ms(12),
+                latency: Some(ms(12)),
+                event: Event::Reply {
+                    answers: Some(0),
+                    verb: None,
+                    reply: Reply::new(ReplyCode::new(220).unwrap(), "mx \u{1b}[2J ESMTP"),
+                },
+            },
+            Timed {
+                at: ms(13),
+                latency: None,
+                event: Event::Sent {
+                    seq: 1,
+                    text: "AUTH PLAIN ********".into(),
+                    revealed: Some("AUTH PLAIN AGEAYg==".into()),
+                },
+            },
+            Timed {
+                at: ms(20),
+                latency: Some(ms(7)),
+                event: Event::Reply {
+                    answers: Some(1),
+                    verb: None,
+                    reply: Reply::new(ReplyCode::new(250).unwrap(), "2.0.0 a\nb"),
+                },
+            },
+            Timed {
+                at: ms(21),
+                latency: None,
+                event: Event::Warning("careful".into()),
+            },
+        ]
+    }
+
+    fn render(format: Format, reveal: bool) -> String {
+        let mut w = Writer::new(Vec::new(), format, reveal);
+        for e in entries() {
+            w.write(&e).unwrap();
+        }
+        String::from_utf8(w.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn text_form() {
+        assert_eq!(
+            render(Format::Text, false),
+            "  0.012 <- 220 mx ␛[2J ESMTP  (12.0 ms)\n\
+             \x20 0.013 -> AUTH PLAIN ********\n\
+             \x20 0.020 <- 250-2.0.0 a\n\
+             \x20       <- 250 b  (7.0 ms)\n\
+             \x20 0.021 !! careful\n"
+        );
+        assert!(render(Format::Text, true).contains("AUTH PLAIN AGEAYg=="));
+    }
+
+    #[test]
+    fn json_form() {
+        let out = render(Format::Json, false);
+        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines[0]["kind"], "server");
+        assert_eq!(lines[0]["code"], 220);
+        assert_eq!(lines[0]["text"], "220 mx ␛[2J ESMTP");
+        assert_eq!(lines[1]["kind"], "client");
+        assert_eq!(lines[1]["text"], "AUTH PLAIN ********");
+        assert_eq!(lines[1]["masked"], true);
+        assert_eq!(lines[2]["enhanced"], "2.0.0");
+        assert_eq!(lines[2]["latency_ms"], 7.0);
+        assert_eq!(lines[3]["level"], "warning");
+        assert!(!out.contains('\u{1b}'));
+    }
+}

@@ -1,0 +1,461 @@
+//! Runs a client session over TCP and TLS with tokio: connecting with a
+//! deadline, STARTTLS and implicit TLS, a deadline on every reply, and time
+//! stamps and latencies for the transcript. The protocol itself is in
+//! `proto`; this layer only moves bytes and keeps time.
+
+pub mod tls;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, timeout_at, Instant};
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use crate::proto::client::{ClientSession, Event, Outcome};
+pub use tls::TlsOptions;
+
+/// A server to connect to: a host name, an IPv4 address or an IPv6 literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("no host given")]
+    Empty,
+    #[error("{0:?} is not a port number (1-65535)")]
+    BadPort(String),
+    #[error("an IPv6 address with a port is written in brackets: [{0}]:PORT")]
+    AmbiguousIpv6(String),
+}
+
+impl Target {
+    /// Parses `HOST`, `HOST:PORT`, `[IPV6]`, `[IPV6]:PORT` or a bare IPv6 address.
+    pub fn parse(s: &str, default_port: u16) -> Result<Self, TargetError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(TargetError::Empty);
+        }
+        let port = |p: &str| match p.parse::<u16>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(TargetError::BadPort(p.to_string())),
+        };
+        if let Some(rest) = s.strip_prefix('[') {
+            let (host, after) = rest.split_once(']').ok_or(TargetError::Empty)?;
+            let p = match after.strip_prefix(':') {
+                Some(p) => port(p)?,
+                None if after.is_empty() => default_port,
+                None => return Err(TargetError::BadPort(after.to_string())),
+            };
+            return Ok(Self {
+                host: host.to_string(),
+                port: p,
+            });
+        }
+        if s.parse::<std::net::Ipv6Addr>().is_ok() {
+            return Ok(Self {
+                host: s.to_string(),
+                port: default_port,
+            });
+        }
+        match s.rsplit_once(':') {
+            Some((h, _)) if h.contains(':') => Err(TargetError::AmbiguousIpv6(h.to_string())),
+            Some((h, p)) => Ok(Self {
+                host: h.to_string(),
+                port: port(p)?,
+            }),
+            None => Ok(Self {
+                host: s.to_string(),
+                port: default_port,
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// How to secure the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    None,
+    /// Plain at first, TLS after the STARTTLS command (RFC 3207).
+    StartTls,
+    /// TLS from the first byte (RFC 8314, port 465).
+    Implicit,
+}
+
+/// Everything the transport needs besides the session.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub target: Target,
+    pub tls_mode: TlsMode,
+    pub tls: TlsOptions,
+    /// For connecting, the TLS handshake, and each reply as a whole.
+    pub timeout: Duration,
+}
+
+/// An event with the time it happened, since the start of the connection
+/// attempt, and for replies the time since the line they answer was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timed {
+    pub at: Duration,
+    pub latency: Option<Duration>,
+    pub event: Event,
+}
+
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf).await,
+            Conn::Tls(s) => s.read(buf).await,
+        }
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.write_all(buf).await,
+            Conn::Tls(s) => {
+                s.write_all(buf).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let _ = match self {
+            Conn::Plain(s) => s.shutdown().await,
+            Conn::Tls(s) => s.shutdown().await,
+        };
+    }
+}
+
+/// Keeps time for the transcript.
+struct Clock {
+    start: Instant,
+    /// Lines sent and when, oldest first; dropped once answered.
+    sent: VecDeque<(u64, Instant)>,
+}
+
+impl Clock {
+    fn stamp(&mut self, event: Event) -> Timed {
+        let now = Instant::now();
+        let latency = match &event {
+            Event::Sent { seq, .. } => {
+                self.sent.push_back((*seq, now));
+                None
+            }
+            Event::Reply { answers, .. } | Event::BadReply { answers, .. } => {
+                let answered = answers.unwrap_or(u64::MAX);
+                let mut at = None;
+                while let Some(&(seq, t)) = self.sent.front() {
+                    if seq > answered {
+                        break;
+                    }
+                    if seq == answered {
+                        at = Some(t);
+                    }
+                    self.sent.pop_front();
+                }
+                match answers {
+                    // The greeting answers the connection itself.
+                    Some(0) => Some(now - self.start),
+                    Some(_) => at.map(|t| now - t),
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        Timed {
+            at: now - self.start,
+            latency,
+            event,
+        }
+    }
+}
+
+/// Connects and runs `session` until it ends; every event goes to `sink`
+/// as it happens. Returns the session, whose `outcome` says how it ended.
+pub async fn run(
+    mut session: ClientSession,
+    opts: &ConnectOptions,
+    sink: &mut impl FnMut(Timed),
+) -> ClientSession {
+    let mut clock = Clock {
+        start: Instant::now(),
+        sent: VecDeque::new(),
+    };
+    let emit = |clock: &mut Clock, e: Event, sink: &mut dyn FnMut(Timed)| sink(clock.stamp(e));
+
+    let tls_config = if opts.tls_mode == TlsMode::None {
+        None
+    } else {
+        match tls::client_config(&opts.tls)
+            .and_then(|(c, src)| Ok((c, src, tls::server_name(&opts.target.host, &opts.tls)?)))
+        {
+            Ok(c) => Some(c),
+            Err(e) => {
+                emit(&mut clock, Event::Error(e.to_string()), sink);
+                session.handle_tls_failed(e.to_string());
+                drain(&mut session, &mut clock, sink);
+                return session;
+            }
+        }
+    };
+
+    let tcp = match connect(&opts.target, opts.timeout, &mut |e| emit(&mut clock, e, sink)).await {
+        Ok(s) => s,
+        Err(message) => {
+            session.handle_connect_failed(message);
+            drain(&mut session, &mut clock, sink);
+            return session;
+        }
+    };
+    let mut conn = Conn::Plain(tcp);
+
+    if opts.tls_mode == TlsMode::Implicit {
+        if let Some((config, source, name)) = &tls_config {
+            let Conn::Plain(tcp) = conn else {
+                return session;
+            };
+            match handshake(tcp, config, source, name, opts.timeout).await {
+                Ok((tls, details)) => {
+                    for d in details {
+                        emit(&mut clock, Event::Info(d), sink);
+                    }
+                    session.set_implicit_tls();
+                    conn = Conn::Tls(Box::new(tls));
+                }
+                Err(message) => {
+                    session.handle_tls_failed(message);
+                    drain(&mut session, &mut clock, sink);
+                    return session;
+                }
+            }
+        }
+    }
+
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut deadline = Instant::now() + opts.timeout;
+    let mut replies_seen = session.replies_received();
+    loop {
+        drain(&mut session, &mut clock, sink);
+        if let Some(bytes) = session.poll_transmit() {
+            match timeout_at(deadline.max(Instant::now() + opts.timeout), conn.write_all(&bytes)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    emit(&mut clock, Event::Info(format!("write failed: {e}")), sink);
+                    session.handle_eof();
+                    continue;
+                }
+                Err(_) => {
+                    session.handle_timeout();
+                    continue;
+                }
+            }
+            // The reply deadline starts once the command is on the wire.
+            deadline = Instant::now() + opts.timeout;
+        }
+        if session.awaiting_tls() {
+            let Some((config, source, name)) = &tls_config else {
+                session.handle_tls_failed(
+                    "the session asked for TLS but no TLS mode was chosen (use --tls starttls)"
+                        .into(),
+                );
+                continue;
+            };
+            let Conn::Plain(tcp) = conn else {
+                session.handle_tls_failed("STARTTLS inside TLS".into());
+                break;
+            };
+            match handshake(tcp, config, source, name, opts.timeout).await {
+                Ok((tls, details)) => {
+                    conn = Conn::Tls(Box::new(tls));
+                    session.handle_tls_established(details);
+                    deadline = Instant::now() + opts.timeout;
+                }
+                Err(message) => {
+                    session.handle_tls_failed(message);
+                    drain(&mut session, &mut clock, sink);
+                    return session;
+                }
+            }
+            continue;
+        }
+        if session.is_closed() {
+            conn.shutdown().await;
+            break;
+        }
+        if !session.awaiting_reply() {
+            // Nothing to wait for and nothing to send: a plan that ended
+            // without closing. Close rather than wait forever.
+            session.close();
+            continue;
+        }
+        match timeout_at(deadline, conn.read(&mut buf)).await {
+            Ok(Ok(0)) => session.handle_eof(),
+            Ok(Ok(n)) => {
+                session.handle_input(&buf[..n]);
+                if session.replies_received() != replies_seen {
+                    replies_seen = session.replies_received();
+                    deadline = Instant::now() + opts.timeout;
+                }
+            }
+            Ok(Err(e)) => {
+                emit(&mut clock, Event::Info(format!("read failed: {e}")), sink);
+                session.handle_eof();
+            }
+            Err(_) => session.handle_timeout(),
+        }
+    }
+    drain(&mut session, &mut clock, sink);
+    session
+}
+
+fn drain(session: &mut ClientSession, clock: &mut Clock, sink: &mut dyn FnMut(Timed)) {
+    while let Some(e) = session.poll_event() {
+        sink(clock.stamp(e));
+    }
+}
+
+async fn connect(
+    target: &Target,
+    limit: Duration,
+    emit: &mut dyn FnMut(Event),
+) -> Result<TcpStream, String> {
+    let addrs: Vec<SocketAddr> =
+        match timeout(limit, tokio::net::lookup_host((target.host.as_str(), target.port))).await {
+            Ok(Ok(a)) => a.collect(),
+            Ok(Err(e)) => {
+                let m = format!("cannot resolve {}: {e}", target.host);
+                emit(Event::Error(m.clone()));
+                return Err(m);
+            }
+            Err(_) => {
+                let m = format!(
+                    "resolving {} took longer than {}s",
+                    target.host,
+                    limit.as_secs_f64()
+                );
+                emit(Event::Error(m.clone()));
+                return Err(m);
+            }
+        };
+    let mut last = format!("{} resolved to no address", target.host);
+    for addr in addrs {
+        emit(Event::Info(format!("connecting to {addr}")));
+        match timeout(limit, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                let _ = s.set_nodelay(true);
+                let local = s
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|_| "?".into());
+                emit(Event::Info(format!("connected to {addr} from {local}")));
+                return Ok(s);
+            }
+            Ok(Err(e)) => {
+                last = match e.kind() {
+                    io::ErrorKind::ConnectionRefused => format!(
+                        "connection to {addr} refused: nothing listens on that port, or a \
+                         firewall rejects it"
+                    ),
+                    _ => format!("cannot connect to {addr}: {e}"),
+                };
+                emit(Event::Error(last.clone()));
+            }
+            Err(_) => {
+                last = format!(
+                    "no answer from {addr} within {}s (a firewall may drop the packets)",
+                    limit.as_secs_f64()
+                );
+                emit(Event::Error(last.clone()));
+            }
+        }
+    }
+    Err(last)
+}
+
+async fn handshake(
+    tcp: TcpStream,
+    config: &std::sync::Arc<rustls::ClientConfig>,
+    source: &str,
+    name: &rustls::pki_types::ServerName<'static>,
+    limit: Duration,
+) -> Result<(TlsStream<TcpStream>, Vec<String>), String> {
+    let connector = TlsConnector::from(config.clone());
+    let name_text = name.to_str().to_string();
+    match timeout(limit, connector.connect(name.clone(), tcp)).await {
+        Ok(Ok(tls)) => {
+            let details = tls::describe(tls.get_ref().1, source, &name_text);
+            Ok((tls, details))
+        }
+        Ok(Err(e)) => Err(tls::explain_handshake_error(&e, &name_text)),
+        Err(_) => Err(format!(
+            "the TLS handshake did not finish within {}s",
+            limit.as_secs_f64()
+        )),
+    }
+}
+
+/// The outcome as a one-line sentence.
+pub fn describe_outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Completed { accepted: Some(r) } => {
+            format!("message accepted: {} {}", r.code, r.message())
+        }
+        Outcome::Completed { accepted: None } => "stopped as asked".into(),
+        Outcome::Refused(r) => format!("refused: {} {}", r.code, r.message()),
+        Outcome::NotOffered(m)
+        | Outcome::Protocol(m)
+        | Outcome::ConnectionLost(m)
+        | Outcome::DeliveryUnknown(m)
+        | Outcome::TimedOut(m)
+        | Outcome::Tls(m)
+        | Outcome::Local(m) => m.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let t = |s: &str| Target::parse(s, 25).map(|t| (t.host, t.port));
+        assert_eq!(t("mx.example"), Ok(("mx.example".into(), 25)));
+        assert_eq!(t("mx.example:2525"), Ok(("mx.example".into(), 2525)));
+        assert_eq!(t("127.0.0.1:587"), Ok(("127.0.0.1".into(), 587)));
+        assert_eq!(t("[::1]:2525"), Ok(("::1".into(), 2525)));
+        assert_eq!(t("[::1]"), Ok(("::1".into(), 25)));
+        assert_eq!(t("::1"), Ok(("::1".into(), 25)));
+        assert!(matches!(t("mx:0"), Err(TargetError::BadPort(_))));
+        assert!(matches!(t("mx:smtp"), Err(TargetError::BadPort(_))));
+        assert!(matches!(t("fe80::1:x"), Err(TargetError::AmbiguousIpv6(_))));
+        assert_eq!(t(""), Err(TargetError::Empty));
+        assert_eq!(
+            Target::parse("::1", 25).unwrap().to_string(),
+            "[::1]:25"
+        );
+    }
+}
