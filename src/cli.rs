@@ -136,6 +136,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "ADDR [PARAM...]")]
     pub rcpt: Vec<String>,
 
+    /// Ask the server about this address or name with VRFY, after EHLO (and
+    /// AUTH); repeatable. Without --rcpt the session ends after the answers,
+    /// and the exit status follows the worst of them.
+    #[arg(long, value_name = "NAME")]
+    pub vrfy: Vec<String>,
+
     /// Header From: (default: the envelope sender).
     #[arg(long, value_name = "MAILBOX")]
     pub header_from: Option<String>,
@@ -272,9 +278,8 @@ pub fn exit_status(session: &ClientSession) -> (u8, String) {
                 return (
                     by_code(r.code.value()),
                     format!(
-                        "{text}, but a recipient was refused: {} {}",
-                        r.code,
-                        r.message()
+                        "{text}, but the server refused: {}",
+                        transport::reply_summary(r)
                     ),
                 )
             }
@@ -318,7 +323,9 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         TlsArg::Starttls => TlsMode::StartTls,
         TlsArg::Implicit => TlsMode::Implicit,
     };
-    if tls_mode == TlsMode::None && (args.insecure || args.ca_file.is_some() || args.tls_name.is_some()) {
+    if tls_mode == TlsMode::None
+        && (args.insecure || args.ca_file.is_some() || args.tls_name.is_some())
+    {
         return Err(usage(
             "--insecure, --ca-file and --tls-name need --tls starttls or --tls implicit",
         ));
@@ -331,14 +338,20 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
             "give the server with --server HOST[:PORT] (the built-in server is not in this version yet)",
         ));
     };
-    let default_port = if tls_mode == TlsMode::Implicit { 465 } else { 25 };
-    let target = Target::parse(server, default_port).map_err(|e| usage(format!("--server: {e}")))?;
+    let default_port = if tls_mode == TlsMode::Implicit {
+        465
+    } else {
+        25
+    };
+    let target =
+        Target::parse(server, default_port).map_err(|e| usage(format!("--server: {e}")))?;
     if !(args.timeout > 0.0 && args.timeout <= 86_400.0) {
         return Err(usage("--timeout takes a number of seconds above 0"));
     }
     let quit_after: Option<QuitAfter> = args.quit_after.map(Into::into);
-    let needs_envelope = quit_after.is_none_or(|q| q >= QuitAfter::Mail);
-    let needs_rcpt = quit_after.is_none_or(|q| q >= QuitAfter::Rcpt);
+    let vrfy_only = !args.vrfy.is_empty() && args.rcpt.is_empty() && args.mail_from.is_none();
+    let needs_envelope = !vrfy_only && quit_after.is_none_or(|q| q >= QuitAfter::Mail);
+    let needs_rcpt = !vrfy_only && quit_after.is_none_or(|q| q >= QuitAfter::Rcpt);
 
     let mut notes = Vec::new();
     let (mail_from, mail_params) = match &args.mail_from {
@@ -355,7 +368,9 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         None => (ReversePath::Null, Vec::new()),
     };
     if args.rcpt.is_empty() && needs_rcpt {
-        return Err(usage("give at least one envelope recipient with --rcpt ADDR"));
+        return Err(usage(
+            "give at least one envelope recipient with --rcpt ADDR",
+        ));
     }
     let rcpts = args
         .rcpt
@@ -374,8 +389,9 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
     };
 
     let content = match &args.data {
-        Some(path) => std::fs::read(path)
-            .map_err(|e| usage(format!("--data {}: {e}", path.display())))?,
+        Some(path) => {
+            std::fs::read(path).map_err(|e| usage(format!("--data {}: {e}", path.display())))?
+        }
         None => {
             let body = match (&args.body, &args.body_file) {
                 (Some(b), _) => b.clone(),
@@ -440,7 +456,9 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
             let user = args.user.clone().unwrap_or_default();
             let password = match &args.password_env {
                 Some(var) => std::env::var(var).map_err(|_| {
-                    usage(format!("--password-env {var}: that environment variable is not set"))
+                    usage(format!(
+                        "--password-env {var}: that environment variable is not set"
+                    ))
                 })?,
                 None => {
                     if !std::io::stdin().is_terminal() {
@@ -466,17 +484,22 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         Some(e) => e.clone(),
         None => {
             let h = host_name();
-            notes.push(format!("EHLO name {h} (this machine's name; set another with --ehlo)"));
+            notes.push(format!(
+                "EHLO name {h} (this machine's name; set another with --ehlo)"
+            ));
             h
         }
     };
     if ehlo.is_empty() || ehlo.contains(char::is_whitespace) {
-        return Err(usage("--ehlo takes one name or address literal, without spaces"));
+        return Err(usage(
+            "--ehlo takes one name or address literal, without spaces",
+        ));
     }
     let plan = Plan {
         ehlo,
         starttls: tls_mode == TlsMode::StartTls,
         auth,
+        vrfy: args.vrfy.clone(),
         mail_from,
         mail_params,
         rcpts,

@@ -92,7 +92,11 @@ impl<W: Write> Writer<W> {
             Event::Reply { reply, .. } => {
                 let n = reply.lines.len();
                 for (i, line) in reply.lines.iter().enumerate() {
-                    let lead = if i == 0 { t.clone() } else { " ".repeat(t.len()) };
+                    let lead = if i == 0 {
+                        t.clone()
+                    } else {
+                        " ".repeat(t.len())
+                    };
                     let shown = crate::proto::visible::visible(line);
                     match entry.latency.filter(|_| i + 1 == n) {
                         Some(l) => writeln!(self.out, "{lead} <- {shown}  ({})", millis(l))?,
@@ -127,7 +131,11 @@ pub fn json_entry(entry: &Timed, reveal: bool) -> Value {
     let mut m = Map::new();
     m.insert("t".into(), json!(secs(entry.at)));
     match &entry.event {
-        Event::Sent { seq, text, revealed } => {
+        Event::Sent {
+            seq,
+            text,
+            revealed,
+        } => {
             let secret = revealed.is_some();
             let shown = match (reveal, revealed) {
                 (true, Some(r)) => r.clone(),
@@ -259,7 +267,10 @@ mod tests {
     #[test]
     fn json_form() {
         let out = render(Format::Json, false);
-        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["kind"], "server");
         assert_eq!(lines[0]["code"], 220);
         assert_eq!(lines[0]["text"], "220 mx ␛[2J ESMTP");

@@ -196,7 +196,10 @@ mod tests {
         let c = compose(&envelope(), &HeaderFields::default(), "hi\n", &stamp()).unwrap();
         let t = text(&c);
         assert!(t.contains("From: <sender@client.example>\r\n"), "{t}");
-        assert!(t.contains("To: <alice@example.test>, <bob@example.test>\r\n"), "{t}");
+        assert!(
+            t.contains("To: <alice@example.test>, <bob@example.test>\r\n"),
+            "{t}"
+        );
         assert!(t.contains("Message-ID: <1.2@client.example>\r\n"), "{t}");
         assert!(t.contains("Date: Tue, 14 Nov 2023"), "{t}");
         assert_eq!(c.notes.len(), 2);

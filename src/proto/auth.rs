@@ -62,7 +62,9 @@ impl Mechanism {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s))
     }
 }
 
@@ -247,7 +249,10 @@ mod tests {
         let line = x.first_line();
         assert_eq!(
             line.wire,
-            format!("AUTH PLAIN {}", B64.encode("\0alice@example.test\0wonderland"))
+            format!(
+                "AUTH PLAIN {}",
+                B64.encode("\0alice@example.test\0wonderland")
+            )
         );
         assert_eq!(line.shown, "AUTH PLAIN ********");
         assert!(!line.decoded.contains("wonderland"));
@@ -260,7 +265,10 @@ mod tests {
         assert_eq!(x.first_line().wire, "AUTH LOGIN");
         let challenge = AuthExchange::decode_challenge(b"VXNlcm5hbWU6").unwrap();
         assert_eq!(challenge, b"Username:");
-        assert_eq!(x.respond(&challenge).unwrap().wire, B64.encode("alice@example.test"));
+        assert_eq!(
+            x.respond(&challenge).unwrap().wire,
+            B64.encode("alice@example.test")
+        );
         let pass = x.respond(b"Password:").unwrap();
         assert_eq!(pass.wire, B64.encode("wonderland"));
         assert_eq!(pass.shown, MASK);

@@ -102,7 +102,12 @@ impl Capabilities {
                 None => "SIZE".to_string(),
             });
         }
-        out.extend(flags.iter().filter(|(on, _)| *on).map(|(_, k)| k.to_string()));
+        out.extend(
+            flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, k)| k.to_string()),
+        );
         if !self.auth.is_empty() {
             out.push(format!("AUTH {}", self.auth.join(" ")));
         }
@@ -161,7 +166,12 @@ mod tests {
         );
         assert_eq!(
             c.summary(),
-            ["SIZE", "AUTH PLAIN LOGIN CRAM-MD5", "X-EXPS GSSAPI NTLM", "HELP"]
+            [
+                "SIZE",
+                "AUTH PLAIN LOGIN CRAM-MD5",
+                "X-EXPS GSSAPI NTLM",
+                "HELP"
+            ]
         );
     }
 

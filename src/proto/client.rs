@@ -124,6 +124,9 @@ pub struct Plan {
     /// Send STARTTLS after EHLO; fail when the server does not offer it.
     pub starttls: bool,
     pub auth: Option<(Mechanism, Credentials)>,
+    /// VRFY these before the transaction. With no recipients, the session
+    /// ends after them.
+    pub vrfy: Vec<String>,
     pub mail_from: ReversePath,
     pub mail_params: Vec<Param>,
     pub rcpts: Vec<(Address, Vec<Param>)>,
@@ -230,6 +233,8 @@ struct Driver {
     /// The next RCPT to send when not pipelining.
     next_rcpt: usize,
     pipelined: bool,
+    /// VRFY queries sent so far.
+    next_vrfy: usize,
     /// BDAT chunks still to send, as (offset, len, last).
     bdat: VecDeque<(usize, usize, bool)>,
     bdat_bytes: Vec<u8>,
@@ -259,7 +264,7 @@ pub struct ClientSession {
     auth_challenge_open: bool,
     driver: Option<Driver>,
     outcome: Option<Outcome>,
-    /// The worst refusal of a recipient when others were accepted.
+    /// The worst refusal that did not end the session.
     partial_refusal: Option<Reply>,
 }
 
@@ -300,6 +305,7 @@ impl ClientSession {
             plan,
             rcpt_replies: 0,
             next_rcpt: 0,
+            next_vrfy: 0,
             pipelined: false,
             bdat: VecDeque::new(),
             bdat_bytes: Vec::new(),
@@ -362,7 +368,8 @@ impl ClientSession {
         self.outcome.as_ref()
     }
 
-    /// The worst refusal of one recipient when the message went to others.
+    /// The worst refusal that did not end the session: a recipient refused
+    /// while others were accepted, or a VRFY answered 5xx.
     pub fn partial_refusal(&self) -> Option<&Reply> {
         self.partial_refusal.as_ref()
     }
@@ -386,7 +393,14 @@ impl ClientSession {
                 if !caps.auth.is_empty() && self.authenticated.is_none() {
                     v.push(Verb::Auth);
                 }
-                v.extend([Verb::Vrfy, Verb::Expn, Verb::Ehlo, Verb::Rset, Verb::Noop, Verb::Help]);
+                v.extend([
+                    Verb::Vrfy,
+                    Verb::Expn,
+                    Verb::Ehlo,
+                    Verb::Rset,
+                    Verb::Noop,
+                    Verb::Help,
+                ]);
             }
             Stage::Mail => v.extend([Verb::Rcpt, Verb::Rset, Verb::Noop]),
             Stage::Rcpt => {
@@ -739,7 +753,9 @@ impl ClientSession {
                 if code == 220 {
                     self.stage = Stage::Greeted;
                 } else {
-                    self.warn(format!("the server refused the session in its greeting ({code})"));
+                    self.warn(format!(
+                        "the server refused the session in its greeting ({code})"
+                    ));
                 }
             }
             Expect::Command(Verb::Ehlo) if ok => {
@@ -864,7 +880,10 @@ impl ClientSession {
             .and_then(|p| p.quit_after)
             .is_some_and(|q| q <= point);
         if stop {
-            let q = self.plan_ref().and_then(|p| p.quit_after).map(QuitAfter::name);
+            let q = self
+                .plan_ref()
+                .and_then(|p| p.quit_after)
+                .map(QuitAfter::name);
             self.info(format!(
                 "stopping as asked (--quit-after {})",
                 q.unwrap_or_default()
@@ -931,7 +950,7 @@ impl ClientSession {
             Expect::Command(Verb::Auth) | Expect::AuthStep if code == 334 => {}
             Expect::Command(Verb::Auth) | Expect::AuthStep if code == 235 => {
                 if !self.checkpoint(QuitAfter::Auth) {
-                    self.plan_start_transaction();
+                    self.plan_before_transaction();
                 }
             }
             Expect::Command(Verb::Mail) if ok => {
@@ -959,6 +978,12 @@ impl ClientSession {
                     accepted: Some(reply.clone()),
                 });
                 self.quit();
+            }
+            Expect::Command(Verb::Vrfy) => {
+                if !reply.code.is_positive() {
+                    self.note_refusal(reply);
+                }
+                self.plan_before_transaction();
             }
             Expect::Command(Verb::Quit) => {}
             _ => self.plan_fail(Outcome::Refused(reply.clone())),
@@ -1041,7 +1066,40 @@ impl ClientSession {
                     self.start_auth(mechanism, credentials);
                 }
             }
-            _ => self.plan_start_transaction(),
+            _ => self.plan_before_transaction(),
+        }
+    }
+
+    /// VRFY queries come after EHLO and AUTH and before MAIL; their replies
+    /// are reported but do not end the session.
+    fn plan_before_transaction(&mut self) {
+        let Some(d) = self.driver.as_mut() else {
+            return;
+        };
+        if let Some(query) = d.plan.vrfy.get(d.next_vrfy).cloned() {
+            d.next_vrfy += 1;
+            match super::command::Arg::new("VRFY argument", query) {
+                Ok(arg) => self.send(&Command::Vrfy(arg)),
+                Err(e) => self.plan_fail(Outcome::Local(e.to_string())),
+            }
+            return;
+        }
+        let vrfy_only = d.plan.rcpts.is_empty() && !d.plan.vrfy.is_empty();
+        if vrfy_only {
+            self.finish(Outcome::Completed { accepted: None });
+            self.quit();
+        } else {
+            self.plan_start_transaction();
+        }
+    }
+
+    fn note_refusal(&mut self, reply: &Reply) {
+        let worse = self
+            .partial_refusal
+            .as_ref()
+            .is_none_or(|r| r.code.value() < reply.code.value());
+        if worse {
+            self.partial_refusal = Some(reply.clone());
         }
     }
 
@@ -1050,16 +1108,10 @@ impl ClientSession {
             return;
         };
         let caps = self.caps.clone().unwrap_or_default();
-        let (encoded_len, eight_bit) = match plan.transfer {
-            Transfer::Data => {
-                let (wire, r) = data::encode_data(&plan.content);
-                (wire.len() as u64, r.eight_bit)
-            }
-            Transfer::Bdat { .. } => {
-                let (wire, r) = data::encode_bdat(&plan.content);
-                (wire.len() as u64, r.eight_bit)
-            }
-        };
+        // RFC 1870, section 3: the size counts CRLFs but neither the
+        // stuffed dots nor the final ".": the normalised content.
+        let (normalised, report) = data::encode_bdat(&plan.content);
+        let (encoded_len, eight_bit) = (normalised.len() as u64, report.eight_bit);
         let mut params = plan.mail_params.clone();
         if caps.size.is_some() && !params.iter().any(|p| p.is("SIZE")) {
             self.info(format!(
@@ -1072,12 +1124,13 @@ impl ClientSession {
                 self.info("BODY=8BITMIME added: the content has 8-bit bytes");
                 params.push(Param::body_8bitmime());
             } else {
-                self.warn(
-                    "the content has 8-bit bytes but the server did not announce 8BITMIME",
-                );
+                self.warn("the content has 8-bit bytes but the server did not announce 8BITMIME");
             }
         }
-        let intl = plan.mail_from.address().is_some_and(Address::is_internationalized)
+        let intl = plan
+            .mail_from
+            .address()
+            .is_some_and(Address::is_internationalized)
             || plan.rcpts.iter().any(|(a, _)| a.is_internationalized());
         if intl && !params.iter().any(|p| p.is("SMTPUTF8")) {
             if caps.smtputf8 {
@@ -1124,19 +1177,15 @@ impl ClientSession {
     }
 
     fn plan_on_rcpt(&mut self, reply: &Reply) {
-        let Some(d) = self.driver.as_mut() else { return };
+        let Some(d) = self.driver.as_mut() else {
+            return;
+        };
         d.rcpt_replies += 1;
         let all_answered = d.rcpt_replies >= d.plan.rcpts.len();
         let pipelined = d.pipelined;
         let transfer = d.plan.transfer;
         if !reply.code.is_positive() {
-            let worse = self
-                .partial_refusal
-                .as_ref()
-                .is_none_or(|r| r.code.value() < reply.code.value());
-            if worse {
-                self.partial_refusal = Some(reply.clone());
-            }
+            self.note_refusal(reply);
         }
         if !all_answered {
             if !pipelined {
@@ -1168,7 +1217,10 @@ impl ClientSession {
             Transfer::Data if !pipelined => self.send(&Command::Data),
             Transfer::Data => {}
             Transfer::Bdat { chunk_size } => {
-                let content = self.plan_ref().map(|p| p.content.clone()).unwrap_or_default();
+                let content = self
+                    .plan_ref()
+                    .map(|p| p.content.clone())
+                    .unwrap_or_default();
                 let (wire, report) = data::encode_bdat(&content);
                 for note in report.notes() {
                     self.info(note);
@@ -1190,11 +1242,618 @@ impl ClientSession {
     }
 
     fn plan_send_next_chunk(&mut self) {
-        let Some(d) = self.driver.as_mut() else { return };
+        let Some(d) = self.driver.as_mut() else {
+            return;
+        };
         let Some((start, len, last)) = d.bdat.pop_front() else {
             return;
         };
         let chunk = d.bdat_bytes[start..start + len].to_vec();
         self.send_bdat_chunk(&chunk, last);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::auth::Secret;
+
+    /// A scripted server: answers each command by its verb, accepts
+    /// everything by default, and keeps every line it received.
+    struct Fake {
+        ehlo: String,
+        replies: Vec<(String, String)>,
+        in_data: bool,
+        received: Vec<String>,
+        /// Bytes to append after the reply to one verb (e.g. after STARTTLS).
+        trailer: Option<(String, String)>,
+        /// Hang up instead of answering this verb.
+        hang_up_at: Option<String>,
+    }
+
+    impl Fake {
+        fn new() -> Self {
+            Self {
+                ehlo: "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-STARTTLS\r\n\
+                       250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-8BITMIME\r\n250 CHUNKING\r\n"
+                    .into(),
+                replies: Vec::new(),
+                in_data: false,
+                received: Vec::new(),
+                trailer: None,
+                hang_up_at: None,
+            }
+        }
+
+        fn on(mut self, verb: &str, reply: &str) -> Self {
+            self.replies.push((verb.to_string(), reply.to_string()));
+            self
+        }
+
+        /// The reply to one line, or None when the line gets none.
+        fn answer(&mut self, line: &str) -> Result<Option<String>, ()> {
+            self.received.push(line.to_string());
+            if self.in_data {
+                if line == "." {
+                    self.in_data = false;
+                    return Ok(Some(self.reply_for("."))
+                        .flatten()
+                        .or(Some("250 2.0.0 queued\r\n".into())));
+                }
+                return Ok(None);
+            }
+            let verb = line
+                .split([' ', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            if self.hang_up_at.as_deref() == Some(verb.as_str()) {
+                return Err(());
+            }
+            let reply = self
+                .reply_for(&verb)
+                .unwrap_or_else(|| match verb.as_str() {
+                    "EHLO" => self.ehlo.clone(),
+                    "DATA" => "354 go ahead\r\n".into(),
+                    "STARTTLS" => "220 2.0.0 ready\r\n".into(),
+                    "QUIT" => "221 2.0.0 bye\r\n".into(),
+                    "AUTH" => "235 2.7.0 ok\r\n".into(),
+                    _ => "250 2.0.0 ok\r\n".into(),
+                });
+            if reply.starts_with("354") {
+                self.in_data = true;
+            }
+            let mut reply = reply;
+            if let Some((v, extra)) = &self.trailer {
+                if *v == verb {
+                    reply.push_str(extra);
+                }
+            }
+            Ok(Some(reply))
+        }
+
+        fn reply_for(&mut self, verb: &str) -> Option<String> {
+            let i = self
+                .replies
+                .iter()
+                .position(|(v, _)| v.eq_ignore_ascii_case(verb))?;
+            Some(self.replies.remove(i).1)
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            ehlo: "client.example".into(),
+            starttls: false,
+            auth: None,
+            vrfy: vec![],
+            mail_from: ReversePath::parse("a@client.example").unwrap(),
+            mail_params: vec![],
+            rcpts: vec![
+                (Address::new("b@mx.example").unwrap(), vec![]),
+                (Address::new("c@mx.example").unwrap(), vec![]),
+            ],
+            content: b"Subject: hi\r\n\r\n.dot\r\n".to_vec(),
+            transfer: Transfer::Data,
+            pipelining: false,
+            quit_after: None,
+        }
+    }
+
+    /// Runs a session against the fake, step-capped so that a livelock
+    /// fails the test instead of hanging it. Returns the session, the
+    /// writes (one entry per poll_transmit) and the events.
+    fn drive(mut s: ClientSession, fake: &mut Fake) -> (ClientSession, Vec<String>, Vec<Event>) {
+        let mut writes = Vec::new();
+        let mut events = Vec::new();
+        let mut input = b"220 mx.example ESMTP\r\n".to_vec();
+        for _ in 0..100 {
+            if !input.is_empty() {
+                s.handle_input(&std::mem::take(&mut input));
+            }
+            if s.awaiting_tls() {
+                s.handle_tls_established(vec!["TLS up".into()]);
+            }
+            events.extend(std::iter::from_fn(|| s.poll_event()));
+            if let Some(bytes) = s.poll_transmit() {
+                let text = String::from_utf8(bytes).unwrap();
+                writes.push(text.clone());
+                let mut rest = text.as_str();
+                while let Some((line, tail)) = rest.split_once("\r\n") {
+                    rest = tail;
+                    // A BDAT line is followed by exactly that many bytes.
+                    if let Some(n) = line
+                        .strip_prefix("BDAT ")
+                        .and_then(|a| a.split(' ').next())
+                        .and_then(|n| n.parse::<usize>().ok())
+                    {
+                        rest = &rest[n.min(rest.len())..];
+                    }
+                    match fake.answer(line) {
+                        Ok(Some(r)) => input.extend_from_slice(r.as_bytes()),
+                        Ok(None) => {}
+                        Err(()) => {
+                            s.handle_eof();
+                            events.extend(std::iter::from_fn(|| s.poll_event()));
+                            return (s, writes, events);
+                        }
+                    }
+                }
+                continue;
+            }
+            if s.is_closed() || input.is_empty() && !s.awaiting_reply() {
+                return (s, writes, events);
+            }
+            if input.is_empty() {
+                // The fake has nothing more to say and the client waits.
+                return (s, writes, events);
+            }
+        }
+        panic!("the session did not finish within 100 steps");
+    }
+
+    fn sent_lines(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Sent { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_whole_transaction_one_command_at_a_time() {
+        let mut fake = Fake::new();
+        let (s, writes, events) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), plan()),
+            &mut fake,
+        );
+        assert_eq!(
+            writes,
+            vec![
+                "EHLO client.example\r\n",
+                "MAIL FROM:<a@client.example> SIZE=21\r\n",
+                "RCPT TO:<b@mx.example>\r\n",
+                "RCPT TO:<c@mx.example>\r\n",
+                "DATA\r\n",
+                "Subject: hi\r\n\r\n..dot\r\n.\r\n",
+                "QUIT\r\n",
+            ]
+        );
+        assert_eq!(
+            s.outcome(),
+            Some(&Outcome::Completed {
+                accepted: Some(Reply::new(ReplyCode::new(250).unwrap(), "2.0.0 queued"))
+            })
+        );
+        assert_eq!(s.stage(), Stage::Closed);
+        assert_eq!(s.messages_accepted(), 1);
+        // The transcript shows exactly what went on the wire.
+        let wire: String = writes.concat();
+        let shown: String = sent_lines(&events)
+            .iter()
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        assert_eq!(shown, wire);
+    }
+
+    use crate::proto::reply::ReplyCode;
+
+    #[test]
+    fn pipelining_sends_mail_rcpt_and_data_in_one_write() {
+        let mut fake = Fake::new();
+        let mut p = plan();
+        p.pipelining = true;
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), p),
+            &mut fake,
+        );
+        assert_eq!(
+            writes[1],
+            "MAIL FROM:<a@client.example> SIZE=21\r\nRCPT TO:<b@mx.example>\r\n\
+             RCPT TO:<c@mx.example>\r\nDATA\r\n"
+        );
+        assert!(matches!(
+            s.outcome(),
+            Some(Outcome::Completed { accepted: Some(_) })
+        ));
+    }
+
+    #[test]
+    fn pipelined_refusal_of_mail_sends_no_content() {
+        let mut fake = Fake::new()
+            .on("MAIL", "550 5.7.1 sender refused\r\n")
+            .on("RCPT", "503 5.5.1 need MAIL\r\n")
+            .on("RCPT", "503 5.5.1 need MAIL\r\n")
+            .on("DATA", "503 5.5.1 need RCPT\r\n");
+        let mut p = plan();
+        p.pipelining = true;
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), p),
+            &mut fake,
+        );
+        assert_eq!(writes.last().map(String::as_str), Some("QUIT\r\n"));
+        assert!(!writes.concat().contains("Subject"));
+        match s.outcome() {
+            Some(Outcome::Refused(r)) => assert_eq!(r.code.value(), 550),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_354_after_a_failed_pipeline_closes_without_content() {
+        let mut fake = Fake::new()
+            .on("RCPT", "550 5.1.1 no\r\n")
+            .on("RCPT", "550 5.1.1 no\r\n");
+        let mut p = plan();
+        p.pipelining = true;
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), p),
+            &mut fake,
+        );
+        assert!(s.is_closed());
+        assert!(!writes.concat().contains("Subject"), "{writes:?}");
+        assert!(matches!(s.outcome(), Some(Outcome::Refused(r)) if r.code.value() == 550));
+    }
+
+    #[test]
+    fn one_refused_recipient_still_delivers_to_the_other() {
+        let mut fake = Fake::new().on("RCPT", "550 5.1.1 unknown\r\n");
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), plan()),
+            &mut fake,
+        );
+        assert!(writes.concat().contains("..dot"));
+        assert!(matches!(
+            s.outcome(),
+            Some(Outcome::Completed { accepted: Some(_) })
+        ));
+        assert_eq!(s.partial_refusal().map(|r| r.code.value()), Some(550));
+    }
+
+    #[test]
+    fn mixed_codes_in_the_final_reply_are_never_success() {
+        // swaks delivers on this; it is a protocol error.
+        let mut fake = Fake::new().on(".", "550-5.7.1 rejected\r\n250 2.0.0 queued\r\n");
+        let (s, _, events) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), plan()),
+            &mut fake,
+        );
+        assert!(
+            matches!(s.outcome(), Some(Outcome::Protocol(_))),
+            "{:?}",
+            s.outcome()
+        );
+        assert!(events.iter().any(|e| matches!(e, Event::BadReply { .. })));
+    }
+
+    #[test]
+    fn hang_up_after_the_final_dot_is_delivery_unknown() {
+        let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
+        s.handle_input(b"220 hi\r\n");
+        let script = [
+            &b"250 mx\r\n"[..],
+            b"250 ok\r\n",
+            b"250 ok\r\n",
+            b"250 ok\r\n",
+            b"354 go\r\n",
+        ]
+        .into_iter();
+        for r in script {
+            let _ = s.poll_transmit();
+            s.handle_input(r);
+        }
+        assert!(s.poll_transmit().unwrap().ends_with(b"\r\n.\r\n"));
+        s.handle_eof();
+        assert!(
+            matches!(s.outcome(), Some(Outcome::DeliveryUnknown(m)) if m.contains("delivery status unknown"))
+        );
+    }
+
+    #[test]
+    fn hang_up_at_each_stage_names_the_stage() {
+        for (verb, stage) in [
+            ("EHLO", "greeted"),
+            ("MAIL", "ready"),
+            ("RCPT", "mail"),
+            ("DATA", "rcpt"),
+        ] {
+            let mut fake = Fake::new();
+            fake.hang_up_at = Some(verb.to_string());
+            let (s, _, _) = drive(
+                ClientSession::with_plan(ReplyLimits::default(), plan()),
+                &mut fake,
+            );
+            match s.outcome() {
+                Some(Outcome::ConnectionLost(m)) => {
+                    assert!(m.contains(&format!("stage {stage}")), "{verb}: {m}")
+                }
+                other => panic!("{verb}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn timeout_waiting_for_the_verdict_is_delivery_unknown() {
+        let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
+        for r in [
+            "220 hi\r\n",
+            "250 mx\r\n",
+            "250 ok\r\n",
+            "250 ok\r\n",
+            "250 ok\r\n",
+            "354 go\r\n",
+        ] {
+            s.handle_input(r.as_bytes());
+            let _ = s.poll_transmit();
+        }
+        s.handle_timeout();
+        assert!(matches!(s.outcome(), Some(Outcome::DeliveryUnknown(_))));
+    }
+
+    #[test]
+    fn starttls_drops_what_followed_220_and_says_ehlo_again() {
+        let mut fake = Fake::new();
+        fake.trailer = Some(("STARTTLS".into(), "250 injected\r\n".into()));
+        let mut p = plan();
+        p.starttls = true;
+        let (s, writes, events) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), p),
+            &mut fake,
+        );
+        assert_eq!(writes[0], "EHLO client.example\r\n");
+        assert_eq!(writes[1], "STARTTLS\r\n");
+        assert_eq!(writes[2], "EHLO client.example\r\n");
+        assert!(s.is_tls());
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, Event::Warning(w) if w.contains("dropped unread"))));
+        assert!(matches!(
+            s.outcome(),
+            Some(Outcome::Completed { accepted: Some(_) })
+        ));
+    }
+
+    #[test]
+    fn starttls_not_offered_fails_before_mail() {
+        let mut fake = Fake::new();
+        fake.ehlo = "250-mx\r\n250 PIPELINING\r\n".into();
+        let mut p = plan();
+        p.starttls = true;
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), p),
+            &mut fake,
+        );
+        assert!(matches!(s.outcome(), Some(Outcome::NotOffered(_))));
+        assert!(!writes.concat().contains("MAIL"));
+    }
+
+    #[test]
+    fn auth_login_masks_the_password() {
+        let mut fake = Fake::new()
+            .on("AUTH", "334 VXNlcm5hbWU6\r\n")
+            .on("YWxpY2U=", "334 UGFzc3dvcmQ6\r\n")
+            .on("c2VjcmV0", "235 2.7.0 ok\r\n");
+        let mut p = plan();
+        p.auth = Some((
+            Mechanism::Login,
+            Credentials {
+                user: "alice".into(),
+                secret: Secret::new("secret"),
+            },
+        ));
+        p.quit_after = Some(QuitAfter::Auth);
+        let (s, writes, events) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), p),
+            &mut fake,
+        );
+        assert_eq!(s.authenticated_user(), Some("alice"));
+        assert!(writes.concat().contains("c2VjcmV0\r\n"));
+        let shown = sent_lines(&events).join("\n");
+        assert!(
+            !shown.contains("c2VjcmV0") && !shown.contains("secret"),
+            "{shown}"
+        );
+        assert!(events.iter().any(|e| matches!(e,
+            Event::Sent { text, revealed: Some(r), .. } if text == "********" && r == "c2VjcmV0")));
+        assert_eq!(writes.last().map(String::as_str), Some("QUIT\r\n"));
+    }
+
+    #[test]
+    fn quit_after_each_point() {
+        let cases = [
+            (QuitAfter::Greeting, "QUIT"),
+            (QuitAfter::Ehlo, "EHLO"),
+            (QuitAfter::StartTls, "EHLO"),
+            (QuitAfter::Auth, "EHLO"),
+            (QuitAfter::Mail, "MAIL"),
+            (QuitAfter::Rcpt, "RCPT"),
+        ];
+        for (q, last_before_quit) in cases {
+            let mut fake = Fake::new();
+            let mut p = plan();
+            p.quit_after = Some(q);
+            let (s, writes, _) = drive(
+                ClientSession::with_plan(ReplyLimits::default(), p),
+                &mut fake,
+            );
+            let lines: Vec<&str> = writes
+                .iter()
+                .flat_map(|w| w.split_terminator("\r\n"))
+                .collect();
+            assert_eq!(lines.last(), Some(&"QUIT"), "{q:?}");
+            if lines.len() > 1 {
+                assert!(
+                    lines[lines.len() - 2].starts_with(last_before_quit),
+                    "{q:?}: {lines:?}"
+                );
+            }
+            assert!(
+                !fake.received.iter().any(|l| l == "."),
+                "{q:?} sent content"
+            );
+            assert_eq!(
+                s.outcome(),
+                Some(&Outcome::Completed { accepted: None }),
+                "{q:?}"
+            );
+        }
+        // Connect: nothing at all is written.
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(
+                ReplyLimits::default(),
+                Plan {
+                    quit_after: Some(QuitAfter::Connect),
+                    ..plan()
+                },
+            ),
+            &mut Fake::new(),
+        );
+        assert!(writes.is_empty() && s.is_closed());
+        // Data: DATA is accepted, then the connection closes with no content.
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(
+                ReplyLimits::default(),
+                Plan {
+                    quit_after: Some(QuitAfter::Data),
+                    ..plan()
+                },
+            ),
+            &mut Fake::new(),
+        );
+        assert_eq!(writes.last().map(String::as_str), Some("DATA\r\n"));
+        assert!(s.is_closed());
+    }
+
+    #[test]
+    fn ehlo_refused_falls_back_to_helo() {
+        let mut fake = Fake::new().on("EHLO", "502 5.5.1 what?\r\n");
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), plan()),
+            &mut fake,
+        );
+        assert_eq!(writes[1], "HELO client.example\r\n");
+        // HELO means no SIZE parameter: the server announced nothing.
+        assert_eq!(writes[2], "MAIL FROM:<a@client.example>\r\n");
+        assert!(matches!(s.outcome(), Some(Outcome::Completed { .. })));
+    }
+
+    #[test]
+    fn bdat_chunks() {
+        let mut fake = Fake::new();
+        let mut p = plan();
+        p.transfer = Transfer::Bdat { chunk_size: 10 };
+        let (s, writes, _) = drive(
+            ClientSession::with_plan(ReplyLimits::default(), p),
+            &mut fake,
+        );
+        let all = writes.concat();
+        assert!(all.contains("BDAT 10\r\nSubject: h"), "{all}");
+        assert!(all.contains("BDAT 1 LAST\r\n\n"), "{all}");
+        assert!(all.contains(".dot"), "BDAT is never stuffed: {all}");
+        assert!(matches!(
+            s.outcome(),
+            Some(Outcome::Completed { accepted: Some(_) })
+        ));
+    }
+
+    #[test]
+    fn by_hand_with_raw_lines() {
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"220 mx ESMTP\r\n");
+        assert_eq!(s.stage(), Stage::Greeted);
+        assert_eq!(s.suggested()[0], Verb::Ehlo);
+        s.send_raw("ehlo me").unwrap();
+        s.handle_input(b"250-mx\r\n250 AUTH LOGIN\r\n");
+        assert_eq!(s.stage(), Stage::Ready);
+        assert!(s.suggested().contains(&Verb::Auth));
+        s.send_raw("HELLO wrong").unwrap();
+        s.handle_input(b"500 5.5.2 unknown command\r\n");
+        assert_eq!(s.stage(), Stage::Ready);
+        s.send_raw("MAIL FROM:<a@b>").unwrap();
+        s.handle_input(b"250 ok\r\n");
+        assert_eq!(s.stage(), Stage::Mail);
+        s.send_raw("RCPT TO:<c@d>").unwrap();
+        s.handle_input(b"250 ok\r\n");
+        s.send_raw("DATA").unwrap();
+        s.handle_input(b"354 go\r\n");
+        assert_eq!(s.stage(), Stage::Data);
+        s.send_raw("Subject: by hand").unwrap();
+        s.send_raw("").unwrap();
+        s.send_raw("QUIT").unwrap(); // content, not a command
+        assert!(!s.awaiting_reply());
+        s.send_raw(".").unwrap();
+        assert!(s.awaiting_reply());
+        s.handle_input(b"250 2.0.0 queued\r\n");
+        assert_eq!(s.stage(), Stage::Ready);
+        assert_eq!(s.messages_accepted(), 1);
+        assert!(s.send_raw("a\r\nb").is_err());
+        // AUTH typed by hand: the next raw line answers the challenge.
+        s.send_raw("AUTH LOGIN").unwrap();
+        s.handle_input(b"334 VXNlcm5hbWU6\r\n");
+        s.send_raw("YWxpY2U=").unwrap();
+        s.handle_input(b"334 UGFzc3dvcmQ6\r\n");
+        s.send_raw("c2VjcmV0").unwrap();
+        s.handle_input(b"235 2.7.0 ok\r\n");
+        assert!(s.authenticated_user().is_some());
+        let wire = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
+        assert!(wire.ends_with("AUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\n"));
+    }
+
+    #[test]
+    fn a_421_closes_the_session() {
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"220 hi\r\n");
+        s.handle_input(b"421 4.4.2 idle too long\r\n");
+        assert!(s.is_closed());
+    }
+
+    #[test]
+    fn the_same_events_whatever_the_split_of_the_replies() {
+        let replies: &[u8] = b"220 hi\r\n250-mx\r\n250 SIZE 100\r\n250 ok\r\n250 ok\r\n250 ok\r\n\
+                               354 go\r\n250 queued\r\n221 bye\r\n";
+        let run = |chunks: &[&[u8]]| {
+            let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
+            let mut events = Vec::new();
+            for c in chunks {
+                s.handle_input(c);
+                let _ = s.poll_transmit();
+                events.extend(std::iter::from_fn(|| s.poll_event()));
+            }
+            (events, s.outcome().cloned())
+        };
+        let whole = run(&[replies]);
+        assert!(matches!(
+            whole.1,
+            Some(Outcome::Completed { accepted: Some(_) })
+        ));
+        for cut in 0..=replies.len() {
+            assert_eq!(
+                run(&[&replies[..cut], &replies[cut..]]),
+                whole,
+                "cut at {cut}"
+            );
+        }
     }
 }

@@ -190,8 +190,14 @@ impl Param {
                 }
             }
             ("NOTIFY", None) => return Err(bad("NOTIFY needs a value")),
-            ("ORCPT", Some(v)) if v.split_once(';').is_some_and(|(t, a)| !t.is_empty() && !a.is_empty()) => {}
-            ("ORCPT", _) => return Err(bad("ORCPT=<address type>;<xtext address>, e.g. rfc822;bob@example.test")),
+            ("ORCPT", Some(v))
+                if v.split_once(';')
+                    .is_some_and(|(t, a)| !t.is_empty() && !a.is_empty()) => {}
+            ("ORCPT", _) => {
+                return Err(bad(
+                    "ORCPT=<address type>;<xtext address>, e.g. rfc822;bob@example.test",
+                ))
+            }
             _ => {}
         }
         Ok(Self {
@@ -427,7 +433,9 @@ pub enum Verb {
     Mail,
     Rcpt,
     Data,
-    Bdat { last: bool },
+    Bdat {
+        last: bool,
+    },
     Rset,
     Vrfy,
     Expn,
@@ -606,10 +614,7 @@ mod tests {
     fn reverse_path_forms() {
         assert_eq!(ReversePath::parse("<>").unwrap(), ReversePath::Null);
         assert_eq!(ReversePath::parse("").unwrap(), ReversePath::Null);
-        assert_eq!(
-            ReversePath::parse("<a@b>").unwrap().to_string(),
-            "<a@b>"
-        );
+        assert_eq!(ReversePath::parse("<a@b>").unwrap().to_string(), "<a@b>");
         assert_eq!(ReversePath::parse("a@b").unwrap().to_string(), "<a@b>");
     }
 

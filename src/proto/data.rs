@@ -58,7 +58,10 @@ impl DataReport {
         tell(&self.bare_lf, "bare LF line end(s) sent as CRLF");
         tell(&self.bare_cr, "bare CR(s) sent as CRLF");
         tell(&self.long_lines, "line(s) longer than 998 octets");
-        tell(&self.stuffed, "line(s) starting with \".\" sent with an extra dot");
+        tell(
+            &self.stuffed,
+            "line(s) starting with \".\" sent with an extra dot",
+        );
         if self.added_final_crlf {
             out.push("content did not end with a line end: CRLF added".into());
         }
@@ -292,7 +295,10 @@ mod tests {
             (b"a\nb\n", b"a\r\nb\r\n.\r\n"),
             (b"a\rb", b"a\r\nb\r\n.\r\n"),
             (b".\r\n", b"..\r\n.\r\n"),
-            (b"x\r\n.hidden\r\n..two\r\n", b"x\r\n..hidden\r\n...two\r\n.\r\n"),
+            (
+                b"x\r\n.hidden\r\n..two\r\n",
+                b"x\r\n..hidden\r\n...two\r\n.\r\n",
+            ),
             (b"a\r\r\n", b"a\r\n\r\n.\r\n"),
             (b"end\r", b"end\r\n.\r\n"),
             (b" .not first\r\n", b" .not first\r\n.\r\n"),
@@ -311,9 +317,27 @@ mod tests {
     #[test]
     fn encoder_reports() {
         let (_, r) = encode_data(b"a\nb\rc\r\n.d\r\nlast");
-        assert_eq!(r.bare_lf, LineCount { count: 1, first_line: 1 });
-        assert_eq!(r.bare_cr, LineCount { count: 1, first_line: 2 });
-        assert_eq!(r.stuffed, LineCount { count: 1, first_line: 4 });
+        assert_eq!(
+            r.bare_lf,
+            LineCount {
+                count: 1,
+                first_line: 1
+            }
+        );
+        assert_eq!(
+            r.bare_cr,
+            LineCount {
+                count: 1,
+                first_line: 2
+            }
+        );
+        assert_eq!(
+            r.stuffed,
+            LineCount {
+                count: 1,
+                first_line: 4
+            }
+        );
         assert!(r.added_final_crlf);
         assert_eq!(r.lines, 5);
         assert!(!r.eight_bit);
@@ -323,7 +347,10 @@ mod tests {
         let (_, r) = encode_data(&vec![b'x'; 998]);
         assert_eq!(r.long_lines.count, 0);
         assert!(encode_data("caf\u{e9}".as_bytes()).1.eight_bit);
-        assert_eq!(r.notes(), vec!["content did not end with a line end: CRLF added"]);
+        assert_eq!(
+            r.notes(),
+            vec!["content did not end with a line end: CRLF added"]
+        );
     }
 
     #[test]

@@ -157,9 +157,7 @@ impl fmt::Display for Deviation {
         f.write_str(match self {
             Deviation::BareLf => "line ended with a bare LF instead of CRLF",
             Deviation::CodeWithoutText => "reply code with no text after it",
-            Deviation::EnhancedClassMismatch => {
-                "enhanced status class differs from the reply code"
-            }
+            Deviation::EnhancedClassMismatch => "enhanced status class differs from the reply code",
         })
     }
 }
@@ -248,7 +246,11 @@ pub enum ReplyError {
         "multi-line reply changes its code from {first} to {found}: {line} \
          (a protocol error, not a success)"
     )]
-    CodeMismatch { first: u16, found: u16, line: String },
+    CodeMismatch {
+        first: u16,
+        found: u16,
+        line: String,
+    },
     #[error("reply line longer than {limit} bytes")]
     LineTooLong { limit: usize },
     #[error("reply has more than {limit} lines")]

@@ -28,8 +28,12 @@ fn push_char(out: &mut String, c: char) {
         // U+2400..U+241F are the control pictures for 0x00..0x1F.
         '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
         '\u{7f}' => out.push('\u{2421}'),
-        '\u{80}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}' | '\u{feff}' => {
+        '\u{80}'..='\u{9f}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{feff}' => {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
         _ => out.push(c),

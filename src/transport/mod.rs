@@ -223,7 +223,11 @@ pub async fn run(
         }
     };
 
-    let tcp = match connect(&opts.target, opts.timeout, &mut |e| emit(&mut clock, e, sink)).await {
+    let tcp = match connect(&opts.target, opts.timeout, &mut |e| {
+        emit(&mut clock, e, sink)
+    })
+    .await
+    {
         Ok(s) => s,
         Err(message) => {
             session.handle_connect_failed(message);
@@ -261,7 +265,12 @@ pub async fn run(
     loop {
         drain(&mut session, &mut clock, sink);
         if let Some(bytes) = session.poll_transmit() {
-            match timeout_at(deadline.max(Instant::now() + opts.timeout), conn.write_all(&bytes)).await {
+            match timeout_at(
+                deadline.max(Instant::now() + opts.timeout),
+                conn.write_all(&bytes),
+            )
+            .await
+            {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     emit(&mut clock, Event::Info(format!("write failed: {e}")), sink);
@@ -343,24 +352,28 @@ async fn connect(
     limit: Duration,
     emit: &mut dyn FnMut(Event),
 ) -> Result<TcpStream, String> {
-    let addrs: Vec<SocketAddr> =
-        match timeout(limit, tokio::net::lookup_host((target.host.as_str(), target.port))).await {
-            Ok(Ok(a)) => a.collect(),
-            Ok(Err(e)) => {
-                let m = format!("cannot resolve {}: {e}", target.host);
-                emit(Event::Error(m.clone()));
-                return Err(m);
-            }
-            Err(_) => {
-                let m = format!(
-                    "resolving {} took longer than {}s",
-                    target.host,
-                    limit.as_secs_f64()
-                );
-                emit(Event::Error(m.clone()));
-                return Err(m);
-            }
-        };
+    let addrs: Vec<SocketAddr> = match timeout(
+        limit,
+        tokio::net::lookup_host((target.host.as_str(), target.port)),
+    )
+    .await
+    {
+        Ok(Ok(a)) => a.collect(),
+        Ok(Err(e)) => {
+            let m = format!("cannot resolve {}: {e}", target.host);
+            emit(Event::Error(m.clone()));
+            return Err(m);
+        }
+        Err(_) => {
+            let m = format!(
+                "resolving {} took longer than {}s",
+                target.host,
+                limit.as_secs_f64()
+            );
+            emit(Event::Error(m.clone()));
+            return Err(m);
+        }
+    };
     let mut last = format!("{} resolved to no address", target.host);
     for addr in addrs {
         emit(Event::Info(format!("connecting to {addr}")));
@@ -418,14 +431,22 @@ async fn handshake(
     }
 }
 
+/// A reply on one line: code, enhanced status and text.
+pub fn reply_summary(r: &crate::proto::reply::Reply) -> String {
+    match r.enhanced {
+        Some(e) => format!("{} {e} {}", r.code, r.message()),
+        None => format!("{} {}", r.code, r.message()),
+    }
+}
+
 /// The outcome as a one-line sentence.
 pub fn describe_outcome(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Completed { accepted: Some(r) } => {
-            format!("message accepted: {} {}", r.code, r.message())
+            format!("message accepted: {}", reply_summary(r))
         }
         Outcome::Completed { accepted: None } => "stopped as asked".into(),
-        Outcome::Refused(r) => format!("refused: {} {}", r.code, r.message()),
+        Outcome::Refused(r) => format!("refused: {}", reply_summary(r)),
         Outcome::NotOffered(m)
         | Outcome::Protocol(m)
         | Outcome::ConnectionLost(m)
@@ -453,9 +474,6 @@ mod tests {
         assert!(matches!(t("mx:smtp"), Err(TargetError::BadPort(_))));
         assert!(matches!(t("fe80::1:x"), Err(TargetError::AmbiguousIpv6(_))));
         assert_eq!(t(""), Err(TargetError::Empty));
-        assert_eq!(
-            Target::parse("::1", 25).unwrap().to_string(),
-            "[::1]:25"
-        );
+        assert_eq!(Target::parse("::1", 25).unwrap().to_string(), "[::1]:25");
     }
 }

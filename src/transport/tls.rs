@@ -130,10 +130,11 @@ pub fn explain_handshake_error(e: &std::io::Error, name: &str) -> String {
 
 /// Sentences about an established connection: version, cipher, certificate.
 pub fn describe(conn: &rustls::ClientConnection, checked_against: &str, name: &str) -> Vec<String> {
-    let version = conn
-        .protocol_version()
-        .and_then(|v| v.as_str())
-        .unwrap_or("unknown version");
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
+        _ => "unknown TLS version",
+    };
     let suite = conn
         .negotiated_cipher_suite()
         .and_then(|s| s.suite().as_str())
