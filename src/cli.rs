@@ -301,7 +301,14 @@ pub struct Prepared {
 }
 
 fn split_address_and_params(s: &str) -> Result<(String, Vec<Param>), UsageError> {
-    let mut words = s.split_whitespace();
+    // A control character would otherwise pass as a word separator; it is an
+    // error, never silently dropped.
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(usage(format!(
+            "{s:?} contains the control character {c:?}; addresses and parameters may not"
+        )));
+    }
+    let mut words = s.split(' ').filter(|w| !w.is_empty());
     let addr = words.next().unwrap_or_default().to_string();
     let params = words
         .map(|w| Param::parse(w).map_err(|e| usage(format!("{s:?}: {e}"))))

@@ -1,0 +1,7 @@
+//! Tests of the real binary: its command line, against scripted servers on
+//! loopback, and (ignored unless asked for) against real third-party peers.
+
+mod cli;
+mod fake;
+mod peers;
+mod support;
