@@ -50,10 +50,27 @@ fn send_usage_errors() {
     v.extend(["--rcpt", "c@d.test\r\nRCPT TO:<e@f.test>"]);
     usage_error(&v, "control character");
     let mut v = base.to_vec();
-    v.extend(["--rcpt", "c@d.test", "--auth", "NTLM", "--user", "u", "--password-env", "PATH"]);
+    v.extend([
+        "--rcpt",
+        "c@d.test",
+        "--auth",
+        "NTLM",
+        "--user",
+        "u",
+        "--password-env",
+        "PATH",
+    ]);
     usage_error(&v, "NTLM");
     usage_error(
-        &["send", "--server", "[::1", "--mail-from", "a@b", "--rcpt", "c@d"],
+        &[
+            "send",
+            "--server",
+            "[::1",
+            "--mail-from",
+            "a@b",
+            "--rcpt",
+            "c@d",
+        ],
         "--server",
     );
     let mut v = base.to_vec();
@@ -73,8 +90,7 @@ fn every_command_has_help() {
             .success()
             .stdout(predicate::str::contains("Usage"));
     }
-    bin()
-        .args(["send", "--help"])
-        .assert()
-        .stdout(predicate::str::contains("--quit-after").and(predicate::str::contains("Exit status")));
+    bin().args(["send", "--help"]).assert().stdout(
+        predicate::str::contains("--quit-after").and(predicate::str::contains("Exit status")),
+    );
 }

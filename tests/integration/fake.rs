@@ -40,10 +40,16 @@ fn a_plain_transaction_and_what_the_server_received() {
         .stdout(predicate::str::contains("result: message accepted"));
     server.join().unwrap();
     let got = rx.recv().unwrap();
-    assert!(got[0].starts_with("MAIL FROM:<sender@client.example.test> SIZE="), "{got:?}");
+    assert!(
+        got[0].starts_with("MAIL FROM:<sender@client.example.test> SIZE="),
+        "{got:?}"
+    );
     assert_eq!(got[1], "RCPT TO:<rcpt@fake.example>");
     assert_eq!(got[2], "DATA");
-    assert!(got.contains(&"To: \"Someone\" <someone@fake.example>".to_string()), "{got:?}");
+    assert!(
+        got.contains(&"To: \"Someone\" <someone@fake.example>".to_string()),
+        "{got:?}"
+    );
     assert!(got.contains(&"..starts with a dot".to_string()), "{got:?}");
     assert!(got.contains(&"...two".to_string()), "{got:?}");
     assert!(got.contains(&"..".to_string()), "{got:?}");
@@ -66,9 +72,16 @@ fn escape_sequences_from_the_server_never_reach_stdout() {
     let out = bin().args(envelope_args(addr)).output().unwrap();
     server.join().unwrap();
     assert_eq!(out.status.code(), Some(5));
-    assert!(!has_raw_control(&out.stdout), "{:?}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !has_raw_control(&out.stdout),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("220 evil ␛[2J␛]52;c;aGVsbG8=␇ \\x9b31m \\u{9b} \\xff\\xfe ESMTP"), "{text}");
+    assert!(
+        text.contains("220 evil ␛[2J␛]52;c;aGVsbG8=␇ \\x9b31m \\u{9b} \\xff\\xfe ESMTP"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -93,7 +106,10 @@ fn json_transcript_is_one_object_per_line() {
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect(line);
         let kind = v["kind"].as_str().unwrap().to_string();
-        assert!(["client", "server", "info", "error"].contains(&kind.as_str()), "{line}");
+        assert!(
+            ["client", "server", "info", "error"].contains(&kind.as_str()),
+            "{line}"
+        );
         assert!(v["text"].is_string(), "{line}");
         if kind == "server" {
             assert!(v["code"].is_u64(), "{line}");
@@ -184,7 +200,9 @@ fn hang_up_at_each_stage_says_where() {
             .arg("--no-pipelining")
             .assert()
             .code(3)
-            .stdout(predicate::str::contains(format!("waiting for the reply to {stage}")));
+            .stdout(predicate::str::contains(format!(
+                "waiting for the reply to {stage}"
+            )));
         server.join().unwrap();
     }
 }

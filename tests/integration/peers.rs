@@ -92,10 +92,19 @@ fn postfix_delivers_with_envelope_and_headers_as_sent() {
         .stdout(predicate::str::contains("250 2.0.0 Ok: queued"));
     let mail = wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15))
         .expect("the message did not arrive in the Maildir");
-    assert!(mail.contains("Return-Path: <tester@client.example.test>"), "{mail}");
+    assert!(
+        mail.contains("Return-Path: <tester@client.example.test>"),
+        "{mail}"
+    );
     assert!(mail.contains("X-Original-To: alice@example.test"), "{mail}");
-    assert!(mail.contains("To: \"Somebody Else\" <somebody@elsewhere.example>"), "{mail}");
-    assert!(mail.contains("From: \"Display Name\" <display@client.example.test>"), "{mail}");
+    assert!(
+        mail.contains("To: \"Somebody Else\" <somebody@elsewhere.example>"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("From: \"Display Name\" <display@client.example.test>"),
+        "{mail}"
+    );
 }
 
 #[test]
@@ -104,12 +113,22 @@ fn postfix_keeps_lines_that_start_with_a_dot() {
     let t = token("dots");
     let body = format!("{t}\n.one dot\n..two dots\n.\n. space\nend\n");
     let mut a = base(&postfix("PEERS_POSTFIX_PORT_SMTP"));
-    a.extend(args(&["--rcpt", "alice@example.test", "--subject", &t, "--body", &body]));
+    a.extend(args(&[
+        "--rcpt",
+        "alice@example.test",
+        "--subject",
+        &t,
+        "--body",
+        &body,
+    ]));
     bin().args(&a).assert().code(0);
     let mail = wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15))
         .expect("the message did not arrive");
     let body_part = mail.split("\n\n").nth(1).unwrap_or_default();
-    assert!(body_part.starts_with(&format!("{t}\n.one dot\n..two dots\n.\n. space\nend")), "{mail}");
+    assert!(
+        body_part.starts_with(&format!("{t}\n.one dot\n..two dots\n.\n. space\nend")),
+        "{mail}"
+    );
 }
 
 #[test]
@@ -129,7 +148,9 @@ fn postfix_starttls_with_the_test_ca() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("TLS established: TLS 1."))
-        .stdout(predicate::str::contains("certificate checked against the CA file"));
+        .stdout(predicate::str::contains(
+            "certificate checked against the CA file",
+        ));
 }
 
 #[test]
@@ -201,11 +222,17 @@ fn postfix_submission_auth_plain_and_login_masks_the_password() {
         let out = bin().args(&a).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{mech}: {text}");
-        assert!(text.contains("235 2.7.0 Authentication successful"), "{mech}: {text}");
+        assert!(
+            text.contains("235 2.7.0 Authentication successful"),
+            "{mech}: {text}"
+        );
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD;
         for secret in [password.clone(), b64.encode(&password)] {
-            assert!(!text.contains(&secret), "{mech} leaked the password: {text}");
+            assert!(
+                !text.contains(&secret),
+                "{mech} leaked the password: {text}"
+            );
         }
     }
 }
@@ -277,12 +304,28 @@ fn postfix_refuses_to_relay_with_554() {
 fn postfix_vrfy() {
     let server = postfix("PEERS_POSTFIX_PORT_SMTP");
     bin()
-        .args(["send", "--server", &server, "--ehlo", "c.example.test", "--vrfy", "alice"])
+        .args([
+            "send",
+            "--server",
+            &server,
+            "--ehlo",
+            "c.example.test",
+            "--vrfy",
+            "alice",
+        ])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("<- 252 2.0.0 alice"));
     bin()
-        .args(["send", "--server", &server, "--ehlo", "c.example.test", "--vrfy", "no-such-user"])
+        .args([
+            "send",
+            "--server",
+            &server,
+            "--ehlo",
+            "c.example.test",
+            "--vrfy",
+            "no-such-user",
+        ])
         .assert()
         .code(5)
         .stdout(predicate::str::contains("550 5.1.1"));
@@ -333,7 +376,10 @@ fn postfix_bdat() {
         .code(0)
         .stdout(predicate::str::contains("BDAT 100\n").or(predicate::str::contains("-> BDAT 100")));
     let mail = wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15)).unwrap();
-    assert!(mail.contains("\n.a dot line, never stuffed in BDAT\n"), "{mail}");
+    assert!(
+        mail.contains("\n.a dot line, never stuffed in BDAT\n"),
+        "{mail}"
+    );
 }
 
 #[test]
@@ -357,7 +403,11 @@ fn postfix_over_ipv6_when_available() {
 #[ignore = "needs the aiosmtpd peer"]
 fn aiosmtpd_plain_transaction() {
     let t = token("aiosmtpd");
-    let server = format!("{}:{}", env("PEERS_AIOSMTPD_HOST"), env("PEERS_AIOSMTPD_PORT"));
+    let server = format!(
+        "{}:{}",
+        env("PEERS_AIOSMTPD_HOST"),
+        env("PEERS_AIOSMTPD_PORT")
+    );
     let mut a = base(&server);
     a.extend(args(&[
         "--rcpt",
@@ -381,7 +431,10 @@ fn aiosmtpd_plain_transaction() {
         if let Some(line) = text.lines().find(|l| l.contains(&t)) {
             break line.to_string();
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "no record of {t}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no record of {t}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(record.contains("second@aiosmtpd.example.test"), "{record}");
@@ -391,10 +444,74 @@ fn aiosmtpd_plain_transaction() {
 #[test]
 #[ignore = "needs the aiosmtpd peer"]
 fn aiosmtpd_refusals_give_their_exit_status() {
-    let server = format!("{}:{}", env("PEERS_AIOSMTPD_HOST"), env("PEERS_AIOSMTPD_PORT"));
+    let server = format!(
+        "{}:{}",
+        env("PEERS_AIOSMTPD_HOST"),
+        env("PEERS_AIOSMTPD_PORT")
+    );
     for (rcpt, code) in [("reject-me@x.example", 5), ("tempfail-me@x.example", 4)] {
         let mut a = base(&server);
         a.extend(args(&["--rcpt", rcpt]));
         bin().args(&a).assert().code(code);
+    }
+}
+
+/// The `send` examples of the README, run as written against the Postfix
+/// peer. `ca.pem` stands for the peer's CA; a `# … (exit status N)` comment
+/// after an example gives the status it must end with (else 0).
+#[test]
+#[ignore = "needs the Postfix peer"]
+fn readme_examples_work_against_postfix() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let examples = readme
+        .split("### Examples")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("the README has an Examples section");
+    let mut commands = Vec::new();
+    let mut block: Option<Vec<String>> = None;
+    for line in examples.lines() {
+        match (&mut block, line.trim_start().starts_with("```")) {
+            (None, true) => block = Some(Vec::new()),
+            (Some(lines), true) => {
+                commands.push(std::mem::take(lines).join("\n"));
+                block = None;
+            }
+            (Some(lines), false) => lines.push(line.to_string()),
+            (None, false) => {}
+        }
+    }
+    assert!(commands.len() >= 5, "found {} examples", commands.len());
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for command in commands {
+        let want = command
+            .split("(exit status ")
+            .nth(1)
+            .and_then(|s| s.split(')').next())
+            .and_then(|s| s.parse::<i32>().ok())
+            .unwrap_or(0);
+        let script = command.replace("--ca-file ca.pem", &format!("--ca-file {}", ca()));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "{script}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
