@@ -1,6 +1,8 @@
 //! Tests of the real binary: its command line, against scripted servers on
 //! loopback, and (ignored unless asked for) against real third-party peers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cli;
 mod fake;
 mod peers;
