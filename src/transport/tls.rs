@@ -141,7 +141,11 @@ pub fn describe(conn: &rustls::ClientConnection, checked_against: &str, name: &s
         .unwrap_or("unknown cipher");
     let mut out = vec![format!("TLS established: {version}, {suite}")];
     if let Some(cert) = conn.peer_certificates().and_then(|c| c.first()) {
-        out.push(describe_certificate(cert));
+        // The certificate comes from the server: its text is made visible
+        // like any other byte the server sends.
+        out.push(crate::proto::visible::visible(
+            describe_certificate(cert).as_bytes(),
+        ));
     }
     if checked_against.starts_with("certificate NOT") {
         out.push(checked_against.to_string());
