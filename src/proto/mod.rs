@@ -9,6 +9,7 @@ pub mod client;
 pub mod command;
 pub mod data;
 pub mod reply;
+pub mod server;
 pub mod visible;
 
 pub use auth::{Credentials, Mechanism, Secret};
