@@ -4,7 +4,7 @@
 //! asked, 2 usage error, 3 connection, TLS, timeout or protocol failure,
 //! 4 a 4xx reply ended it, 5 a 5xx reply ended it.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,8 +16,13 @@ use crate::proto::auth::{Credentials, Mechanism, Secret};
 use crate::proto::client::{ClientSession, Outcome, Plan, QuitAfter, Transfer};
 use crate::proto::command::{Address, Param, ReversePath};
 use crate::proto::reply::ReplyLimits;
+use crate::proto::server::Policy;
+use crate::server;
 use crate::transcript::{self, Writer};
 use crate::transport::{self, ConnectOptions, Target, TlsMode, TlsOptions};
+
+mod serve;
+pub use serve::ServeArgs;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_USAGE: u8 = 2;
@@ -45,6 +50,9 @@ pub struct Cli {
 pub enum Command {
     /// Run one SMTP transaction without the UI; the transcript goes to stdout.
     Send(SendArgs),
+    /// Run the built-in demo server alone, for other clients (swaks, a mail
+    /// program, a class).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,6 +108,7 @@ Exit status: 0 accepted (or stopped as --quit-after asked), 2 usage error, 3 con
 timeout or protocol failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it.")]
 pub struct SendArgs {
     /// The server, HOST[:PORT] (port 25, or 465 with --tls implicit).
+    /// Without it, the built-in demo server runs in this process.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub server: Option<String>,
     /// Transport security.
@@ -196,7 +205,7 @@ pub struct SendArgs {
 /// A usage problem found after clap: exit status 2 with this message.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(String);
+pub struct UsageError(pub String);
 
 fn usage(s: impl Into<String>) -> UsageError {
     UsageError(s.into())
@@ -206,6 +215,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Send(args)) => ExitCode::from(send(&args)),
+        Some(Command::Serve(args)) => ExitCode::from(serve::serve(&args)),
         None => {
             eprintln!(
                 "smtp-workbench: the interactive workbench is not in this version yet.\n\
@@ -218,7 +228,7 @@ pub fn main() -> ExitCode {
 
 /// Runs `send` and returns its exit status.
 pub fn send(args: &SendArgs) -> u8 {
-    let prepared = match prepare(args) {
+    let mut prepared = match prepare(args) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("smtp-workbench send: {e}");
@@ -241,19 +251,114 @@ pub fn send(args: &SendArgs) -> u8 {
     };
     let stdout = std::io::stdout();
     let mut writer = Writer::new(stdout.lock(), format, args.reveal_secrets);
-    for note in &prepared.notes {
-        let _ = writer.write_note(Duration::ZERO, note);
+    runtime.block_on(async {
+        // No --server: the built-in server, in this process, on a loopback
+        // port of its own choosing.
+        let builtin = if prepared.builtin {
+            match start_builtin().await {
+                Ok((handle, certificate)) => {
+                    prepared.connect.target = Target {
+                        host: handle.local_addr.ip().to_string(),
+                        port: handle.local_addr.port(),
+                    };
+                    prepared.connect.tls.trust = vec![certificate];
+                    let policy = handle.shared.policy();
+                    prepared.notes.insert(
+                        0,
+                        format!(
+                            "no --server given: talking to the built-in demo server on {} ({})",
+                            handle.local_addr,
+                            serve::describe_policy(&policy).join("; ")
+                        ),
+                    );
+                    Some(handle)
+                }
+                Err(e) => {
+                    eprintln!("smtp-workbench send: cannot start the built-in server: {e}");
+                    return EXIT_CONNECTION;
+                }
+            }
+        } else {
+            None
+        };
+        for note in &prepared.notes {
+            let _ = writer.write_note(Duration::ZERO, note);
+        }
+        let session = ClientSession::with_plan(ReplyLimits::default(), prepared.plan);
+        let mut last = Duration::ZERO;
+        let session = transport::run(session, &prepared.connect, &mut |e| {
+            last = e.at;
+            let _ = writer.write(&e);
+        })
+        .await;
+        if let Some(handle) = &builtin {
+            for line in builtin_report(handle) {
+                let _ = writer.write_note(last, &line);
+            }
+        }
+        let (exit, text) = exit_status(&session);
+        let _ = writer.write_result(last, &text, exit);
+        let _ = writer.flush();
+        exit
+    })
+}
+
+async fn start_builtin() -> Result<
+    (
+        server::ServerHandle,
+        rustls::pki_types::CertificateDer<'static>,
+    ),
+    String,
+> {
+    let hostname = "demo.example.test".to_string();
+    let identity =
+        server::tls::generate(&[hostname.clone(), "localhost".into(), "127.0.0.1".into()])
+            .map_err(|e| e.to_string())?;
+    let certificate = identity.certificate.clone();
+    let options = server::ServerOptions {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        hostname,
+        tls: Some(identity),
+        maildir: None,
+        store: server::StoreLimits::default(),
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = server::start(options, Policy::default(), tx)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((handle, certificate))
+}
+
+/// What the built-in server kept: the envelope it acted on beside the
+/// header fields the recipient will see.
+fn builtin_report(handle: &server::ServerHandle) -> Vec<String> {
+    let Ok(store) = handle.shared.store.lock() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for m in store.messages() {
+        let r = &m.received;
+        let rcpts: Vec<String> = r.rcpts.iter().map(|(a, _)| format!("<{a}>")).collect();
+        out.push(format!(
+            "the built-in server stored message {}: envelope MAIL FROM:<{}> RCPT TO:{}; \
+             headers From: {} To: {} Cc: {}",
+            r.id,
+            r.mail_from,
+            rcpts.join(", "),
+            join_or_none(&m.headers.from),
+            join_or_none(&m.headers.to),
+            join_or_none(&m.headers.cc),
+        ));
     }
-    let session = ClientSession::with_plan(ReplyLimits::default(), prepared.plan);
-    let mut last = Duration::ZERO;
-    let session = runtime.block_on(transport::run(session, &prepared.connect, &mut |e| {
-        last = e.at;
-        let _ = writer.write(&e);
-    }));
-    let (exit, text) = exit_status(&session);
-    let _ = writer.write_result(last, &text, exit);
-    let _ = writer.into_inner().flush();
-    exit
+    out
+}
+
+fn join_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join(", ")
+    }
 }
 
 /// The exit status for how a session ended, and the sentence for it.
@@ -294,6 +399,8 @@ pub fn exit_status(session: &ClientSession) -> (u8, String) {
 
 /// Everything `send` needs, checked before any connection is made.
 pub struct Prepared {
+    /// No --server: run the built-in server in this process.
+    pub builtin: bool,
     pub plan: Plan,
     pub connect: ConnectOptions,
     /// Info lines for the transcript before the session starts.
@@ -340,28 +447,54 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
     if args.insecure && args.ca_file.is_some() {
         return Err(usage("--insecure and --ca-file contradict each other"));
     }
-    let Some(server) = &args.server else {
-        return Err(usage(
-            "give the server with --server HOST[:PORT] (the built-in server is not in this version yet)",
-        ));
-    };
     let default_port = if tls_mode == TlsMode::Implicit {
         465
     } else {
         25
     };
-    let target =
-        Target::parse(server, default_port).map_err(|e| usage(format!("--server: {e}")))?;
+    let (builtin, target) = match &args.server {
+        Some(server) => (
+            false,
+            Target::parse(server, default_port).map_err(|e| usage(format!("--server: {e}")))?,
+        ),
+        None if tls_mode == TlsMode::Implicit => {
+            return Err(usage(
+                "the built-in server speaks STARTTLS, not implicit TLS: use --tls starttls, or give --server",
+            ))
+        }
+        // Filled in once the built-in server has its port.
+        None => (
+            true,
+            Target {
+                host: "127.0.0.1".into(),
+                port: 0,
+            },
+        ),
+    };
     if !(args.timeout > 0.0 && args.timeout <= 86_400.0) {
         return Err(usage("--timeout takes a number of seconds above 0"));
     }
     let quit_after: Option<QuitAfter> = args.quit_after.map(Into::into);
     let vrfy_only = !args.vrfy.is_empty() && args.rcpt.is_empty() && args.mail_from.is_none();
+    let mut notes = Vec::new();
+    // The built-in server with no envelope given: a demonstration, with an
+    // envelope made up for it (and said so).
+    let demo = builtin && !vrfy_only && args.mail_from.is_none() && args.rcpt.is_empty();
+    let mut args_mail_from = args.mail_from.clone();
+    let mut args_rcpt = args.rcpt.clone();
+    if demo {
+        args_mail_from = Some("student@client.example".into());
+        args_rcpt = vec!["alice@example.test".into()];
+        notes.push(
+            "no envelope given: using MAIL FROM:<student@client.example> and RCPT TO:<alice@example.test> \
+             (set them with --mail-from and --rcpt)"
+                .to_string(),
+        );
+    }
     let needs_envelope = !vrfy_only && quit_after.is_none_or(|q| q >= QuitAfter::Mail);
     let needs_rcpt = !vrfy_only && quit_after.is_none_or(|q| q >= QuitAfter::Rcpt);
 
-    let mut notes = Vec::new();
-    let (mail_from, mail_params) = match &args.mail_from {
+    let (mail_from, mail_params) = match &args_mail_from {
         Some(m) => {
             let (addr, params) = split_address_and_params(m)?;
             let path = ReversePath::parse(&addr).map_err(|e| usage(format!("--mail-from: {e}")))?;
@@ -374,13 +507,12 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         }
         None => (ReversePath::Null, Vec::new()),
     };
-    if args.rcpt.is_empty() && needs_rcpt {
+    if args_rcpt.is_empty() && needs_rcpt {
         return Err(usage(
             "give at least one envelope recipient with --rcpt ADDR",
         ));
     }
-    let rcpts = args
-        .rcpt
+    let rcpts = args_rcpt
         .iter()
         .map(|r| {
             let (addr, params) = split_address_and_params(r)?;
@@ -528,10 +660,12 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
             ca_file: args.ca_file.clone(),
             insecure: args.insecure,
             tls_name: args.tls_name.clone(),
+            trust: Vec::new(),
         },
         timeout: Duration::from_secs_f64(args.timeout),
     };
     Ok(Prepared {
+        builtin,
         plan,
         connect,
         notes,

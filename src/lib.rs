@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod message;
 pub mod proto;
+pub mod server;
 pub mod transcript;
 pub mod transport;

@@ -34,6 +34,10 @@ impl<W: Write> Writer<W> {
         }
     }
 
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     pub fn into_inner(self) -> W {
         self.out
     }

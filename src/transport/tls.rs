@@ -19,6 +19,8 @@ pub struct TlsOptions {
     pub insecure: bool,
     /// The name to check the certificate against, instead of the host.
     pub tls_name: Option<String>,
+    /// Trust exactly these certificates (the built-in server's own).
+    pub trust: Vec<CertificateDer<'static>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +59,10 @@ pub fn client_config(opts: &TlsOptions) -> Result<(Arc<ClientConfig>, String), T
     }
     let mut roots = RootCertStore::empty();
     let source = match &opts.ca_file {
+        None if !opts.trust.is_empty() => {
+            roots.add_parsable_certificates(opts.trust.clone());
+            "the built-in server's own certificate".to_string()
+        }
         Some(path) => {
             let (added, source) = load_ca_file(&mut roots, path)?;
             if added == 0 {

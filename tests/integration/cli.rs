@@ -16,7 +16,18 @@ fn usage_error(args: &[&str], says: &str) {
 #[test]
 fn send_usage_errors() {
     let base = ["send", "--server", "127.0.0.1:1", "--mail-from", "a@b.test"];
-    usage_error(&["send", "--mail-from", "a@b", "--rcpt", "c@d"], "--server");
+    usage_error(
+        &[
+            "send",
+            "--mail-from",
+            "a@b",
+            "--rcpt",
+            "c@d",
+            "--tls",
+            "implicit",
+        ],
+        "implicit",
+    );
     usage_error(&base, "--rcpt");
     usage_error(
         &["send", "--server", "127.0.0.1:1", "--rcpt", "c@d.test"],

@@ -1,0 +1,139 @@
+//! The server's log as text or JSON lines: one line per connection and per
+//! message, with the envelope beside the header fields so that the
+//! difference shows.
+
+use std::time::SystemTime;
+
+use serde_json::json;
+
+use super::LogEvent;
+
+/// `HH:MM:SS` in UTC, for log lines.
+pub fn clock(t: SystemTime) -> String {
+    let s = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    format!("{:02}:{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60, s % 60)
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The text form; `verbose` adds every command and reply. `None` for events
+/// that the chosen detail leaves out.
+pub fn text(event: &LogEvent, now: SystemTime, verbose: bool) -> Option<String> {
+    let t = clock(now);
+    Some(match event {
+        LogEvent::Listening { addr } => format!("{t} listening on {addr}"),
+        LogEvent::Connected { conn, peer } => format!("{t} #{conn} connect from {peer}"),
+        LogEvent::Refused { peer, why } => format!("{t} refused {peer}: {why}"),
+        LogEvent::Command { conn, text } if verbose => format!("{t} #{conn} <- {text}"),
+        LogEvent::Reply { conn, text } if verbose => text
+            .split('\n')
+            .map(|l| format!("{t} #{conn} -> {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        LogEvent::Command { .. } | LogEvent::Reply { .. } => return None,
+        LogEvent::Tls { conn, detail } => format!("{t} #{conn} {detail}"),
+        LogEvent::Problem { conn, text } => format!("{t} #{conn} !! {text}"),
+        LogEvent::Disconnected { conn, messages } => {
+            format!("{t} #{conn} disconnect ({messages} message(s))")
+        }
+        LogEvent::Message { conn, message } => {
+            let r = &message.received;
+            let h = &message.headers;
+            let mut flags = vec![format!("{} bytes", message.size())];
+            if r.tls {
+                flags.push("TLS".into());
+            }
+            if let Some(a) = &r.auth {
+                flags.push(format!("AUTH {a}"));
+            }
+            let rcpts: Vec<String> = r.rcpts.iter().map(|(a, _)| format!("<{a}>")).collect();
+            let pad = " ".repeat(t.len() + 1);
+            let mut out = format!(
+                "{t} #{conn} message {} accepted ({}) from {} (EHLO {})\n\
+                 {pad}envelope: MAIL FROM:<{}>  RCPT TO:{}\n\
+                 {pad}headers:  From: {}  To: {}  Cc: {}",
+                r.id,
+                flags.join(", "),
+                r.client,
+                r.helo,
+                r.mail_from,
+                rcpts.join(", "),
+                list(&h.from),
+                list(&h.to),
+                list(&h.cc),
+            );
+            if let Some(s) = &h.subject {
+                out.push_str(&format!("  Subject: {s}"));
+            }
+            out
+        }
+    })
+}
+
+/// The JSON form: one object per event.
+pub fn json(event: &LogEvent, now: SystemTime) -> serde_json::Value {
+    let t = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    match event {
+        LogEvent::Listening { addr } => {
+            json!({"t": t, "event": "listening", "addr": addr.to_string()})
+        }
+        LogEvent::Connected { conn, peer } => {
+            json!({"t": t, "event": "connect", "conn": conn, "peer": peer.to_string()})
+        }
+        LogEvent::Refused { peer, why } => {
+            json!({"t": t, "event": "refused", "peer": peer.to_string(), "text": why})
+        }
+        LogEvent::Command { conn, text } => {
+            json!({"t": t, "event": "command", "conn": conn, "text": text})
+        }
+        LogEvent::Reply { conn, text } => {
+            json!({"t": t, "event": "reply", "conn": conn, "text": text})
+        }
+        LogEvent::Tls { conn, detail } => {
+            json!({"t": t, "event": "tls", "conn": conn, "text": detail})
+        }
+        LogEvent::Problem { conn, text } => {
+            json!({"t": t, "event": "problem", "conn": conn, "text": text})
+        }
+        LogEvent::Disconnected { conn, messages } => {
+            json!({"t": t, "event": "disconnect", "conn": conn, "messages": messages})
+        }
+        LogEvent::Message { conn, message } => {
+            let r = &message.received;
+            let h = &message.headers;
+            json!({
+                "t": t,
+                "event": "message",
+                "conn": conn,
+                "id": r.id,
+                "client": r.client,
+                "helo": r.helo,
+                "tls": r.tls,
+                "auth": r.auth,
+                "mail_from": r.mail_from,
+                "mail_params": r.mail_params,
+                "rcpts": r.rcpts.iter().map(|(a, p)| json!({"address": a, "params": p})).collect::<Vec<_>>(),
+                "size": message.size(),
+                "header_from": h.from,
+                "header_sender": h.sender,
+                "header_reply_to": h.reply_to,
+                "header_to": h.to,
+                "header_cc": h.cc,
+                "header_bcc": h.bcc,
+                "subject": h.subject,
+            })
+        }
+    }
+}

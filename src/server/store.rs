@@ -1,0 +1,305 @@
+//! What the built-in server keeps: each accepted message with its envelope,
+//! in a store bounded by count and bytes, and optionally as Maildir files.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::proto::server::ReceivedMessage;
+use crate::proto::visible::visible;
+
+/// How much the in-memory store holds before it drops the oldest message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    pub max_messages: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            max_messages: 1000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Header fields read from the content, for showing beside the envelope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderView {
+    pub from: Vec<String>,
+    pub sender: Vec<String>,
+    pub reply_to: Vec<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub subject: Option<String>,
+}
+
+/// An accepted message as delivered: `Return-Path:` and `Received:`
+/// prepended to the content, as an MTA does on final delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub received: ReceivedMessage,
+    pub at: SystemTime,
+    pub delivered: Vec<u8>,
+    pub headers: HeaderView,
+}
+
+fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<String> {
+    a.map(|a| {
+        a.iter()
+            .map(|addr| {
+                let mail = addr.address().unwrap_or_default();
+                let shown = match addr.name() {
+                    Some(n) if !n.is_empty() => format!("{n} <{mail}>"),
+                    _ => mail.to_string(),
+                };
+                visible(shown.as_bytes())
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+impl StoredMessage {
+    pub fn new(received: ReceivedMessage, hostname: &str, at: SystemTime) -> Self {
+        let secs = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let date = mail_builder::headers::date::Date::new(secs).to_rfc822();
+        // RFC 3848: the "with" keyword says TLS (S) and AUTH (A).
+        let with = match (received.tls, received.auth.is_some()) {
+            (false, false) => "ESMTP",
+            (true, false) => "ESMTPS",
+            (false, true) => "ESMTPA",
+            (true, true) => "ESMTPSA",
+        };
+        let for_clause = match received.rcpts.as_slice() {
+            [(one, _)] => format!("\r\n\tfor <{one}>"),
+            _ => String::new(),
+        };
+        let mut delivered = format!(
+            "Return-Path: <{}>\r\nReceived: from {} ({})\r\n\tby {hostname} (smtp-workbench) with {with} id {}{for_clause};\r\n\t{date}\r\n",
+            received.mail_from, received.helo, received.client, received.id
+        )
+        .into_bytes();
+        delivered.extend_from_slice(&received.content);
+        let headers = match mail_parser::MessageParser::default().parse_headers(&received.content) {
+            Some(m) => HeaderView {
+                from: addresses(m.from()),
+                sender: addresses(m.sender()),
+                reply_to: addresses(m.reply_to()),
+                to: addresses(m.to()),
+                cc: addresses(m.cc()),
+                bcc: addresses(m.bcc()),
+                subject: m.subject().map(|s| visible(s.as_bytes())),
+            },
+            None => HeaderView::default(),
+        };
+        Self {
+            received,
+            at,
+            delivered,
+            headers,
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.delivered.len()
+    }
+}
+
+/// The messages the server accepted, newest last, bounded.
+#[derive(Debug)]
+pub struct Store {
+    limits: StoreLimits,
+    messages: VecDeque<Arc<StoredMessage>>,
+    bytes: usize,
+    accepted: u64,
+    maildir: Option<PathBuf>,
+}
+
+static MAILDIR_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// A store; with a Maildir, its `tmp`, `new` and `cur` are created now so
+    /// that a bad path fails at start, not at the first message.
+    pub fn new(limits: StoreLimits, maildir: Option<PathBuf>) -> io::Result<Self> {
+        if let Some(dir) = &maildir {
+            for sub in ["tmp", "new", "cur"] {
+                std::fs::create_dir_all(dir.join(sub))?;
+            }
+        }
+        Ok(Self {
+            limits,
+            messages: VecDeque::new(),
+            bytes: 0,
+            accepted: 0,
+            maildir,
+        })
+    }
+
+    /// Keeps a message (dropping the oldest past the limits) and writes it
+    /// to the Maildir.
+    pub fn add(&mut self, message: StoredMessage) -> io::Result<Arc<StoredMessage>> {
+        if let Some(dir) = &self.maildir {
+            write_maildir(dir, &message)?;
+        }
+        let message = Arc::new(message);
+        self.accepted += 1;
+        self.bytes += message.size();
+        self.messages.push_back(message.clone());
+        while self.messages.len() > self.limits.max_messages
+            || (self.bytes > self.limits.max_bytes && self.messages.len() > 1)
+        {
+            if let Some(old) = self.messages.pop_front() {
+                self.bytes -= old.size();
+            }
+        }
+        Ok(message)
+    }
+
+    pub fn messages(&self) -> impl Iterator<Item = &Arc<StoredMessage>> {
+        self.messages.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Every message accepted since the start, kept or not.
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// Writes into `tmp/`, then renames into `new/`: a reader of `new/` never
+/// sees half a message. The name is made here from numbers only, so nothing
+/// is ever written outside `dir`.
+fn write_maildir(dir: &Path, message: &StoredMessage) -> io::Result<()> {
+    let n = MAILDIR_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = message
+        .at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let name = format!(
+        "{}.M{}P{}Q{}.smtp-workbench",
+        t.as_secs(),
+        t.subsec_micros(),
+        std::process::id(),
+        n
+    );
+    let tmp = dir.join("tmp").join(&name);
+    let new = dir.join("new").join(&name);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&message.delivered)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, size: usize) -> StoredMessage {
+        StoredMessage::new(
+            ReceivedMessage {
+                id: id.into(),
+                client: "127.0.0.1".into(),
+                helo: "c.example".into(),
+                tls: true,
+                auth: Some("alice".into()),
+                mail_from: "a@c.example".into(),
+                mail_params: vec![],
+                rcpts: vec![("alice@example.test".into(), vec![])],
+                content: format!(
+                    "From: Boss <ceo@example.test>\r\nTo: x@example.test\r\nCc: y@example.test\r\n\
+                     Subject: s\r\n\r\n{}\r\n",
+                    "b".repeat(size)
+                )
+                .into_bytes(),
+            },
+            "demo.example.test",
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+        )
+    }
+
+    #[test]
+    fn delivered_form_has_return_path_and_received() {
+        let m = message("Q1", 1);
+        let text = String::from_utf8(m.delivered.clone()).unwrap();
+        assert!(text.starts_with("Return-Path: <a@c.example>\r\nReceived: from c.example (127.0.0.1)\r\n\tby demo.example.test (smtp-workbench) with ESMTPSA id Q1\r\n\tfor <alice@example.test>;"), "{text}");
+        assert_eq!(m.headers.from, vec!["Boss <ceo@example.test>"]);
+        assert_eq!(m.headers.to, vec!["x@example.test"]);
+        assert_eq!(m.headers.cc, vec!["y@example.test"]);
+    }
+
+    #[test]
+    fn bounded_by_count_and_bytes() {
+        let mut s = Store::new(
+            StoreLimits {
+                max_messages: 3,
+                max_bytes: 100_000,
+            },
+            None,
+        )
+        .unwrap();
+        for i in 0..10 {
+            s.add(message(&format!("Q{i}"), 10)).unwrap();
+        }
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.accepted(), 10);
+        assert_eq!(s.messages().next().unwrap().received.id, "Q7");
+        let mut s = Store::new(
+            StoreLimits {
+                max_messages: 100,
+                max_bytes: 5_000,
+            },
+            None,
+        )
+        .unwrap();
+        for i in 0..10 {
+            s.add(message(&format!("Q{i}"), 2_000)).unwrap();
+        }
+        assert!(
+            s.bytes() <= 5_000 && s.len() == 2,
+            "{} {}",
+            s.bytes(),
+            s.len()
+        );
+    }
+
+    #[test]
+    fn maildir_files_land_in_new_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::new(StoreLimits::default(), Some(dir.path().to_path_buf())).unwrap();
+        s.add(message("Q1", 5)).unwrap();
+        s.add(message("Q2", 5)).unwrap();
+        let new: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
+        assert_eq!(new.len(), 2);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+        let entries: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(entries.len(), 3, "{entries:?}");
+    }
+}
