@@ -365,11 +365,16 @@ async fn connection(
             match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => {
                     let (_, c) = tls.get_ref();
-                    let detail = format!(
-                        "TLS established: {:?}, {:?}",
-                        c.protocol_version(),
-                        c.negotiated_cipher_suite().map(|s| s.suite())
-                    );
+                    let version = match c.protocol_version() {
+                        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
+                        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
+                        _ => "TLS",
+                    };
+                    let suite = c
+                        .negotiated_cipher_suite()
+                        .and_then(|s| s.suite().as_str())
+                        .unwrap_or("unknown cipher");
+                    let detail = format!("TLS established: {version}, {suite}");
                     let _ = log.send(LogEvent::Tls {
                         conn: conn_id,
                         detail,

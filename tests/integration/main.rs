@@ -6,4 +6,5 @@
 mod cli;
 mod fake;
 mod peers;
+mod serve;
 mod support;

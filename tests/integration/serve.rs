@@ -1,0 +1,430 @@
+//! `serve` as other programs see it: real clients (swaks, Python's smtplib,
+//! Postfix's smtp-source), misbehaving clients, and the transport-level
+//! policies (connection limit, idle timeout, tarpit).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `serve` process on a free loopback port; stopped (by its PID) on drop.
+pub struct Serve {
+    child: Child,
+    pub addr: SocketAddr,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Serve {
+    pub fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut serve = Serve {
+            child,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            lines: rx,
+        };
+        let line = serve.wait_for("listening", Duration::from_secs(20));
+        let addr = match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(v) => v["addr"].as_str().unwrap().to_string(),
+            Err(_) => line.rsplit(' ').next().unwrap().to_string(),
+        };
+        serve.addr = addr.parse().unwrap();
+        serve
+    }
+
+    /// Waits for an output line containing `needle`; returns it.
+    pub fn wait_for(&mut self, needle: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let left = limit.saturating_sub(start.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("serve never printed {needle:?}"),
+            }
+        }
+    }
+
+    /// Stops the server (SIGTERM, by PID) and returns the rest of its output.
+    pub fn stop(mut self) -> Vec<String> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+        self.lines.try_iter().collect()
+    }
+
+    pub fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn connect(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let r = BufReader::new(s.try_clone().unwrap());
+    (s, r)
+}
+
+/// Reads one whole reply (all its lines).
+fn reply(r: &mut BufReader<TcpStream>) -> String {
+    let mut out = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return out;
+        }
+        out.push_str(&line);
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return out;
+        }
+    }
+}
+
+fn say(s: &mut TcpStream, r: &mut BufReader<TcpStream>, line: &str) -> String {
+    s.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+    reply(r)
+}
+
+#[test]
+fn python_smtplib_sends_through_starttls_and_auth() {
+    let mut serve = Serve::start(&[]);
+    let script = format!(
+        "import smtplib\n\
+         s = smtplib.SMTP('127.0.0.1', {port}, timeout=20)\n\
+         s.ehlo('py.example')\n\
+         s.starttls()\n\
+         s.ehlo('py.example')\n\
+         s.login('alice@example.test', 'wonderland')\n\
+         refused = s.sendmail('py@client.example', ['alice@example.test', 'bob@example.test'],\n\
+             'From: Py <py@client.example>\\r\\nTo: Team <team@example.test>\\r\\nSubject: smtplib\\r\\n\\r\\n.dot\\r\\n')\n\
+         assert refused == {{}}, refused\n\
+         s.quit()\n",
+        port = serve.port()
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = serve.wait_for("accepted", Duration::from_secs(10));
+    assert!(line.contains("TLS, AUTH alice@example.test"), "{line}");
+    let envelope = serve.wait_for("envelope:", Duration::from_secs(5));
+    assert!(
+        envelope.contains(
+            "MAIL FROM:<py@client.example>  RCPT TO:<alice@example.test>, <bob@example.test>"
+        ),
+        "{envelope}"
+    );
+    let headers = serve.wait_for("headers:", Duration::from_secs(5));
+    assert!(
+        headers.contains("From: Py <py@client.example>  To: Team <team@example.test>"),
+        "{headers}"
+    );
+}
+
+#[test]
+fn garbage_and_overlong_lines_get_replies_and_the_session_goes_on() {
+    let serve = Serve::start(&[]);
+    let (mut s, mut r) = connect(serve.addr);
+    assert!(reply(&mut r).starts_with("220 "));
+    s.write_all(&[0xff, 0x00, 0x1b, b'[', b'2', b'J']).unwrap();
+    s.write_all(&vec![b'x'; 100_000]).unwrap();
+    s.write_all(b"\r\n").unwrap();
+    assert!(reply(&mut r).starts_with("500 5.5.2 Error: command line too long"));
+    assert!(say(&mut s, &mut r, "\u{1b}]52;c;aGk=\u{7}").starts_with("500 5.5.2"));
+    assert!(say(&mut s, &mut r, "EHLO c.example").contains("250 CHUNKING"));
+    assert!(say(&mut s, &mut r, "QUIT").starts_with("221"));
+    serve.stop();
+}
+
+#[test]
+fn bare_lf_in_data_is_refused() {
+    let serve = Serve::start(&[]);
+    let (mut s, mut r) = connect(serve.addr);
+    reply(&mut r);
+    for line in [
+        "EHLO c.example",
+        "MAIL FROM:<a@c.example>",
+        "RCPT TO:<alice@example.test>",
+    ] {
+        assert!(say(&mut s, &mut r, line).starts_with("250"));
+    }
+    assert!(say(&mut s, &mut r, "DATA").starts_with("354"));
+    s.write_all(b"Subject: x\n\nbare LF\n.\n\r\n.\r\n").unwrap();
+    assert!(reply(&mut r).starts_with("554 5.6.0"));
+    serve.stop();
+}
+
+#[test]
+fn a_client_hanging_up_mid_data_leaves_the_server_serving() {
+    let mut serve = Serve::start(&[]);
+    {
+        let (mut s, mut r) = connect(serve.addr);
+        reply(&mut r);
+        for line in [
+            "EHLO c.example",
+            "MAIL FROM:<a@c.example>",
+            "RCPT TO:<alice@example.test>",
+            "DATA",
+        ] {
+            say(&mut s, &mut r, line);
+        }
+        s.write_all(b"Subject: half\r\n\r\nhalf a mess").unwrap();
+    }
+    serve.wait_for("disconnect (0 message(s))", Duration::from_secs(10));
+    let (mut s, mut r) = connect(serve.addr);
+    assert!(reply(&mut r).starts_with("220"));
+    assert!(say(&mut s, &mut r, "QUIT").starts_with("221"));
+    let rest = serve.stop();
+    assert!(
+        rest.iter().any(|l| l.contains("0 message(s) accepted")),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn too_many_connections_get_421_and_the_others_are_served() {
+    let serve = Serve::start(&["--max-connections", "3"]);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let (s, mut r) = connect(serve.addr);
+        assert!(reply(&mut r).starts_with("220"));
+        open.push((s, r));
+    }
+    let (_s, mut r) = connect(serve.addr);
+    assert!(reply(&mut r).starts_with("421 4.7.0 Error: too many connections"));
+    let (s, r) = &mut open[0];
+    assert!(say(s, r, "NOOP").starts_with("250"));
+    drop(open);
+    serve.stop();
+}
+
+#[test]
+fn an_idle_client_is_dropped_with_421() {
+    let serve = Serve::start(&["--idle-timeout", "1"]);
+    let (_s, mut r) = connect(serve.addr);
+    assert!(reply(&mut r).starts_with("220"));
+    assert!(reply(&mut r).starts_with("421 4.4.2"));
+    let mut rest = Vec::new();
+    assert_eq!(
+        r.read_to_end(&mut rest).unwrap_or(0),
+        0,
+        "closed after the 421"
+    );
+    serve.stop();
+}
+
+#[test]
+fn the_tarpit_delays_every_reply() {
+    let serve = Serve::start(&["--tarpit", "400"]);
+    let start = Instant::now();
+    let (mut s, mut r) = connect(serve.addr);
+    assert!(reply(&mut r).starts_with("220"));
+    assert!(say(&mut s, &mut r, "NOOP").starts_with("250"));
+    // A lower bound only: a tarpit can make a reply late, never early.
+    assert!(start.elapsed() >= Duration::from_millis(800));
+    serve.stop();
+}
+
+#[test]
+fn a_non_loopback_address_needs_allow_remote() {
+    let out = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+}
+
+#[test]
+fn maildir_gets_each_message_and_json_log_has_the_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let mut serve = Serve::start(&["--maildir", maildir.to_str().unwrap(), "--format", "json"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .args([
+            "send",
+            "--server",
+            &serve.addr.to_string(),
+            "--ehlo",
+            "c.example",
+            "--mail-from",
+            "a@c.example",
+            "--rcpt",
+            "alice@example.test",
+            "--rcpt",
+            "hidden@example.test",
+            "--header-to",
+            "shown@example.test",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let line = serve.wait_for("\"event\":\"message\"", Duration::from_secs(10));
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["mail_from"], "a@c.example");
+    assert_eq!(v["rcpts"][1]["address"], "hidden@example.test");
+    assert_eq!(v["header_to"][0], "shown@example.test");
+    let files: Vec<_> = std::fs::read_dir(maildir.join("new")).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        text.starts_with("Return-Path: <a@c.example>\r\nReceived: from c.example (127.0.0.1)"),
+        "{text}"
+    );
+    serve.stop();
+}
+
+#[test]
+#[ignore = "needs swaks (installed with the peers)"]
+fn swaks_against_serve() {
+    let serve = Serve::start(&[]);
+    let base = [
+        "--server",
+        "127.0.0.1",
+        "--port",
+        &serve.port(),
+        "--ehlo",
+        "swaks.example",
+        "--from",
+        "swaks@client.example",
+        "--to",
+        "alice@example.test",
+    ];
+    let cases: &[&[&str]] = &[
+        &[],
+        &["--tls"],
+        &[
+            "--tls",
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "alice@example.test",
+            "--auth-password",
+            "wonderland",
+        ],
+        &[
+            "--tls",
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "alice@example.test",
+            "--auth-password",
+            "wonderland",
+        ],
+        &[
+            "--auth",
+            "CRAM-MD5",
+            "--auth-user",
+            "alice@example.test",
+            "--auth-password",
+            "wonderland",
+        ],
+        &["--pipeline"],
+    ];
+    for extra in cases {
+        let out = Command::new("swaks")
+            .args(base)
+            .args(*extra)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "swaks {extra:?}: {text}");
+        assert!(
+            text.contains("250 2.0.0 Ok: queued as"),
+            "swaks {extra:?}: {text}"
+        );
+    }
+    let out = Command::new("swaks")
+        .args([
+            "--server",
+            "127.0.0.1",
+            "--port",
+            &serve.port(),
+            "--ehlo",
+            "s.example",
+            "--from",
+            "a@s.example",
+            "--to",
+            "someone@external.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("554 5.7.1 <someone@external.example>: Relay access denied"));
+    let rest = serve.stop();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains(&format!("{} message(s) accepted", cases.len()))),
+        "{rest:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs Postfix's smtp-source (installed with the peers)"]
+fn smtp_source_2000_messages_over_10_sessions_all_accounted_for() {
+    let serve = Serve::start(&["--store-messages", "5000"]);
+    let out = Command::new("smtp-source")
+        .args([
+            "-c",
+            "-M",
+            "bench.example.test",
+            "-f",
+            "bench@example.test",
+            "-t",
+            "sink@example.test",
+            "-l",
+            "1024",
+            "-m",
+            "2000",
+            "-s",
+            "10",
+            &serve.addr.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rest = serve.stop();
+    assert!(
+        rest.iter()
+            .any(|l| l == "stopped; 2000 message(s) accepted"),
+        "{:?}",
+        rest.last()
+    );
+}
