@@ -321,6 +321,7 @@ async fn start_builtin() -> Result<
         tls: Some(identity),
         maildir: None,
         store: server::StoreLimits::default(),
+        log_lines: false,
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let handle = server::start(options, Policy::default(), tx)

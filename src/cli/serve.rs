@@ -236,9 +236,9 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
             max_messages: args.store_messages.max(1),
             max_bytes: args.store_bytes,
         },
+        log_lines: args.verbose || args.format == FormatArg::Json,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ServeError::Failed(format!("cannot start the async runtime: {e}")))?;
@@ -247,7 +247,9 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
         let handle = server::start(options, policy.clone(), tx)
             .await
             .map_err(|e| ServeError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
-        let mut out = std::io::stdout();
+        // Buffered, and flushed whenever no more events wait: a busy server
+        // writes in batches, an idle one shows each line at once.
+        let mut out = std::io::BufWriter::new(std::io::stdout());
         if args.format == FormatArg::Text {
             let mut intro = vec![format!(
                 "smtp-workbench demo server on {} as {}",
@@ -274,6 +276,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
             for l in intro {
                 let _ = writeln!(out, "{l}");
             }
+            let _ = out.flush();
         }
         let stop = shutdown_signal();
         tokio::pin!(stop);
@@ -290,6 +293,8 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
                         if writeln!(out, "{l}").is_err() {
                             break;
                         }
+                    }
+                    if rx.is_empty() {
                         let _ = out.flush();
                     }
                 }
@@ -305,6 +310,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
         if args.format == FormatArg::Text {
             let _ = writeln!(out, "stopped; {accepted} message(s) accepted");
         }
+        let _ = out.flush();
         handle.stop();
         Ok(())
     })

@@ -225,7 +225,18 @@ impl DataDecoder {
     /// Decodes `input` into `out`. Returns `Some(n)` once the end was found
     /// after `n` bytes of `input`; the rest belongs to what follows.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<usize> {
-        for (i, &b) in input.iter().enumerate() {
+        let mut i = 0;
+        while i < input.len() {
+            if self.state == DecodeState::Middle {
+                // Inside a line: copy up to the next CR or LF in one go.
+                let run = memchr::memchr2(b'\r', b'\n', &input[i..]).unwrap_or(input.len() - i);
+                out.extend_from_slice(&input[i..i + run]);
+                i += run;
+                if i == input.len() {
+                    break;
+                }
+            }
+            let b = input[i];
             self.state = match (self.state, b) {
                 (DecodeState::Done, _) => return Some(i),
                 (DecodeState::LineStart, b'.') => DecodeState::Dot,
@@ -244,6 +255,7 @@ impl DataDecoder {
                 }
                 (_, _) => self.middle(b, out),
             };
+            i += 1;
         }
         (self.state == DecodeState::Done).then_some(input.len())
     }

@@ -121,7 +121,7 @@ impl Policy {
 /// What the session needs from the world.
 pub trait ServerEnv {
     /// The policy now; it may change between calls.
-    fn policy(&self) -> Policy;
+    fn policy(&self) -> std::sync::Arc<Policy>;
     /// Greylisting: `None` to pass, or the seconds left to wait.
     fn greylist(&mut self, client: &str, from: &str, to: &str) -> Option<u64>;
     /// A number in [0, 1) for the transient-failure drill.
@@ -342,16 +342,16 @@ impl ServerSession {
 
     fn take_content(&mut self, chunk: &[u8], env: &mut dyn ServerEnv) {
         let max = env.policy().max_size;
-        for &b in chunk {
-            if b == b'\n' {
-                if self.line_len > MAX_TEXT_LINE {
-                    self.long_lines += 1;
-                }
-                self.line_len = 0;
-            } else {
-                self.line_len += 1;
+        let mut rest = chunk;
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            // The line with its LF; RFC 5321 counts the CRLF in the 1000.
+            if self.line_len + i + 1 > MAX_TEXT_LINE {
+                self.long_lines += 1;
             }
+            self.line_len = 0;
+            rest = &rest[i + 1..];
         }
+        self.line_len += rest.len();
         self.content_len += chunk.len() as u64;
         // Past the limit the bytes are counted, not kept: a client sending
         // without end cannot make the server's memory grow.
@@ -890,8 +890,8 @@ mod tests {
     }
 
     impl ServerEnv for TestEnv {
-        fn policy(&self) -> Policy {
-            self.policy.clone()
+        fn policy(&self) -> std::sync::Arc<Policy> {
+            std::sync::Arc::new(self.policy.clone())
         }
         fn greylist(&mut self, client: &str, from: &str, to: &str) -> Option<u64> {
             let delay = self.policy.greylist_secs?;
@@ -1292,6 +1292,27 @@ mod tests {
             s.handle_input(b"\r\n.\r\n", &mut env);
             let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
             assert!(out.starts_with("554 5.6.0"), "{out}");
+        }
+    }
+
+    #[test]
+    fn a_text_line_of_exactly_1000_octets_is_accepted() {
+        for (len, ok) in [(998, true), (999, false)] {
+            let mut env = TestEnv::default();
+            let mut s = ServerSession::new(config());
+            for line in [
+                "EHLO c",
+                "MAIL FROM:<a@b.example>",
+                "RCPT TO:<alice@example.test>",
+                "DATA",
+            ] {
+                s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
+            }
+            let _ = s.poll_transmit();
+            s.handle_input(&vec![b'x'; len], &mut env);
+            s.handle_input(b"\r\n.\r\n", &mut env);
+            let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
+            assert_eq!(out.starts_with("250"), ok, "{len}: {out}");
         }
     }
 

@@ -35,6 +35,9 @@ pub struct ServerOptions {
     pub tls: Option<tls::Identity>,
     pub maildir: Option<PathBuf>,
     pub store: StoreLimits,
+    /// Send every command and reply to the log (else only connections,
+    /// TLS, messages and problems).
+    pub log_lines: bool,
 }
 
 /// One thing that happened, for `serve`'s output and the TUI.
@@ -79,7 +82,7 @@ pub enum LogEvent {
 
 /// State shared by every connection.
 pub struct Shared {
-    pub policy: RwLock<Policy>,
+    policy: RwLock<Arc<Policy>>,
     pub store: Mutex<Store>,
     greylist: Mutex<HashMap<(String, String, String), Instant>>,
     connections: AtomicUsize,
@@ -92,12 +95,16 @@ impl Shared {
     /// Changes the policy for every connection from now on.
     pub fn set_policy(&self, policy: Policy) {
         if let Ok(mut p) = self.policy.write() {
-            *p = policy;
+            *p = Arc::new(policy);
         }
     }
 
-    pub fn policy(&self) -> Policy {
-        self.policy.read().map(|p| p.clone()).unwrap_or_default()
+    /// The policy now; cheap (a shared pointer), so callers ask often.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|_| Arc::new(Policy::default()))
     }
 }
 
@@ -129,7 +136,7 @@ pub async fn start(
     let listener = TcpListener::bind(options.listen).await?;
     let local_addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
-        policy: RwLock::new(policy),
+        policy: RwLock::new(Arc::new(policy)),
         store: Mutex::new(Store::new(options.store, options.maildir.clone())?),
         greylist: Mutex::new(HashMap::new()),
         connections: AtomicUsize::new(0),
@@ -174,7 +181,7 @@ struct Env {
 }
 
 impl ServerEnv for Env {
-    fn policy(&self) -> Policy {
+    fn policy(&self) -> Arc<Policy> {
         self.shared.policy()
     }
 
