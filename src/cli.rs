@@ -286,7 +286,7 @@ pub fn send(args: &SendArgs) -> u8 {
         }
         let session = ClientSession::with_plan(ReplyLimits::default(), prepared.plan);
         let mut last = Duration::ZERO;
-        let session = transport::run(session, &prepared.connect, &mut |e| {
+        let session = transport::run(session, &prepared.connect, &mut |e: transport::Timed| {
             last = e.at;
             let _ = writer.write(&e);
         })

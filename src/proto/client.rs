@@ -676,6 +676,21 @@ impl ClientSession {
         self.close_requested = true;
     }
 
+    /// The user hangs up: closed without QUIT, and said so.
+    pub fn hang_up(&mut self) {
+        if self.stage != Stage::Closed {
+            self.info("disconnected by the user");
+        }
+        self.pending.clear();
+        self.stage = Stage::Closed;
+        self.close_requested = true;
+    }
+
+    /// An error found outside the session (a raw line that cannot be sent).
+    pub fn report_error(&mut self, message: String) {
+        self.error(message);
+    }
+
     // --------------------------------------------------------------- helpers
 
     fn write_line(&mut self, text: &str, revealed: Option<String>) -> u64 {

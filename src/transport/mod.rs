@@ -119,6 +119,37 @@ pub struct Timed {
     pub event: Event,
 }
 
+/// What a running session tells its owner: each event as it happens, and
+/// the session itself after each batch, for a view of its state.
+pub trait Observer {
+    fn event(&mut self, event: Timed);
+    fn status(&mut self, _session: &ClientSession) {}
+}
+
+impl<F: FnMut(Timed)> Observer for F {
+    fn event(&mut self, event: Timed) {
+        self(event)
+    }
+}
+
+/// What the owner of an interactive session asks it to do.
+#[derive(Debug, Clone)]
+pub enum Control {
+    Send(crate::proto::command::Command),
+    /// A line exactly as typed.
+    Raw(String),
+    /// Message content after a 354: dot-stuffed and ended for the user.
+    Content(Vec<u8>),
+    Auth(
+        crate::proto::auth::Mechanism,
+        crate::proto::auth::Credentials,
+    ),
+    /// Say QUIT.
+    Quit,
+    /// Hang up without QUIT.
+    Close,
+}
+
 enum Conn {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
@@ -197,22 +228,36 @@ impl Clock {
 /// Connects and runs `session` until it ends; every event goes to `sink`
 /// as it happens. Returns the session, whose `outcome` says how it ended.
 pub async fn run(
+    session: ClientSession,
+    opts: &ConnectOptions,
+    sink: &mut dyn Observer,
+) -> ClientSession {
+    run_with(session, opts, sink, None).await
+}
+
+/// Like [`run`], and also takes commands from `control` as they come: the
+/// interactive face. No deadline applies while nothing is awaited, so a
+/// user may think as long as they like; the server may still speak (a 421).
+pub async fn run_with(
     mut session: ClientSession,
     opts: &ConnectOptions,
-    sink: &mut impl FnMut(Timed),
+    sink: &mut dyn Observer,
+    mut control: Option<&mut tokio::sync::mpsc::UnboundedReceiver<Control>>,
 ) -> ClientSession {
     let mut clock = Clock {
         start: Instant::now(),
         sent: VecDeque::new(),
     };
-    let emit = |clock: &mut Clock, e: Event, sink: &mut dyn FnMut(Timed)| sink(clock.stamp(e));
+    let emit = |clock: &mut Clock, e: Event, sink: &mut dyn Observer| sink.event(clock.stamp(e));
 
-    let tls_config = if opts.tls_mode == TlsMode::None {
+    let make_tls = || {
+        tls::client_config(&opts.tls)
+            .and_then(|(c, src)| Ok((c, src, tls::server_name(&opts.target.host, &opts.tls)?)))
+    };
+    let mut tls_config = if opts.tls_mode == TlsMode::None {
         None
     } else {
-        match tls::client_config(&opts.tls)
-            .and_then(|(c, src)| Ok((c, src, tls::server_name(&opts.target.host, &opts.tls)?)))
-        {
+        match make_tls() {
             Ok(c) => Some(c),
             Err(e) => {
                 emit(&mut clock, Event::Error(e.to_string()), sink);
@@ -286,11 +331,17 @@ pub async fn run(
             deadline = Instant::now() + opts.timeout;
         }
         if session.awaiting_tls() {
+            if tls_config.is_none() {
+                // STARTTLS typed by hand on a plain connection.
+                match make_tls() {
+                    Ok(c) => tls_config = Some(c),
+                    Err(e) => {
+                        session.handle_tls_failed(e.to_string());
+                        continue;
+                    }
+                }
+            }
             let Some((config, source, name)) = &tls_config else {
-                session.handle_tls_failed(
-                    "the session asked for TLS but no TLS mode was chosen (use --tls starttls)"
-                        .into(),
-                );
                 continue;
             };
             let Conn::Plain(tcp) = conn else {
@@ -315,13 +366,34 @@ pub async fn run(
             conn.shutdown().await;
             break;
         }
-        if !session.awaiting_reply() {
+        let awaiting = session.awaiting_reply();
+        if !awaiting && control.is_none() {
             // Nothing to wait for and nothing to send: a plan that ended
             // without closing. Close rather than wait forever.
             session.close();
             continue;
         }
-        match timeout_at(deadline, conn.read(&mut buf)).await {
+        let read = async {
+            if awaiting {
+                timeout_at(deadline, conn.read(&mut buf)).await
+            } else {
+                Ok(conn.read(&mut buf).await)
+            }
+        };
+        let result = match control.as_deref_mut() {
+            Some(rx) => tokio::select! {
+                r = read => Some(r),
+                c = rx.recv() => {
+                    apply(&mut session, c);
+                    None
+                }
+            },
+            None => Some(read.await),
+        };
+        let Some(result) = result else {
+            continue;
+        };
+        match result {
             Ok(Ok(0)) => session.handle_eof(),
             Ok(Ok(n)) => {
                 session.handle_input(&buf[..n]);
@@ -341,9 +413,32 @@ pub async fn run(
     session
 }
 
-fn drain(session: &mut ClientSession, clock: &mut Clock, sink: &mut dyn FnMut(Timed)) {
+fn drain(session: &mut ClientSession, clock: &mut Clock, sink: &mut dyn Observer) {
+    let mut any = false;
     while let Some(e) = session.poll_event() {
-        sink(clock.stamp(e));
+        sink.event(clock.stamp(e));
+        any = true;
+    }
+    if any {
+        sink.status(session);
+    }
+}
+
+/// Carries out one request of the owner; a closed channel hangs up.
+fn apply(session: &mut ClientSession, control: Option<Control>) {
+    match control {
+        Some(Control::Send(c)) => session.send(&c),
+        Some(Control::Raw(line)) => {
+            if let Err(e) = session.send_raw(&line) {
+                session.report_error(e.to_string());
+            }
+        }
+        Some(Control::Content(bytes)) => {
+            session.send_content(&bytes);
+        }
+        Some(Control::Auth(m, c)) => session.start_auth(m, c),
+        Some(Control::Quit) => session.quit(),
+        Some(Control::Close) | None => session.hang_up(),
     }
 }
 
