@@ -42,8 +42,27 @@ pub const EXIT_PERMANENT: u8 = 5;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// The server for the interactive workbench, HOST[:PORT].
+    /// The server for the interactive workbench, HOST[:PORT]; without it,
+    /// the built-in demo server on a loopback port.
     pub server: Option<String>,
+    /// implicit: TLS from the first byte (port 465). STARTTLS is in the palette.
+    #[arg(long, value_enum, default_value = "none")]
+    pub tls: TlsArg,
+    /// Do not check the server's certificate (a warning says so).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Trust the CA certificates in this PEM file instead of the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// The name the certificate must carry, when connecting by address.
+    #[arg(long, value_name = "NAME")]
+    pub tls_name: Option<String>,
+    /// The name to offer in EHLO.
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+    /// Seconds to wait for the connection, the TLS handshake and each reply.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,12 +235,49 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Send(args)) => ExitCode::from(send(&args)),
         Some(Command::Serve(args)) => ExitCode::from(serve::serve(&args)),
-        None => {
-            eprintln!(
-                "smtp-workbench: the interactive workbench is not in this version yet.\n\
-                 Use the headless face: smtp-workbench send --help"
-            );
-            ExitCode::from(EXIT_USAGE)
+        None => ExitCode::from(workbench(&cli)),
+    }
+}
+
+/// Runs the interactive workbench.
+fn workbench(cli: &Cli) -> u8 {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "smtp-workbench: the workbench needs a terminal. For scripts use \
+             `smtp-workbench send` (see --help)."
+        );
+        return EXIT_USAGE;
+    }
+    if !(cli.timeout > 0.0 && cli.timeout <= 86_400.0) {
+        eprintln!("smtp-workbench: --timeout takes a number of seconds above 0");
+        return EXIT_USAGE;
+    }
+    if let Some(s) = &cli.server {
+        if let Err(e) = Target::parse(s, 25) {
+            eprintln!("smtp-workbench: {s}: {e}");
+            return EXIT_USAGE;
+        }
+    }
+    let options = crate::tui::Options {
+        target: crate::app::Target {
+            server: cli.server.clone(),
+            implicit_tls: cli.tls == TlsArg::Implicit,
+        },
+        tls: TlsOptions {
+            ca_file: cli.ca_file.clone(),
+            insecure: cli.insecure,
+            tls_name: cli.tls_name.clone(),
+            trust: Vec::new(),
+        },
+        ehlo: cli.ehlo.clone().unwrap_or_else(host_name),
+        timeout: Duration::from_secs_f64(cli.timeout),
+    };
+    match crate::tui::run(options) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("smtp-workbench: terminal error: {e}");
+            EXIT_CONNECTION
         }
     }
 }

@@ -3,9 +3,11 @@
 //! Layers, top to bottom (a lower one never imports a higher one):
 //! `cli` → `transport` → `proto` and `message`.
 
+pub mod app;
 pub mod cli;
 pub mod message;
 pub mod proto;
 pub mod server;
 pub mod transcript;
 pub mod transport;
+pub mod tui;

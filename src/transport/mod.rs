@@ -133,7 +133,7 @@ impl<F: FnMut(Timed)> Observer for F {
 }
 
 /// What the owner of an interactive session asks it to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Control {
     Send(crate::proto::command::Command),
     /// A line exactly as typed.
@@ -227,10 +227,10 @@ impl Clock {
 
 /// Connects and runs `session` until it ends; every event goes to `sink`
 /// as it happens. Returns the session, whose `outcome` says how it ended.
-pub async fn run(
+pub async fn run<O: Observer + ?Sized>(
     session: ClientSession,
     opts: &ConnectOptions,
-    sink: &mut dyn Observer,
+    sink: &mut O,
 ) -> ClientSession {
     run_with(session, opts, sink, None).await
 }
@@ -238,17 +238,19 @@ pub async fn run(
 /// Like [`run`], and also takes commands from `control` as they come: the
 /// interactive face. No deadline applies while nothing is awaited, so a
 /// user may think as long as they like; the server may still speak (a 421).
-pub async fn run_with(
+pub async fn run_with<O: Observer + ?Sized>(
     mut session: ClientSession,
     opts: &ConnectOptions,
-    sink: &mut dyn Observer,
+    sink: &mut O,
     mut control: Option<&mut tokio::sync::mpsc::UnboundedReceiver<Control>>,
 ) -> ClientSession {
     let mut clock = Clock {
         start: Instant::now(),
         sent: VecDeque::new(),
     };
-    let emit = |clock: &mut Clock, e: Event, sink: &mut dyn Observer| sink.event(clock.stamp(e));
+    fn emit<O: Observer + ?Sized>(clock: &mut Clock, e: Event, sink: &mut O) {
+        sink.event(clock.stamp(e));
+    }
 
     let make_tls = || {
         tls::client_config(&opts.tls)
@@ -413,7 +415,7 @@ pub async fn run_with(
     session
 }
 
-fn drain(session: &mut ClientSession, clock: &mut Clock, sink: &mut dyn Observer) {
+fn drain<O: Observer + ?Sized>(session: &mut ClientSession, clock: &mut Clock, sink: &mut O) {
     let mut any = false;
     while let Some(e) = session.poll_event() {
         sink.event(clock.stamp(e));
@@ -445,7 +447,7 @@ fn apply(session: &mut ClientSession, control: Option<Control>) {
 async fn connect(
     target: &Target,
     limit: Duration,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut (impl FnMut(Event) + ?Sized),
 ) -> Result<TcpStream, String> {
     let addrs: Vec<SocketAddr> = match timeout(
         limit,

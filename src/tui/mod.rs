@@ -1,0 +1,412 @@
+//! The terminal face: one `tokio::select!` loop over terminal events and the
+//! session tasks' messages. Keys become actions through the keymap,
+//! `app::update` turns actions into effects, and this loop runs the effects:
+//! connecting, talking to the session task, the clipboard, saving files.
+//! The terminal is restored on every way out, panics included.
+
+pub mod keymap;
+pub mod theme;
+pub mod ui;
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::time::{Duration, SystemTime};
+
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyEventKind,
+    MouseEventKind,
+};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use futures_util::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+
+use crate::app::{self, Action, AppState, Effect, SessionMsg, SessionView, Start, Target};
+use crate::proto::client::ClientSession;
+use crate::proto::reply::ReplyLimits;
+use crate::server::{self, ServerHandle};
+use crate::transport::{self, ConnectOptions, Control, Observer, Timed, TlsMode, TlsOptions};
+
+/// Options of the interactive face.
+pub struct Options {
+    pub target: Target,
+    pub tls: TlsOptions,
+    pub ehlo: String,
+    pub timeout: Duration,
+}
+
+/// Puts the terminal back as it was: raw mode off, the main screen, no
+/// mouse capture, a visible cursor. Safe to call more than once.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Runs the workbench until the user quits.
+pub fn run(options: Options) -> io::Result<()> {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        default_hook(info);
+    }));
+    enable_raw_mode()?;
+    let mut stdout = io::stdout();
+    if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+        restore_terminal();
+        return Err(e);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(event_loop(options));
+    restore_terminal();
+    result
+}
+
+fn now_parts() -> (String, String) {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let date = mail_builder::headers::date::Date::new(now.as_secs() as i64).to_rfc822();
+    let id = format!(
+        "{}.{}.{}@client.example",
+        now.as_secs(),
+        now.subsec_nanos(),
+        std::process::id()
+    );
+    (date, id)
+}
+
+/// Tells the UI loop what a session task sees.
+struct Relay {
+    id: u64,
+    tx: mpsc::UnboundedSender<Action>,
+}
+
+impl Observer for Relay {
+    fn event(&mut self, event: Timed) {
+        let _ = self.tx.send(Action::Session {
+            id: self.id,
+            msg: SessionMsg::Event(event),
+        });
+    }
+
+    fn status(&mut self, s: &ClientSession) {
+        let view = SessionView {
+            stage: s.stage(),
+            caps: s.capabilities().cloned(),
+            tls: s.is_tls(),
+            auth: s.authenticated_user().map(str::to_string),
+            awaiting: s.awaiting_reply(),
+            suggested: s.suggested(),
+        };
+        let _ = self.tx.send(Action::Session {
+            id: self.id,
+            msg: SessionMsg::Status(view),
+        });
+    }
+}
+
+/// What the loop holds besides the app state.
+struct Runner {
+    options: Options,
+    tx: mpsc::UnboundedSender<Action>,
+    sessions: HashMap<u64, mpsc::UnboundedSender<Control>>,
+    builtin: Option<(ServerHandle, rustls::pki_types::CertificateDer<'static>)>,
+    clipboard: Option<arboard::Clipboard>,
+}
+
+async fn event_loop(options: Options) -> io::Result<()> {
+    let backend = CrosstermBackend::new(io::stdout());
+    let mut terminal = Terminal::new(backend)?;
+    terminal.clear()?;
+    let theme = theme::Theme::from_env();
+    let (date, message_id) = now_parts();
+    let mut state = AppState::new(Start {
+        target: options.target.clone(),
+        ehlo_name: options.ehlo.clone(),
+        date,
+        message_id,
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    let mut runner = Runner {
+        options,
+        tx: tx.clone(),
+        sessions: HashMap::new(),
+        builtin: None,
+        clipboard: None,
+    };
+    let mut events = EventStream::new();
+    let mut term_signal = signal_stream();
+    // Start by connecting, as `telnet host 25` would.
+    let mut pending: Vec<Action> = Vec::new();
+    for effect in app::update(&mut state, Action::Submit) {
+        if runner.run(effect, &mut state, &mut terminal).await {
+            return Ok(());
+        }
+    }
+    loop {
+        state.page = terminal
+            .size()
+            .map(|s| ui::transcript_rows(ratatui::layout::Rect::new(0, 0, s.width, s.height)))
+            .unwrap_or(10)
+            .max(1);
+        terminal.draw(|f| ui::draw(&state, f, &theme))?;
+        let first = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => to_action(&state, ev),
+                Some(Err(_)) | None => Some(Action::ForceQuit),
+            },
+            a = rx.recv() => a,
+            _ = term_signal.recv() => Some(Action::ForceQuit),
+        };
+        pending.extend(first);
+        // Take everything already waiting before drawing again: a burst of
+        // replies costs one frame, not one each.
+        while let Ok(a) = rx.try_recv() {
+            pending.push(a);
+            if pending.len() > 10_000 {
+                break;
+            }
+        }
+        for action in pending.drain(..) {
+            for effect in app::update(&mut state, action) {
+                if runner.run(effect, &mut state, &mut terminal).await {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn signal_stream() -> mpsc::UnboundedReceiver<()> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            let mut hup = signal(SignalKind::hangup()).ok();
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = async { match hup.as_mut() { Some(h) => { h.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+            let _ = tx.send(());
+        }
+    });
+    #[cfg(not(unix))]
+    drop(tx);
+    rx
+}
+
+fn to_action(state: &AppState, ev: TermEvent) -> Option<Action> {
+    match ev {
+        TermEvent::Key(k) if k.kind != KeyEventKind::Release => keymap::action(state, k),
+        TermEvent::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollUp => Some(Action::Scroll(-3)),
+            MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
+            _ => None,
+        },
+        TermEvent::Paste(text) => {
+            // Pasted text goes to the focused field, character by character.
+            let _ = text;
+            None
+        }
+        _ => None,
+    }
+}
+
+impl Runner {
+    /// Runs one effect; true to quit.
+    async fn run(
+        &mut self,
+        effect: Effect,
+        state: &mut AppState,
+        terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    ) -> bool {
+        match effect {
+            Effect::Quit => {
+                for s in self.sessions.values() {
+                    let _ = s.send(Control::Close);
+                }
+                return true;
+            }
+            Effect::Connect { id, target } => self.connect(id, target).await,
+            Effect::Control { id, control } => match self.sessions.get(&id) {
+                Some(s) if s.send(control).is_ok() => {}
+                _ => {
+                    let _ = self.tx.send(Action::Notice(
+                        "not connected: choose Connect in the palette".into(),
+                    ));
+                }
+            },
+            Effect::Copy(text) => {
+                let n = text.lines().count();
+                let how = self.copy(&text, terminal);
+                let _ = self
+                    .tx
+                    .send(Action::Notice(format!("copied {n} line(s) {how}")));
+            }
+            Effect::Save { json } => {
+                let stamp = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
+                let (name, text) = if json {
+                    (
+                        format!("smtp-workbench-{stamp}.jsonl"),
+                        app::transcript_json(state),
+                    )
+                } else {
+                    (
+                        format!("smtp-workbench-{stamp}.txt"),
+                        app::transcript_text(state),
+                    )
+                };
+                let notice = match std::fs::write(&name, text) {
+                    Ok(()) => format!("saved the transcript to {name}"),
+                    Err(e) => format!("could not save {name}: {e}"),
+                };
+                let _ = self.tx.send(Action::Notice(notice));
+            }
+        }
+        false
+    }
+
+    /// The system clipboard when there is one; else OSC 52, which most
+    /// terminals (and tmux with set-clipboard) pass to the local clipboard.
+    fn copy(
+        &mut self,
+        text: &str,
+        terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    ) -> &'static str {
+        if self.clipboard.is_none() {
+            self.clipboard = arboard::Clipboard::new().ok();
+        }
+        if let Some(c) = self.clipboard.as_mut() {
+            if c.set_text(text.to_string()).is_ok() {
+                return "to the system clipboard";
+            }
+        }
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::STANDARD.encode(text);
+        let backend = terminal.backend_mut();
+        let _ = write!(backend, "\x1b]52;c;{payload}\x07");
+        let _ = backend.flush();
+        "with OSC 52 (no system clipboard here; the terminal's)"
+    }
+
+    async fn connect(&mut self, id: u64, target: Target) {
+        let tx = self.tx.clone();
+        let mut tls = self.options.tls.clone();
+        let target_addr = match &target.server {
+            Some(s) => {
+                let port = if target.implicit_tls { 465 } else { 25 };
+                match transport::Target::parse(s, port) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let _ = tx.send(Action::Session {
+                            id,
+                            msg: SessionMsg::Ended(format!("{s}: {e}")),
+                        });
+                        return;
+                    }
+                }
+            }
+            None => {
+                if self.builtin.is_none() {
+                    match start_builtin().await {
+                        Ok(b) => self.builtin = Some(b),
+                        Err(e) => {
+                            let _ = tx.send(Action::Session {
+                                id,
+                                msg: SessionMsg::Ended(format!(
+                                    "the built-in server did not start: {e}"
+                                )),
+                            });
+                            return;
+                        }
+                    }
+                }
+                let Some((handle, cert)) = &self.builtin else {
+                    return;
+                };
+                tls.trust = vec![cert.clone()];
+                transport::Target {
+                    host: handle.local_addr.ip().to_string(),
+                    port: handle.local_addr.port(),
+                }
+            }
+        };
+        let opts = ConnectOptions {
+            target: target_addr.clone(),
+            tls_mode: if target.implicit_tls {
+                TlsMode::Implicit
+            } else {
+                TlsMode::None
+            },
+            tls,
+            timeout: self.options.timeout,
+        };
+        let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
+        // Sessions that ended are forgotten; their channel is closed.
+        self.sessions.retain(|_, s| !s.is_closed());
+        self.sessions.insert(id, ctl_tx);
+        tokio::spawn(async move {
+            let _ = tx.send(Action::Session {
+                id,
+                msg: SessionMsg::Started {
+                    peer: target_addr.to_string(),
+                },
+            });
+            let mut relay = Relay { id, tx: tx.clone() };
+            let session = transport::run_with(
+                ClientSession::new(ReplyLimits::default()),
+                &opts,
+                &mut relay,
+                Some(&mut ctl_rx),
+            )
+            .await;
+            relay.status(&session);
+            let why = match session.outcome() {
+                Some(o) => transport::describe_outcome(o),
+                None => "the session ended".into(),
+            };
+            let _ = tx.send(Action::Session {
+                id,
+                msg: SessionMsg::Ended(why),
+            });
+        });
+    }
+}
+
+async fn start_builtin(
+) -> Result<(ServerHandle, rustls::pki_types::CertificateDer<'static>), String> {
+    let hostname = "demo.example.test".to_string();
+    let identity =
+        server::tls::generate(&[hostname.clone(), "localhost".into(), "127.0.0.1".into()])
+            .map_err(|e| e.to_string())?;
+    let cert = identity.certificate.clone();
+    let options = server::ServerOptions {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        hostname,
+        tls: Some(identity),
+        maildir: None,
+        store: server::StoreLimits::default(),
+        log_lines: false,
+    };
+    let (log, _) = mpsc::unbounded_channel();
+    let handle = server::start(options, crate::proto::server::Policy::default(), log)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((handle, cert))
+}

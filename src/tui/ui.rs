@@ -1,0 +1,439 @@
+//! Drawing: one function per pane, each from `&AppState` alone. Nothing
+//! here changes the state; scroll positions and selections live in it.
+
+use ratatui::layout::{Alignment, Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line as TLine, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+use tui_textarea::TextArea;
+
+use crate::app::{self, explain, AppState, Conn, Dir, Focus, Prompt};
+use crate::proto::client::Stage;
+use crate::tui::keymap::BINDINGS;
+use crate::tui::theme::Theme;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 18;
+
+/// Where each pane goes for a terminal of this size.
+pub struct Areas {
+    pub status: Rect,
+    pub palette: Rect,
+    pub envelope: Rect,
+    pub transcript: Rect,
+    pub composer: Rect,
+    pub hints: Rect,
+}
+
+pub fn areas(size: Rect) -> Areas {
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+        ])
+        .split(size);
+    let left_width = (size.width * 36 / 100).clamp(28, 48);
+    let cols = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Length(left_width), Constraint::Min(1)])
+        .split(rows[1]);
+    let left = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(6), Constraint::Length(8)])
+        .split(cols[0]);
+    let composer_height = (rows[1].height * 42 / 100).max(8);
+    let right = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(5), Constraint::Length(composer_height)])
+        .split(cols[1]);
+    Areas {
+        status: rows[0],
+        palette: left[0],
+        envelope: left[1],
+        transcript: right[0],
+        composer: right[1],
+        hints: rows[2],
+    }
+}
+
+/// Lines of transcript visible at this terminal size.
+pub fn transcript_rows(size: Rect) -> usize {
+    areas(size).transcript.height.saturating_sub(2) as usize
+}
+
+pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
+    let size = frame.area();
+    if size.width < MIN_WIDTH || size.height < MIN_HEIGHT {
+        let text = format!(
+            "smtp-workbench needs at least {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}.\n\
+             Make it larger, or press q to quit.",
+            size.width, size.height
+        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), size);
+        return;
+    }
+    let a = areas(size);
+    status(state, frame, a.status, theme);
+    palette(state, frame, a.palette, theme);
+    envelope(state, frame, a.envelope, theme);
+    transcript(state, frame, a.transcript, theme);
+    composer(state, frame, a.composer, theme);
+    hints(state, frame, a.hints, theme);
+    if state.help {
+        help(frame, size, theme);
+    } else if state.confirm_quit {
+        confirm(frame, size, theme);
+    }
+}
+
+fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.block(focused))
+        .title(Span::styled(format!(" {title} "), theme.title(focused)))
+}
+
+pub fn status(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let server = match &state.peer {
+        Some(p) => format!("{} {p}", state.target.label()),
+        None => state.target.label(),
+    };
+    let mut parts = vec![" smtp-workbench".to_string(), server];
+    match &state.conn {
+        Conn::Disconnected => parts.push("not connected".into()),
+        Conn::Connecting => parts.push("connecting…".into()),
+        Conn::Open(s) => {
+            parts.push(format!("TLS: {}", if s.tls { "yes" } else { "no" }));
+            parts.push(format!("AUTH: {}", s.auth.as_deref().unwrap_or("no")));
+            parts.push(format!("stage: {}", s.stage));
+            if let Some(c) = &s.caps {
+                parts.push(c.summary().join(" "));
+            }
+        }
+    }
+    let text = parts.join(" │ ");
+    frame.render_widget(Paragraph::new(text).style(theme.status()), area);
+}
+
+pub fn palette(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let focused = state.focus == Focus::Palette;
+    let title = match &state.prompt {
+        Some(Prompt::Raw) => "Raw line (sent exactly as typed)".to_string(),
+        Some(Prompt::AuthUser(m)) => format!("AUTH {m}: user name"),
+        Some(Prompt::AuthPassword(m, _)) => format!("AUTH {m}: password (hidden)"),
+        Some(Prompt::Connect) => "Connect to HOST[:PORT] (empty: built-in)".to_string(),
+        None => "Commands".to_string(),
+    };
+    let b = block(&title, focused, theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    if inner.height == 0 {
+        return;
+    }
+    if state.prompt.is_some() {
+        let rows = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Length(1), Constraint::Min(0)])
+            .split(inner);
+        let mut input: TextArea = state.input.clone();
+        input.set_cursor_line_style(ratatui::style::Style::default());
+        input.set_cursor_style(if focused {
+            theme.selected()
+        } else {
+            ratatui::style::Style::default()
+        });
+        frame.render_widget(&input, rows[0]);
+        let help = "Enter sends · Esc cancels";
+        frame.render_widget(
+            Paragraph::new(help)
+                .style(theme.hint())
+                .wrap(Wrap { trim: true }),
+            rows[1],
+        );
+        return;
+    }
+    let items = state.items();
+    let list_rows = inner.height.saturating_sub(2) as usize;
+    let filter_line = if state.filter.is_empty() {
+        TLine::from(Span::styled(
+            "type to filter · Enter sends · → edits",
+            theme.hint(),
+        ))
+    } else {
+        TLine::from(vec![
+            Span::styled("filter: ", theme.label()),
+            Span::raw(state.filter.clone()),
+        ])
+    };
+    let selected = state.palette_index.min(items.len().saturating_sub(1));
+    let first = selected.saturating_sub(list_rows.saturating_sub(1));
+    let mut lines = vec![filter_line];
+    for (i, item) in items.iter().enumerate().skip(first).take(list_rows) {
+        let style = if i == selected && focused {
+            theme.selected()
+        } else {
+            ratatui::style::Style::default()
+        };
+        lines.push(TLine::from(Span::styled(format!(" {}", item.label), style)));
+    }
+    if items.is_empty() {
+        lines.push(TLine::from(Span::styled(
+            " nothing matches; Ctrl-R sends a raw line",
+            theme.hint(),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    if let Some(item) = items.get(selected) {
+        let hint_area = Rect {
+            y: inner.y + inner.height.saturating_sub(1),
+            height: 1,
+            ..inner
+        };
+        frame.render_widget(
+            Paragraph::new(item.hint.clone()).style(theme.hint()),
+            hint_area,
+        );
+    }
+}
+
+fn field<'a>(ta: &TextArea<'a>, focused: bool, theme: &Theme) -> TextArea<'a> {
+    let mut t = ta.clone();
+    t.set_cursor_line_style(ratatui::style::Style::default());
+    t.set_cursor_style(if focused {
+        theme.selected()
+    } else {
+        ratatui::style::Style::default()
+    });
+    t
+}
+
+pub fn envelope(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let focused = state.focus == Focus::Envelope;
+    let rcpts = state.envelope_rcpts();
+    let sent = rcpts
+        .iter()
+        .filter(|r| state.rcpts_sent.contains(r))
+        .count();
+    let title = format!(
+        "Envelope (what the server acts on) · {sent}/{} RCPT sent",
+        rcpts.len()
+    );
+    let b = block(&title, focused, theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(0),
+        ])
+        .split(inner);
+    frame.render_widget(
+        Paragraph::new(Span::styled("MAIL FROM:", theme.label())),
+        rows[0],
+    );
+    frame.render_widget(
+        &field(
+            &state.mail_from,
+            focused && state.envelope_field == 0,
+            theme,
+        ),
+        rows[1],
+    );
+    frame.render_widget(
+        Paragraph::new(Span::styled("RCPT TO (one per line):", theme.label())),
+        rows[2],
+    );
+    frame.render_widget(
+        &field(&state.rcpts, focused && state.envelope_field == 1, theme),
+        rows[3],
+    );
+}
+
+pub fn composer(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let focused = state.focus == Focus::Composer;
+    let b = block(
+        "Message (what the reader sees): header fields, then the body",
+        focused,
+        theme,
+    );
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let header_rows = (state.headers.lines().len() as u16)
+        .min(inner.height.saturating_sub(3))
+        .max(1);
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(header_rows),
+            Constraint::Length(1),
+            Constraint::Min(1),
+        ])
+        .split(inner);
+    frame.render_widget(
+        &field(&state.headers, focused && state.composer_field == 0, theme),
+        rows[0],
+    );
+    frame.render_widget(
+        Paragraph::new(Span::styled("── body ──", theme.hint())),
+        rows[1],
+    );
+    frame.render_widget(
+        &field(&state.body, focused && state.composer_field == 1, theme),
+        rows[2],
+    );
+}
+
+/// Draws only the visible lines: the cost of a frame does not depend on the
+/// length of the transcript.
+pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let focused = state.focus == Focus::Transcript;
+    let title = if state.scroll > 0 {
+        format!("Transcript · {} lines up · G follows", state.scroll)
+    } else {
+        "Transcript".to_string()
+    };
+    let explained = state
+        .selected
+        .and_then(|i| state.lines.get(i))
+        .or_else(|| state.lines.iter().rev().find(|l| l.code.is_some()))
+        .and_then(|l| l.code)
+        .map(explain::explain);
+    let mut b = block(&title, focused, theme);
+    if let Some(e) = explained {
+        b = b.title_bottom(Span::styled(format!(" {e} "), theme.hint()));
+    }
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let h = inner.height as usize;
+    let end = state.lines.len().saturating_sub(state.scroll);
+    let start = end.saturating_sub(h);
+    let mut out = Vec::with_capacity(h);
+    for (i, line) in state.lines[start..end].iter().enumerate() {
+        let index = start + i;
+        let time = match line.at {
+            Some(t) => format!("{:>7.3} ", t.as_secs_f64()),
+            None => " ".repeat(8),
+        };
+        let marker = match line.dir {
+            Dir::Client => "→ ",
+            Dir::Server => "← ",
+            Dir::Info => "· ",
+            Dir::Warning => "! ",
+            Dir::Error => "✗ ",
+        };
+        let text = app::shown(line, state.reveal);
+        let text_style = if app::is_masked(line, state.reveal) {
+            theme.masked()
+        } else {
+            theme.line(line.dir, line.code)
+        };
+        let mut spans = vec![
+            Span::styled(time, theme.time()),
+            Span::styled(marker, theme.line(line.dir, line.code)),
+            Span::styled(text.to_string(), text_style),
+        ];
+        if let Some(l) = line.latency {
+            spans.push(Span::styled(
+                format!("  {:.1} ms", l.as_secs_f64() * 1000.0),
+                theme.time(),
+            ));
+        }
+        let mut tl = TLine::from(spans);
+        if state.selected == Some(index) {
+            tl = tl.style(theme.selected());
+        }
+        out.push(tl);
+    }
+    if state.lines.is_empty() {
+        out.push(TLine::from(Span::styled(
+            "Nothing yet. Choose \"Connect\" in the palette (Enter).",
+            theme.hint(),
+        )));
+    }
+    frame.render_widget(Paragraph::new(out), inner);
+}
+
+pub fn hints(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let mut spans = Vec::new();
+    if let Some(n) = &state.notice {
+        spans.push(Span::styled(format!(" {n} "), theme.notice()));
+        spans.push(Span::raw("│"));
+    }
+    for b in BINDINGS
+        .iter()
+        .filter(|b| b.pane.is_none_or(|p| p == state.focus))
+        .filter(|b| !matches!(b.keys, "wheel" | "Esc"))
+        .take(6)
+    {
+        spans.push(Span::styled(format!(" {}", b.keys), theme.key()));
+        spans.push(Span::styled(format!(" {} ", b.what), theme.hint()));
+    }
+    frame.render_widget(Paragraph::new(TLine::from(spans)), area);
+}
+
+fn centered(size: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(size.width);
+    let h = h.min(size.height);
+    Rect {
+        x: size.x + (size.width - w) / 2,
+        y: size.y + (size.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+pub fn help(frame: &mut Frame, size: Rect, theme: &Theme) {
+    let area = centered(size, 76, BINDINGS.len() as u16 + 8);
+    frame.render_widget(Clear, area);
+    let mut lines = vec![
+        TLine::from("The palette offers the commands that fit the session's stage; the"),
+        TLine::from("envelope is what the server delivers by, the message what the reader sees."),
+        TLine::from(""),
+    ];
+    for b in BINDINGS {
+        let pane = match b.pane {
+            None => "",
+            Some(Focus::Palette) => "palette",
+            Some(Focus::Envelope) => "envelope",
+            Some(Focus::Composer) => "message",
+            Some(Focus::Transcript) => "transcript",
+        };
+        lines.push(TLine::from(vec![
+            Span::styled(format!("{:<18}", b.keys), theme.key()),
+            Span::raw(format!("{:<11}", pane)),
+            Span::raw(b.what),
+        ]));
+    }
+    lines.push(TLine::from(""));
+    lines.push(TLine::from(Span::styled(
+        "any key closes this help",
+        theme.hint(),
+    )));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block("Help", true, theme))
+            .alignment(Alignment::Left),
+        area,
+    );
+}
+
+fn confirm(frame: &mut Frame, size: Rect, theme: &Theme) {
+    let area = centered(size, 50, 5);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new("A session is open. Quit anyway?\ny or Enter: quit · any other key: stay")
+            .block(block("Quit?", true, theme))
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+/// True while the session can take commands (for the tests' benefit).
+pub fn can_send(state: &AppState) -> bool {
+    matches!(&state.conn, Conn::Open(s) if s.stage != Stage::Closed)
+}
