@@ -1,4 +1,5 @@
 use super::*;
+use crate::proto::capabilities::Capabilities;
 
 fn state() -> AppState {
     AppState::new(Start {
@@ -26,4 +27,445 @@ fn tab_cycles_focus() {
     }
     update(&mut s, Action::FocusPrev);
     assert_eq!(s.focus, Focus::Transcript);
+}
+
+fn view(stage: Stage, caps: Option<Capabilities>, awaiting: bool) -> SessionView {
+    let mut s =
+        crate::proto::client::ClientSession::new(crate::proto::reply::ReplyLimits::default());
+    // The suggestions come from the real session for that stage.
+    let script: &[&[u8]] = match stage {
+        Stage::Connected => &[],
+        Stage::Greeted => &[b"220 hi\r\n"],
+        _ => &[b"220 hi\r\n"],
+    };
+    for l in script {
+        s.handle_input(l);
+    }
+    let suggested = match stage {
+        Stage::Ready => vec![
+            Verb::Mail,
+            Verb::StartTls,
+            Verb::Auth,
+            Verb::Vrfy,
+            Verb::Expn,
+            Verb::Ehlo,
+            Verb::Rset,
+            Verb::Noop,
+            Verb::Help,
+            Verb::Quit,
+        ],
+        Stage::Mail => vec![Verb::Rcpt, Verb::Rset, Verb::Noop, Verb::Quit],
+        Stage::Rcpt => vec![Verb::Rcpt, Verb::Data, Verb::Rset, Verb::Noop, Verb::Quit],
+        _ => s.suggested(),
+    };
+    SessionView {
+        stage,
+        caps,
+        tls: false,
+        auth: None,
+        awaiting,
+        suggested,
+    }
+}
+
+fn caps(pipelining: bool) -> Capabilities {
+    Capabilities {
+        pipelining,
+        auth: vec!["PLAIN".into(), "LOGIN".into()],
+        starttls: true,
+        ..Capabilities::default()
+    }
+}
+
+fn status(s: &mut AppState, v: SessionView) -> Vec<Effect> {
+    let id = s.session_id;
+    update(
+        s,
+        Action::Session {
+            id,
+            msg: SessionMsg::Status(v),
+        },
+    )
+}
+
+fn raw(fx: &[Effect]) -> Vec<String> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Control {
+                control: Control::Raw(l),
+                ..
+            } => Some(l.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn connected() -> AppState {
+    let mut s = state();
+    let fx = update(&mut s, Action::Submit);
+    assert!(
+        matches!(fx.as_slice(), [Effect::Connect { id: 1, .. }]),
+        "{fx:?}"
+    );
+    status(&mut s, view(Stage::Greeted, None, false));
+    s
+}
+
+#[test]
+fn the_classic_session_one_enter_at_a_time() {
+    let mut s = connected();
+    assert_eq!(s.items()[0].label, "EHLO client.example");
+    assert_eq!(
+        raw(&update(&mut s, Action::Submit)),
+        ["EHLO client.example"]
+    );
+    status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    assert_eq!(
+        raw(&update(&mut s, Action::Submit)),
+        ["MAIL FROM:<student@client.example>"]
+    );
+    status(&mut s, view(Stage::Mail, Some(caps(false)), false));
+    assert_eq!(
+        raw(&update(&mut s, Action::Submit)),
+        ["RCPT TO:<alice@example.test>"]
+    );
+    status(&mut s, view(Stage::Rcpt, Some(caps(false)), false));
+    assert_eq!(
+        raw(&update(&mut s, Action::Submit)),
+        ["RCPT TO:<bob@example.test>"]
+    );
+    status(&mut s, view(Stage::Rcpt, Some(caps(false)), false));
+    // All recipients sent: DATA comes first.
+    assert_eq!(s.items()[0].kind, ItemKind::Data);
+    assert_eq!(raw(&update(&mut s, Action::Submit)), ["DATA"]);
+    let fx = status(&mut s, view(Stage::Data, Some(caps(false)), false));
+    match fx.as_slice() {
+        [Effect::Control {
+            control: Control::Content(bytes),
+            ..
+        }] => {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            assert!(text.starts_with("From: Student <student@client.example>\r\nTo: Alice <alice@example.test>\r\nSubject:"), "{text}");
+            assert!(!text.contains("Cc:"), "empty fields are left out: {text}");
+            assert!(text.contains("\r\n\r\nHello Alice,\r\n"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn run_to_the_end_pipelines_when_offered() {
+    let mut s = connected();
+    status(&mut s, view(Stage::Ready, Some(caps(true)), false));
+    let i = s
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::RunTo(Goal::Delivered))
+        .unwrap();
+    s.palette_index = i;
+    let fx = update(&mut s, Action::Submit);
+    assert_eq!(
+        raw(&fx),
+        [
+            "MAIL FROM:<student@client.example>",
+            "RCPT TO:<alice@example.test>",
+            "RCPT TO:<bob@example.test>",
+            "DATA"
+        ]
+    );
+    let fx = status(&mut s, view(Stage::Data, Some(caps(true)), false));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Control {
+            control: Control::Content(_),
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn run_to_rcpt_without_pipelining_goes_step_by_step() {
+    let mut s = connected();
+    let i = s
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::RunTo(Goal::Rcpt))
+        .unwrap();
+    s.palette_index = i;
+    assert_eq!(
+        raw(&update(&mut s, Action::Submit)),
+        ["EHLO client.example"]
+    );
+    assert_eq!(
+        raw(&status(
+            &mut s,
+            view(Stage::Ready, Some(caps(false)), false)
+        )),
+        ["MAIL FROM:<student@client.example>"]
+    );
+    assert!(
+        raw(&status(&mut s, view(Stage::Ready, Some(caps(false)), true))).is_empty(),
+        "waits while a reply is due"
+    );
+    assert_eq!(
+        raw(&status(&mut s, view(Stage::Mail, Some(caps(false)), false))),
+        ["RCPT TO:<alice@example.test>"]
+    );
+    assert_eq!(
+        raw(&status(&mut s, view(Stage::Rcpt, Some(caps(false)), false))),
+        ["RCPT TO:<bob@example.test>"]
+    );
+    assert!(raw(&status(&mut s, view(Stage::Rcpt, Some(caps(false)), false))).is_empty());
+    assert_eq!(s.goal, None);
+}
+
+#[test]
+fn raw_line_is_sent_exactly() {
+    let mut s = connected();
+    update(&mut s, Action::RawLine);
+    for c in "HELLO wrong".chars() {
+        update(
+            &mut s,
+            Action::Input(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    assert_eq!(raw(&update(&mut s, Action::Submit)), ["HELLO wrong"]);
+    assert!(s.prompt.is_none());
+}
+
+#[test]
+fn edit_puts_the_command_in_the_raw_line() {
+    let mut s = connected();
+    update(&mut s, Action::Edit);
+    assert_eq!(s.prompt, Some(Prompt::Raw));
+    assert_eq!(s.input.lines(), ["EHLO client.example"]);
+    update(
+        &mut s,
+        Action::Input(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
+    );
+    assert_eq!(
+        raw(&update(&mut s, Action::Submit)),
+        ["EHLO client.examplex"]
+    );
+}
+
+#[test]
+fn auth_asks_user_then_password_and_masks_it() {
+    let mut s = connected();
+    status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    let i = s
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::Auth(Mechanism::Login))
+        .unwrap();
+    s.palette_index = i;
+    update(&mut s, Action::Submit);
+    assert_eq!(s.prompt, Some(Prompt::AuthUser(Mechanism::Login)));
+    update(&mut s, Action::Submit);
+    assert!(matches!(
+        s.prompt,
+        Some(Prompt::AuthPassword(Mechanism::Login, _))
+    ));
+    assert_eq!(s.input.mask_char(), Some('•'));
+    for c in "wonderland".chars() {
+        update(
+            &mut s,
+            Action::Input(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    let fx = update(&mut s, Action::Submit);
+    match fx.as_slice() {
+        [Effect::Control {
+            control: Control::Auth(Mechanism::Login, c),
+            ..
+        }] => {
+            assert_eq!(c.user, "alice@example.test");
+            assert_eq!(c.secret.expose(), "wonderland");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn filter_narrows_the_palette() {
+    let mut s = connected();
+    for c in "qui".chars() {
+        update(
+            &mut s,
+            Action::Input(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    let labels: Vec<String> = s.items().iter().map(|i| i.label.clone()).collect();
+    assert_eq!(labels, ["QUIT", "Quit"]);
+    assert_eq!(raw(&update(&mut s, Action::Submit)), ["QUIT"]);
+    assert!(s.filter.is_empty());
+}
+
+#[test]
+fn envelope_and_headers_copy_both_ways_and_say_so() {
+    let mut s = state();
+    s.headers = field("From: Boss <ceo@example.test>\nTo: a@example.test, B <b@example.test>\nCc: c@example.test\nBcc: hidden@example.test\nSubject: x");
+    let i = s
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::EnvelopeFromHeaders)
+        .unwrap();
+    s.palette_index = i;
+    update(&mut s, Action::Submit);
+    assert_eq!(s.envelope_sender(), "ceo@example.test");
+    assert_eq!(
+        s.envelope_rcpts(),
+        [
+            "a@example.test",
+            "b@example.test",
+            "c@example.test",
+            "hidden@example.test"
+        ]
+    );
+    assert!(s
+        .notice
+        .as_deref()
+        .unwrap_or_default()
+        .contains("envelope set from the headers"));
+    s.mail_from = field("bounce@example.test");
+    s.rcpts = field("x@example.test");
+    let i = s
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::HeadersFromEnvelope)
+        .unwrap();
+    s.palette_index = i;
+    update(&mut s, Action::Submit);
+    assert_eq!(s.headers.lines()[0], "From: <bounce@example.test>");
+    assert_eq!(s.headers.lines()[1], "To: <x@example.test>");
+    assert_eq!(
+        s.headers.lines()[2],
+        "Cc: c@example.test",
+        "other fields stay"
+    );
+}
+
+fn event(s: &mut AppState, e: Event) {
+    let id = s.session_id;
+    update(
+        s,
+        Action::Session {
+            id,
+            msg: SessionMsg::Event(Timed {
+                at: Duration::from_millis(5),
+                latency: None,
+                event: e,
+            }),
+        },
+    );
+}
+
+#[test]
+fn scrolled_up_stays_put_and_g_follows_again() {
+    let mut s = connected();
+    s.page = 5;
+    for i in 0..50 {
+        event(&mut s, Event::Info(format!("line {i}")));
+    }
+    s.focus = Focus::Transcript;
+    update(&mut s, Action::PageUp);
+    assert_eq!(s.scroll, 5);
+    let selected = s.selected;
+    event(&mut s, Event::Info("new".into()));
+    assert_eq!(s.scroll, 6, "new lines do not move the view");
+    assert_eq!(s.selected, selected);
+    update(&mut s, Action::Bottom);
+    assert_eq!(s.scroll, 0);
+    update(&mut s, Action::Scroll(-1000));
+    assert_eq!(s.scroll, s.lines.len() - 1, "clamped at the oldest line");
+}
+
+#[test]
+fn stale_session_messages_are_dropped() {
+    let mut s = connected();
+    let old = s.session_id;
+    update(&mut s, Action::Submit); // EHLO goes to session 1
+    let i = s
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::Disconnect);
+    assert!(i.is_some());
+    // Reconnect: a new session id.
+    update(
+        &mut s,
+        Action::Session {
+            id: old,
+            msg: SessionMsg::Ended("gone".into()),
+        },
+    );
+    let i = s
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::Connect)
+        .unwrap();
+    s.palette_index = i;
+    update(&mut s, Action::Submit);
+    assert_eq!(s.session_id, old + 1);
+    let lines = s.lines.len();
+    update(
+        &mut s,
+        Action::Session {
+            id: old,
+            msg: SessionMsg::Event(Timed {
+                at: Duration::ZERO,
+                latency: None,
+                event: Event::Info("late".into()),
+            }),
+        },
+    );
+    assert_eq!(
+        s.lines.len(),
+        lines,
+        "a message of the old session changes nothing"
+    );
+}
+
+#[test]
+fn quit_asks_while_connected() {
+    let mut s = connected();
+    assert!(update(&mut s, Action::Quit).is_empty());
+    assert!(s.confirm_quit);
+    assert!(
+        update(&mut s, Action::Cancel).is_empty(),
+        "any other key stays"
+    );
+    assert!(!s.confirm_quit);
+    update(&mut s, Action::Quit);
+    assert_eq!(
+        update(
+            &mut s,
+            Action::Input(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE))
+        ),
+        [Effect::Quit]
+    );
+    let mut s = state();
+    assert_eq!(
+        update(&mut s, Action::Quit),
+        [Effect::Quit],
+        "nothing open: no question"
+    );
+}
+
+#[test]
+fn secrets_are_masked_until_revealed() {
+    let mut s = connected();
+    event(
+        &mut s,
+        Event::Sent {
+            seq: 3,
+            text: "AUTH PLAIN ********".into(),
+            revealed: Some("AUTH PLAIN AGEAYg==".into()),
+        },
+    );
+    let line = s.lines.last().unwrap().clone();
+    assert_eq!(shown(&line, s.reveal), "AUTH PLAIN ********");
+    assert!(!transcript_text(&s).contains("AGEAYg"));
+    update(&mut s, Action::RevealSecrets);
+    assert_eq!(shown(&line, s.reveal), "AUTH PLAIN AGEAYg==");
+    assert!(transcript_text(&s).contains("AGEAYg"));
 }

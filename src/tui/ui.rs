@@ -100,18 +100,20 @@ pub fn status(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         Some(p) => format!("{} {p}", state.target.label()),
         None => state.target.label(),
     };
-    let mut parts = vec![" smtp-workbench".to_string(), server];
+    // Most telling first: a narrow terminal cuts the end.
+    let mut parts = Vec::new();
     match &state.conn {
-        Conn::Disconnected => parts.push("not connected".into()),
-        Conn::Connecting => parts.push("connecting…".into()),
+        Conn::Disconnected => parts.push(" not connected".into()),
+        Conn::Connecting => parts.push(" connecting…".into()),
         Conn::Open(s) => {
+            parts.push(format!(" stage: {}", s.stage));
             parts.push(format!("TLS: {}", if s.tls { "yes" } else { "no" }));
             parts.push(format!("AUTH: {}", s.auth.as_deref().unwrap_or("no")));
-            parts.push(format!("stage: {}", s.stage));
-            if let Some(c) = &s.caps {
-                parts.push(c.summary().join(" "));
-            }
         }
+    }
+    parts.push(server);
+    if let Some(c) = state.session().and_then(|s| s.caps.as_ref()) {
+        parts.push(c.summary().join(" "));
     }
     let text = parts.join(" │ ");
     frame.render_widget(Paragraph::new(text).style(theme.status()), area);
@@ -364,12 +366,12 @@ pub fn hints(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         spans.push(Span::styled(format!(" {n} "), theme.notice()));
         spans.push(Span::raw("│"));
     }
-    for b in BINDINGS
+    // The focused pane's keys first, then the global ones.
+    let local = BINDINGS.iter().filter(|b| b.pane == Some(state.focus));
+    let global = BINDINGS
         .iter()
-        .filter(|b| b.pane.is_none_or(|p| p == state.focus))
-        .filter(|b| !matches!(b.keys, "wheel" | "Esc"))
-        .take(6)
-    {
+        .filter(|b| b.pane.is_none() && !matches!(b.keys, "wheel" | "Esc" | "Ctrl-S"));
+    for b in local.chain(global).take(6) {
         spans.push(Span::styled(format!(" {}", b.keys), theme.key()));
         spans.push(Span::styled(format!(" {} ", b.what), theme.hint()));
     }
@@ -436,4 +438,283 @@ fn confirm(frame: &mut Frame, size: Rect, theme: &Theme) {
 /// True while the session can take commands (for the tests' benefit).
 pub fn can_send(state: &AppState) -> bool {
     matches!(&state.conn, Conn::Open(s) if s.stage != Stage::Closed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{update, Action, Line, SessionMsg, SessionView, Start, Target};
+    use crate::proto::capabilities::Capabilities;
+    use crate::proto::command::Verb;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::{Color, Modifier};
+    use ratatui::Terminal;
+    use std::time::Duration;
+
+    fn empty() -> AppState {
+        AppState::new(Start {
+            target: Target {
+                server: None,
+                implicit_tls: false,
+            },
+            ehlo_name: "client.example".into(),
+            date: "Sat, 28 Nov 2026 12:00:00 +0000".into(),
+            message_id: "1.2@client.example".into(),
+        })
+    }
+
+    fn line(at: u64, dir: Dir, text: &str, code: Option<u16>) -> Line {
+        Line {
+            at: Some(Duration::from_millis(at)),
+            dir,
+            text: text.into(),
+            secret: None,
+            code,
+            latency: code.map(|_| Duration::from_micros(450)),
+            continued: false,
+        }
+    }
+
+    /// A session after EHLO, AUTH and a refused relay.
+    fn busy() -> AppState {
+        let mut s = empty();
+        s.session_id = 1;
+        s.peer = Some("127.0.0.1:2525".into());
+        s.conn = Conn::Open(SessionView {
+            stage: Stage::Ready,
+            caps: Some(Capabilities {
+                pipelining: true,
+                size: Some(Some(10_485_760)),
+                starttls: true,
+                auth: vec!["PLAIN".into(), "LOGIN".into()],
+                ..Capabilities::default()
+            }),
+            tls: false,
+            auth: Some("alice@example.test".into()),
+            awaiting: false,
+            suggested: vec![
+                Verb::Mail,
+                Verb::StartTls,
+                Verb::Vrfy,
+                Verb::Rset,
+                Verb::Noop,
+                Verb::Quit,
+            ],
+        });
+        s.lines = vec![
+            line(
+                0,
+                Dir::Info,
+                "connected to 127.0.0.1:2525 from 127.0.0.1:40000",
+                None,
+            ),
+            line(
+                1,
+                Dir::Server,
+                "220 demo.example.test ESMTP smtp-workbench demo server",
+                Some(220),
+            ),
+            line(2, Dir::Client, "EHLO client.example", None),
+            line(3, Dir::Server, "250-demo.example.test", Some(250)),
+            Line {
+                at: None,
+                continued: true,
+                ..line(3, Dir::Server, "250 PIPELINING", Some(250))
+            },
+            Line {
+                secret: Some("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=".into()),
+                ..line(4, Dir::Client, "AUTH PLAIN ********", None)
+            },
+            line(
+                5,
+                Dir::Server,
+                "235 2.7.0 Authentication successful",
+                Some(235),
+            ),
+            line(6, Dir::Client, "MAIL FROM:<student@client.example>", None),
+            line(7, Dir::Server, "250 2.1.0 Ok", Some(250)),
+            line(8, Dir::Client, "RCPT TO:<someone@elsewhere.example>", None),
+            line(
+                9,
+                Dir::Server,
+                "554 5.7.1 <someone@elsewhere.example>: Relay access denied",
+                Some(554),
+            ),
+            line(
+                9,
+                Dir::Warning,
+                "server deviates from RFC 5321: line ended with a bare LF instead of CRLF",
+                None,
+            ),
+            line(
+                10,
+                Dir::Server,
+                "451 4.7.1 greylisted \u{241b}[2J",
+                Some(451),
+            ),
+        ];
+        s
+    }
+
+    /// The same with an error: the connection lost and said so.
+    fn broken() -> AppState {
+        let mut s = busy();
+        update(&mut s, Action::Session {
+            id: 1,
+            msg: SessionMsg::Ended("the server closed the connection while waiting for the reply to RCPT TO (stage mail)".into()),
+        });
+        s.lines.push(line(
+            11,
+            Dir::Error,
+            "the server closed the connection while waiting for the reply to RCPT TO (stage mail)",
+            None,
+        ));
+        s
+    }
+
+    fn render(state: &AppState, w: u16, h: u16, theme: Theme) -> Terminal<TestBackend> {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| draw(state, f, &theme)).unwrap();
+        t
+    }
+
+    const COLOR: Theme = Theme { color: true };
+
+    #[test]
+    fn snapshots_of_every_pane() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(
+                format!("empty_{w}x{h}"),
+                render(&empty(), w, h, COLOR).backend()
+            );
+            for focus in [
+                Focus::Palette,
+                Focus::Envelope,
+                Focus::Composer,
+                Focus::Transcript,
+            ] {
+                let mut s = busy();
+                s.focus = focus;
+                insta::assert_snapshot!(
+                    format!("busy_{focus:?}_{w}x{h}").to_lowercase(),
+                    render(&s, w, h, COLOR).backend()
+                );
+            }
+            insta::assert_snapshot!(
+                format!("error_{w}x{h}"),
+                render(&broken(), w, h, COLOR).backend()
+            );
+        }
+    }
+
+    #[test]
+    fn snapshots_of_overlays_and_prompts() {
+        let mut s = busy();
+        s.help = true;
+        insta::assert_snapshot!("help_120x40", render(&s, 120, 40, COLOR).backend());
+        let mut s = busy();
+        s.confirm_quit = true;
+        insta::assert_snapshot!("confirm_quit_80x24", render(&s, 80, 24, COLOR).backend());
+        let mut s = busy();
+        update(&mut s, Action::RawLine);
+        for c in "HELLO wrong".chars() {
+            update(
+                &mut s,
+                Action::Input(crossterm::event::KeyEvent::new(
+                    crossterm::event::KeyCode::Char(c),
+                    crossterm::event::KeyModifiers::NONE,
+                )),
+            );
+        }
+        insta::assert_snapshot!("raw_prompt_80x24", render(&s, 80, 24, COLOR).backend());
+        let mut s = busy();
+        s.prompt = Some(crate::app::Prompt::AuthPassword(
+            crate::proto::auth::Mechanism::Plain,
+            "alice".into(),
+        ));
+        s.input = tui_textarea::TextArea::from(["wonderland"]);
+        s.input.set_mask_char('•');
+        let t = render(&s, 80, 24, COLOR);
+        insta::assert_snapshot!("password_prompt_80x24", t.backend());
+        let text = format!("{:?}", t.backend().buffer());
+        assert!(!text.contains("wonderland"), "the password is never drawn");
+        insta::assert_snapshot!("too_small_50x15", render(&busy(), 50, 15, COLOR).backend());
+    }
+
+    fn find(t: &Terminal<TestBackend>, needle: &str) -> (u16, u16) {
+        let buf = t.backend().buffer();
+        for y in 0..buf.area.height {
+            let row: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            if let Some(i) = row.find(needle) {
+                // Byte offset to column: the rows here are ASCII up to the needle.
+                let col = row[..i].chars().count() as u16;
+                return (col, y);
+            }
+        }
+        panic!("{needle:?} not on screen");
+    }
+
+    #[test]
+    fn styles_cell_by_cell() {
+        let mut s = busy();
+        s.focus = Focus::Transcript;
+        let t = render(&s, 120, 40, COLOR);
+        let buf = t.backend().buffer();
+        let (x, y) = find(&t, "554 5.7.1");
+        assert_eq!(buf[(x, y)].fg, Color::Red, "5xx in red");
+        assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+        let (x, y) = find(&t, "451 4.7.1");
+        assert_eq!(buf[(x, y)].fg, Color::Yellow, "4xx in yellow");
+        let (x, y) = find(&t, "235 2.7.0");
+        assert_eq!(buf[(x, y)].fg, Color::Green, "2xx in green");
+        let (x, y) = find(&t, "AUTH PLAIN ****");
+        assert_eq!(buf[(x, y)].fg, Color::Magenta, "a masked secret stands out");
+        let (x, y) = find(&t, "Transcript");
+        assert!(
+            buf[(x, y)].modifier.contains(Modifier::REVERSED),
+            "the focused pane's title"
+        );
+        let (x, y) = find(&t, "Commands");
+        assert!(!buf[(x, y)].modifier.contains(Modifier::REVERSED));
+
+        let plain = render(&s, 120, 40, Theme { color: false });
+        let buf = plain.backend().buffer();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                let c = &buf[(x, y)];
+                assert!(
+                    c.fg == Color::Reset && c.bg == Color::Reset,
+                    "NO_COLOR: colour at {x},{y}"
+                );
+            }
+        }
+        let (x, y) = find(&plain, "Transcript");
+        assert!(
+            buf[(x, y)].modifier.contains(Modifier::REVERSED),
+            "focus still shows without colour"
+        );
+    }
+
+    #[test]
+    fn control_pictures_not_escapes_on_screen() {
+        let t = render(&busy(), 120, 40, COLOR);
+        let text = format!("{:?}", t.backend().buffer());
+        assert!(text.contains("␛[2J"));
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_frame_draws_only_the_visible_lines() {
+        let mut s = busy();
+        let template = s.lines[1].clone();
+        s.lines = vec![template; 1_000_000];
+        s.scroll = 500_000;
+        s.selected = Some(499_999);
+        // Draws at all, and shows the window asked for.
+        let t = render(&s, 120, 40, COLOR);
+        let text = format!("{:?}", t.backend().buffer());
+        assert!(text.contains("500000 lines up"));
+    }
 }
