@@ -215,6 +215,8 @@ pub enum Action {
     Scroll(i32),
     /// A key for the focused text field.
     Input(KeyEvent),
+    /// Text pasted into the terminal, for the focused field.
+    Paste(String),
     /// Internal: a message from session `id`.
     Session {
         id: u64,
@@ -693,7 +695,14 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Scroll(n) => scroll(state, -(n as i64)),
         Action::RevealSecrets => state.reveal = !state.reveal,
-        Action::CopyTranscript => fx.push(Effect::Copy(transcript_text(state))),
+        Action::CopyTranscript => {
+            // With a line selected, that line; else the whole transcript.
+            let text = match state.selected.and_then(|i| state.lines.get(i)) {
+                Some(l) => shown(l, state.reveal).to_string(),
+                None => transcript_text(state),
+            };
+            fx.push(Effect::Copy(text));
+        }
         Action::Edit => {
             if state.prompt.is_none() {
                 if let Some(item) = state.items().get(state.palette_index) {
@@ -706,6 +715,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Submit => submit(state, &mut fx),
         Action::Input(key) => input(state, key),
+        Action::Paste(text) => paste(state, &text),
         Action::Notice(n) => state.notice = Some(n),
         Action::Session { id, msg } => {
             if id == state.session_id {
@@ -814,6 +824,37 @@ fn input(state: &mut AppState, key: KeyEvent) {
             KeyCode::Char('j') => scroll(state, -1),
             _ => {}
         },
+    }
+}
+
+fn paste(state: &mut AppState, text: &str) {
+    match state.focus {
+        Focus::Palette if state.prompt.is_some() => {
+            // One line only: a pasted line break would send half a command.
+            let first = text.lines().next().unwrap_or_default();
+            state.input.insert_str(first);
+        }
+        Focus::Palette => {
+            state
+                .filter
+                .push_str(text.lines().next().unwrap_or_default());
+            state.palette_index = 0;
+        }
+        Focus::Envelope if state.envelope_field == 0 => {
+            state
+                .mail_from
+                .insert_str(text.lines().next().unwrap_or_default());
+        }
+        Focus::Envelope => {
+            state.rcpts.insert_str(text);
+        }
+        Focus::Composer if state.composer_field == 0 => {
+            state.headers.insert_str(text);
+        }
+        Focus::Composer => {
+            state.body.insert_str(text);
+        }
+        Focus::Transcript => {}
     }
 }
 

@@ -469,3 +469,42 @@ fn secrets_are_masked_until_revealed() {
     assert_eq!(shown(&line, s.reveal), "AUTH PLAIN AGEAYg==");
     assert!(transcript_text(&s).contains("AGEAYg"));
 }
+
+#[test]
+fn paste_goes_to_the_focused_field_and_one_line_to_a_prompt() {
+    let mut s = connected();
+    update(&mut s, Action::RawLine);
+    update(
+        &mut s,
+        Action::Paste("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>".into()),
+    );
+    assert_eq!(
+        s.input.lines(),
+        ["MAIL FROM:<a@b>"],
+        "a pasted line break never sends a second command"
+    );
+    update(&mut s, Action::Cancel);
+    s.focus = Focus::Envelope;
+    s.envelope_field = 1;
+    s.rcpts = field("");
+    update(
+        &mut s,
+        Action::Paste("x@example.test\ny@example.test".into()),
+    );
+    assert_eq!(s.envelope_rcpts(), ["x@example.test", "y@example.test"]);
+}
+
+#[test]
+fn copy_takes_the_selected_line_or_everything() {
+    let mut s = connected();
+    for i in 0..5 {
+        event(&mut s, Event::Info(format!("line {i}")));
+    }
+    let fx = update(&mut s, Action::CopyTranscript);
+    assert!(matches!(&fx[..], [Effect::Copy(t)] if t.contains("line 0") && t.contains("line 4")));
+    s.focus = Focus::Transcript;
+    update(&mut s, Action::Up);
+    update(&mut s, Action::Up);
+    let fx = update(&mut s, Action::CopyTranscript);
+    assert_eq!(fx, [Effect::Copy("line 2".into())]);
+}

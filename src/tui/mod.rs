@@ -13,8 +13,8 @@ use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
 
 use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyEventKind,
-    MouseEventKind,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event as TermEvent, EventStream, KeyEventKind, MouseEventKind,
 };
 use crossterm::execute;
 use crossterm::terminal::{
@@ -45,6 +45,7 @@ pub fn restore_terminal() {
     let _ = disable_raw_mode();
     let _ = execute!(
         io::stdout(),
+        DisableBracketedPaste,
         DisableMouseCapture,
         LeaveAlternateScreen,
         crossterm::cursor::Show
@@ -60,7 +61,12 @@ pub fn run(options: Options) -> io::Result<()> {
     }));
     enable_raw_mode()?;
     let mut stdout = io::stdout();
-    if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+    if let Err(e) = execute!(
+        stdout,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    ) {
         restore_terminal();
         return Err(e);
     }
@@ -216,11 +222,7 @@ fn to_action(state: &AppState, ev: TermEvent) -> Option<Action> {
             MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
             _ => None,
         },
-        TermEvent::Paste(text) => {
-            // Pasted text goes to the focused field, character by character.
-            let _ = text;
-            None
-        }
+        TermEvent::Paste(text) => Some(Action::Paste(text)),
         _ => None,
     }
 }
