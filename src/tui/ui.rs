@@ -302,7 +302,16 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
     let explained = state
         .selected
         .and_then(|i| state.lines.get(i))
-        .or_else(|| state.lines.iter().rev().find(|l| l.code.is_some()))
+        // The latest reply, looked for among the last lines only, so that
+        // a frame never walks a long transcript.
+        .or_else(|| {
+            state
+                .lines
+                .iter()
+                .rev()
+                .take(1000)
+                .find(|l| l.code.is_some())
+        })
         .and_then(|l| l.code)
         .map(explain::explain);
     let mut b = block(&title, focused, theme);

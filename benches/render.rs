@@ -1,0 +1,71 @@
+//! Frame cost of the workbench against transcript length: a frame draws only
+//! the visible lines, so 1,000,000 lines should cost what 1,000 do.
+//!
+//!     cargo bench --bench render
+//!
+//! Prints the median time of a frame at 120x40 for each length and the
+//! ratio to the shortest, and the memory a transcript line takes.
+
+use std::time::{Duration, Instant};
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use smtp_workbench::app::{AppState, Dir, Line, Start, Target};
+use smtp_workbench::tui::{theme::Theme, ui};
+
+fn state(lines: usize) -> AppState {
+    let mut s = AppState::new(Start {
+        target: Target {
+            server: None,
+            implicit_tls: false,
+        },
+        ehlo_name: "client.example".into(),
+        date: "Sat, 28 Nov 2026 12:00:00 +0000".into(),
+        message_id: "1@client.example".into(),
+    });
+    s.lines = (0..lines)
+        .map(|i| Line {
+            at: Some(Duration::from_millis(i as u64)),
+            dir: if i % 2 == 0 { Dir::Client } else { Dir::Server },
+            text: format!("250 2.1.5 Ok line {i}"),
+            secret: None,
+            code: (i % 2 == 1).then_some(250),
+            latency: None,
+            continued: false,
+        })
+        .collect();
+    s
+}
+
+fn median_frame(s: &AppState, frames: usize) -> Duration {
+    let theme = Theme { color: true };
+    let mut t = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
+    let mut times: Vec<Duration> = (0..frames)
+        .map(|_| {
+            let start = Instant::now();
+            t.draw(|f| ui::draw(s, f, &theme)).expect("a frame");
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    let base = median_frame(&state(1_000), 200);
+    println!("{:>10} {:>12} {:>8}", "lines", "frame", "ratio");
+    for n in [1_000usize, 100_000, 1_000_000] {
+        let s = state(n);
+        let m = median_frame(&s, 200);
+        println!(
+            "{n:>10} {:>9.3} ms {:>8.2}",
+            m.as_secs_f64() * 1000.0,
+            m.as_secs_f64() / base.as_secs_f64()
+        );
+        if n == 1_000_000 {
+            let per_line = std::mem::size_of::<Line>()
+                + s.lines.iter().map(|l| l.text.capacity()).sum::<usize>() / n;
+            println!("memory per transcript line: about {per_line} bytes (struct and text)");
+        }
+    }
+}
