@@ -6,6 +6,8 @@
 //! Prints the median time of a frame at 120x40 for each length and the
 //! ratio to the shortest, and the memory a transcript line takes.
 
+#![allow(clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
