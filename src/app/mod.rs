@@ -287,6 +287,8 @@ pub struct AppState {
     pub page: usize,
     /// The address of the current session's server, once connected.
     pub peer: Option<String>,
+    /// Transcript lines dropped from the front (past `MAX_LINES`).
+    pub dropped: usize,
 }
 
 /// A text field holding `text`, the cursor at the end of a one-line field
@@ -345,6 +347,7 @@ impl AppState {
             auth_user: "alice@example.test".into(),
             page: 10,
             peer: None,
+            dropped: 0,
         }
     }
 
@@ -1103,8 +1106,8 @@ fn session_msg(state: &mut AppState, msg: SessionMsg, fx: &mut Vec<Effect>) {
         SessionMsg::Started { peer } => state.peer = Some(peer),
         SessionMsg::Event(timed) => {
             push_lines(state, &timed);
-            // Keep the view where the user left it while they read back.
             state.events.push(timed);
+            trim(state);
         }
         SessionMsg::Status(view) => {
             let data_now = view.stage == Stage::Data;
@@ -1129,6 +1132,26 @@ fn session_msg(state: &mut AppState, msg: SessionMsg, fx: &mut Vec<Effect>) {
             state.conn = Conn::Open(stage_closed);
             state.notice = Some(why);
         }
+    }
+}
+
+/// The transcript keeps this many lines (and events for saving); older ones
+/// are dropped in batches, so a server that talks without end cannot grow
+/// the workbench's memory without bound.
+pub const MAX_LINES: usize = 1_000_000;
+const DROP_BATCH: usize = 10_000;
+
+fn trim(state: &mut AppState) {
+    if state.lines.len() > MAX_LINES + DROP_BATCH {
+        let n = state.lines.len() - MAX_LINES;
+        state.lines.drain(..n);
+        state.dropped += n;
+        state.selected = state.selected.and_then(|i| i.checked_sub(n));
+        state.scroll = state.scroll.min(state.lines.len().saturating_sub(1));
+    }
+    if state.events.len() > MAX_LINES + DROP_BATCH {
+        let n = state.events.len() - MAX_LINES;
+        state.events.drain(..n);
     }
 }
 

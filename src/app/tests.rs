@@ -508,3 +508,16 @@ fn copy_takes_the_selected_line_or_everything() {
     let fx = update(&mut s, Action::CopyTranscript);
     assert_eq!(fx, [Effect::Copy("line 2".into())]);
 }
+
+#[test]
+fn the_transcript_is_bounded() {
+    let mut s = connected();
+    let template = s.lines[0].clone();
+    s.lines = vec![template; MAX_LINES + 10_000];
+    s.selected = Some(20_000);
+    event(&mut s, Event::Info("one more".into()));
+    assert_eq!(s.lines.len(), MAX_LINES);
+    assert_eq!(s.dropped, 10_001);
+    assert_eq!(s.selected, Some(20_000 - 10_001));
+    assert_eq!(s.lines.last().unwrap().text, "one more");
+}

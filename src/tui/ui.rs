@@ -294,11 +294,14 @@ pub fn composer(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) 
 /// length of the transcript.
 pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     let focused = state.focus == Focus::Transcript;
-    let title = if state.scroll > 0 {
+    let mut title = if state.scroll > 0 {
         format!("Transcript · {} lines up · G follows", state.scroll)
     } else {
         "Transcript".to_string()
     };
+    if state.dropped > 0 {
+        title.push_str(&format!(" · {} oldest lines dropped", state.dropped));
+    }
     let explained = state
         .selected
         .and_then(|i| state.lines.get(i))
