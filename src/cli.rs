@@ -16,7 +16,6 @@ use crate::proto::auth::{Credentials, Mechanism, Secret};
 use crate::proto::client::{ClientSession, Outcome, Plan, QuitAfter, Transfer};
 use crate::proto::command::{Address, Param, ReversePath};
 use crate::proto::reply::ReplyLimits;
-use crate::proto::server::Policy;
 use crate::server;
 use crate::transcript::{self, Writer};
 use crate::transport::{self, ConnectOptions, Target, TlsMode, TlsOptions};
@@ -45,10 +44,18 @@ pub struct Cli {
     /// The server for the interactive workbench, HOST[:PORT]; without it,
     /// the built-in demo server on a loopback port.
     pub server: Option<String>,
-    /// implicit: TLS from the first byte (port 465). STARTTLS is in the palette.
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+}
+
+/// How to reach the server: the flags `send` and the workbench share.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Transport security: none; starttls (after EHLO; in the workbench,
+    /// from the palette); implicit (TLS from the first byte, port 465).
     #[arg(long, value_enum, default_value = "none")]
     pub tls: TlsArg,
-    /// Do not check the server's certificate (a warning says so).
+    /// Do not check the server's certificate at all (a warning says so).
     #[arg(long)]
     pub insecure: bool,
     /// Trust the CA certificates in this PEM file instead of the system's roots.
@@ -57,7 +64,7 @@ pub struct Cli {
     /// The name the certificate must carry, when connecting by address.
     #[arg(long, value_name = "NAME")]
     pub tls_name: Option<String>,
-    /// The name to offer in EHLO.
+    /// The name to give in EHLO (default: this machine's host name).
     #[arg(long, value_name = "NAME")]
     pub ehlo: Option<String>,
     /// Seconds to wait for the connection, the TLS handshake and each reply.
@@ -65,10 +72,48 @@ pub struct Cli {
     pub timeout: f64,
 }
 
+impl ConnectionArgs {
+    fn tls_options(&self) -> TlsOptions {
+        TlsOptions {
+            ca_file: self.ca_file.clone(),
+            insecure: self.insecure,
+            tls_name: self.tls_name.clone(),
+            trust: Vec::new(),
+        }
+    }
+
+    fn timeout(&self) -> Result<Duration, UsageError> {
+        if self.timeout > 0.0 && self.timeout <= 86_400.0 {
+            Ok(Duration::from_secs_f64(self.timeout))
+        } else {
+            Err(usage("--timeout takes a number of seconds above 0"))
+        }
+    }
+
+    fn ehlo(&self, notes: &mut Vec<String>) -> Result<String, UsageError> {
+        let ehlo = match &self.ehlo {
+            Some(e) => e.clone(),
+            None => {
+                let h = host_name();
+                notes.push(format!(
+                    "EHLO name {h} (this machine's name; set another with --ehlo)"
+                ));
+                h
+            }
+        };
+        if ehlo.is_empty() || ehlo.contains(char::is_whitespace) {
+            return Err(usage(
+                "--ehlo takes one name or address literal, without spaces",
+            ));
+        }
+        Ok(ehlo)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one SMTP transaction without the UI; the transcript goes to stdout.
-    Send(SendArgs),
+    Send(Box<SendArgs>),
     /// Run the built-in demo server alone, for other clients (swaks, a mail
     /// program, a class).
     Serve(ServeArgs),
@@ -130,21 +175,8 @@ pub struct SendArgs {
     /// Without it, the built-in demo server runs in this process.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub server: Option<String>,
-    /// Transport security.
-    #[arg(long, value_enum, default_value = "none")]
-    pub tls: TlsArg,
-    /// Do not check the server's certificate at all (a warning says so).
-    #[arg(long)]
-    pub insecure: bool,
-    /// Trust the CA certificates in this PEM file instead of the system's roots.
-    #[arg(long, value_name = "FILE")]
-    pub ca_file: Option<PathBuf>,
-    /// The name the certificate must carry, when connecting by address.
-    #[arg(long, value_name = "NAME")]
-    pub tls_name: Option<String>,
-    /// The name to give in EHLO (default: this machine's host name).
-    #[arg(long, value_name = "NAME")]
-    pub ehlo: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
     /// Authenticate with this SASL mechanism: PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.
     #[arg(long, value_name = "MECH", requires = "user")]
     pub auth: Option<String>,
@@ -210,9 +242,6 @@ pub struct SendArgs {
     /// Stop after this step and say QUIT.
     #[arg(long, value_enum, value_name = "STEP")]
     pub quit_after: Option<QuitAfterArg>,
-    /// Seconds to wait for the connection, the TLS handshake and each reply.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub timeout: f64,
     /// Transcript format on stdout.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
@@ -249,29 +278,26 @@ fn workbench(cli: &Cli) -> u8 {
         );
         return EXIT_USAGE;
     }
-    if !(cli.timeout > 0.0 && cli.timeout <= 86_400.0) {
-        eprintln!("smtp-workbench: --timeout takes a number of seconds above 0");
-        return EXIT_USAGE;
-    }
-    if let Some(s) = &cli.server {
-        if let Err(e) = Target::parse(s, 25) {
-            eprintln!("smtp-workbench: {s}: {e}");
+    let checked = (|| -> Result<crate::tui::Options, UsageError> {
+        if let Some(s) = &cli.server {
+            Target::parse(s, 25).map_err(|e| usage(format!("{s}: {e}")))?;
+        }
+        Ok(crate::tui::Options {
+            target: crate::app::Target {
+                server: cli.server.clone(),
+                implicit_tls: cli.conn.tls == TlsArg::Implicit,
+            },
+            tls: cli.conn.tls_options(),
+            ehlo: cli.conn.ehlo(&mut Vec::new())?,
+            timeout: cli.conn.timeout()?,
+        })
+    })();
+    let options = match checked {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("smtp-workbench: {e}");
             return EXIT_USAGE;
         }
-    }
-    let options = crate::tui::Options {
-        target: crate::app::Target {
-            server: cli.server.clone(),
-            implicit_tls: cli.tls == TlsArg::Implicit,
-        },
-        tls: TlsOptions {
-            ca_file: cli.ca_file.clone(),
-            insecure: cli.insecure,
-            tls_name: cli.tls_name.clone(),
-            trust: Vec::new(),
-        },
-        ehlo: cli.ehlo.clone().unwrap_or_else(host_name),
-        timeout: Duration::from_secs_f64(cli.timeout),
     };
     match crate::tui::run(options) {
         Ok(()) => EXIT_OK,
@@ -311,7 +337,7 @@ pub fn send(args: &SendArgs) -> u8 {
         // No --server: the built-in server, in this process, on a loopback
         // port of its own choosing.
         let builtin = if prepared.builtin {
-            match start_builtin().await {
+            match server::start_demo().await {
                 Ok((handle, certificate)) => {
                     prepared.connect.target = Target {
                         host: handle.local_addr.ip().to_string(),
@@ -357,33 +383,6 @@ pub fn send(args: &SendArgs) -> u8 {
         let _ = writer.flush();
         exit
     })
-}
-
-async fn start_builtin() -> Result<
-    (
-        server::ServerHandle,
-        rustls::pki_types::CertificateDer<'static>,
-    ),
-    String,
-> {
-    let hostname = "demo.example.test".to_string();
-    let identity =
-        server::tls::generate(&[hostname.clone(), "localhost".into(), "127.0.0.1".into()])
-            .map_err(|e| e.to_string())?;
-    let certificate = identity.certificate.clone();
-    let options = server::ServerOptions {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        hostname,
-        tls: Some(identity),
-        maildir: None,
-        store: server::StoreLimits::default(),
-        log_lines: false,
-    };
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let handle = server::start(options, Policy::default(), tx)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((handle, certificate))
 }
 
 /// What the built-in server kept: the envelope it acted on beside the
@@ -489,19 +488,19 @@ fn host_name() -> String {
 }
 
 pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
-    let tls_mode = match args.tls {
+    let tls_mode = match args.conn.tls {
         TlsArg::None => TlsMode::None,
         TlsArg::Starttls => TlsMode::StartTls,
         TlsArg::Implicit => TlsMode::Implicit,
     };
     if tls_mode == TlsMode::None
-        && (args.insecure || args.ca_file.is_some() || args.tls_name.is_some())
+        && (args.conn.insecure || args.conn.ca_file.is_some() || args.conn.tls_name.is_some())
     {
         return Err(usage(
             "--insecure, --ca-file and --tls-name need --tls starttls or --tls implicit",
         ));
     }
-    if args.insecure && args.ca_file.is_some() {
+    if args.conn.insecure && args.conn.ca_file.is_some() {
         return Err(usage("--insecure and --ca-file contradict each other"));
     }
     let default_port = if tls_mode == TlsMode::Implicit {
@@ -528,9 +527,7 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
             },
         ),
     };
-    if !(args.timeout > 0.0 && args.timeout <= 86_400.0) {
-        return Err(usage("--timeout takes a number of seconds above 0"));
-    }
+    let timeout = args.conn.timeout()?;
     let quit_after: Option<QuitAfter> = args.quit_after.map(Into::into);
     let vrfy_only = !args.vrfy.is_empty() && args.rcpt.is_empty() && args.mail_from.is_none();
     let mut notes = Vec::new();
@@ -676,21 +673,7 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         }
         None => None,
     };
-    let ehlo = match &args.ehlo {
-        Some(e) => e.clone(),
-        None => {
-            let h = host_name();
-            notes.push(format!(
-                "EHLO name {h} (this machine's name; set another with --ehlo)"
-            ));
-            h
-        }
-    };
-    if ehlo.is_empty() || ehlo.contains(char::is_whitespace) {
-        return Err(usage(
-            "--ehlo takes one name or address literal, without spaces",
-        ));
-    }
+    let ehlo = args.conn.ehlo(&mut notes)?;
     let plan = Plan {
         ehlo,
         starttls: tls_mode == TlsMode::StartTls,
@@ -713,13 +696,8 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
     let connect = ConnectOptions {
         target,
         tls_mode,
-        tls: TlsOptions {
-            ca_file: args.ca_file.clone(),
-            insecure: args.insecure,
-            tls_name: args.tls_name.clone(),
-            trust: Vec::new(),
-        },
-        timeout: Duration::from_secs_f64(args.timeout),
+        tls: args.conn.tls_options(),
+        timeout,
     };
     Ok(Prepared {
         builtin,

@@ -745,24 +745,18 @@ fn scroll(state: &mut AppState, up: i64) {
     state.selected = (state.scroll > 0).then(|| state.lines.len().saturating_sub(1 + state.scroll));
 }
 
-/// The transcript as text, as shown (secrets masked unless revealed).
-pub fn transcript_text(state: &AppState) -> String {
-    let mut w =
-        crate::transcript::Writer::new(Vec::new(), crate::transcript::Format::Text, state.reveal);
+/// The transcript in one of `send`'s forms, secrets masked unless revealed.
+pub fn transcript_as(state: &AppState, format: crate::transcript::Format) -> String {
+    let mut w = crate::transcript::Writer::new(Vec::new(), format, state.reveal);
     for e in &state.events {
         let _ = w.write(e);
     }
     String::from_utf8_lossy(&w.into_inner()).into_owned()
 }
 
-/// The transcript as JSON lines, as `send --format json` prints it.
-pub fn transcript_json(state: &AppState) -> String {
-    let mut w =
-        crate::transcript::Writer::new(Vec::new(), crate::transcript::Format::Json, state.reveal);
-    for e in &state.events {
-        let _ = w.write(e);
-    }
-    String::from_utf8_lossy(&w.into_inner()).into_owned()
+/// The transcript as text, as `send` prints it.
+pub fn transcript_text(state: &AppState) -> String {
+    transcript_as(state, crate::transcript::Format::Text)
 }
 
 fn input(state: &mut AppState, key: KeyEvent) {

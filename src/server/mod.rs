@@ -174,6 +174,30 @@ pub async fn start(
     })
 }
 
+/// The demo server as the workbench and `send` start it in-process: on a
+/// loopback port of its own, the demo policy, a certificate made now; with
+/// the certificate, so that the client can trust exactly it.
+pub async fn start_demo(
+) -> Result<(ServerHandle, rustls::pki_types::CertificateDer<'static>), String> {
+    let hostname = "demo.example.test".to_string();
+    let identity = tls::generate(&[hostname.clone(), "localhost".into(), "127.0.0.1".into()])
+        .map_err(|e| e.to_string())?;
+    let certificate = identity.certificate.clone();
+    let options = ServerOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        hostname,
+        tls: Some(identity),
+        maildir: None,
+        store: StoreLimits::default(),
+        log_lines: false,
+    };
+    let (log, _) = mpsc::unbounded_channel();
+    let handle = start(options, Policy::default(), log)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((handle, certificate))
+}
+
 /// What a session asks of the world, answered from the shared state.
 struct Env {
     shared: Arc<Shared>,

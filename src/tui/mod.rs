@@ -266,7 +266,7 @@ impl Runner {
                 let (name, text) = if json {
                     (
                         format!("smtp-workbench-{stamp}.jsonl"),
-                        app::transcript_json(state),
+                        app::transcript_as(state, crate::transcript::Format::Json),
                     )
                 } else {
                     (
@@ -326,7 +326,7 @@ impl Runner {
             }
             None => {
                 if self.builtin.is_none() {
-                    match start_builtin().await {
+                    match server::start_demo().await {
                         Ok(b) => self.builtin = Some(b),
                         Err(e) => {
                             let _ = tx.send(Action::Session {
@@ -389,26 +389,4 @@ impl Runner {
             });
         });
     }
-}
-
-async fn start_builtin(
-) -> Result<(ServerHandle, rustls::pki_types::CertificateDer<'static>), String> {
-    let hostname = "demo.example.test".to_string();
-    let identity =
-        server::tls::generate(&[hostname.clone(), "localhost".into(), "127.0.0.1".into()])
-            .map_err(|e| e.to_string())?;
-    let cert = identity.certificate.clone();
-    let options = server::ServerOptions {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        hostname,
-        tls: Some(identity),
-        maildir: None,
-        store: server::StoreLimits::default(),
-        log_lines: false,
-    };
-    let (log, _) = mpsc::unbounded_channel();
-    let handle = server::start(options, crate::proto::server::Policy::default(), log)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((handle, cert))
 }
