@@ -116,7 +116,7 @@ pub enum Command {
     Send(Box<SendArgs>),
     /// Run the built-in demo server alone, for other clients (swaks, a mail
     /// program, a class).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
