@@ -3,6 +3,7 @@
 //! Layers, top to bottom (a lower one never imports a higher one):
 //! `cli` → `transport` → `proto` and `message`.
 
+pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod message;

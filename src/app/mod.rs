@@ -4,8 +4,6 @@
 //! feeds their results back as actions tagged with the session they belong
 //! to, so that results of an old connection are dropped.
 
-pub mod explain;
-
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -151,6 +149,7 @@ pub enum ItemKind {
     EnvelopeFromHeaders,
     HeadersFromEnvelope,
     RevealSecrets,
+    Analysis,
     Help,
     Quit,
 }
@@ -189,6 +188,9 @@ pub enum Action {
     FocusPrev,
     /// Show or hide the help.
     ToggleHelp,
+    /// Switch the lower right pane between the message and the envelope
+    /// compared with the headers.
+    ToggleAnalysis,
     /// Open the raw line: whatever is typed is sent exactly.
     RawLine,
     /// Up in a list.
@@ -289,6 +291,8 @@ pub struct AppState {
     pub peer: Option<String>,
     /// Transcript lines dropped from the front (past `MAX_LINES`).
     pub dropped: usize,
+    /// The lower right pane shows the envelope against the headers.
+    pub analysis: bool,
 }
 
 /// A text field holding `text`, the cursor at the end of a one-line field
@@ -348,6 +352,7 @@ impl AppState {
             page: 10,
             peer: None,
             dropped: 0,
+            analysis: false,
         }
     }
 
@@ -391,6 +396,22 @@ impl AppState {
         out.push_str(&self.body.lines().join("\r\n"));
         out.push_str("\r\n");
         out.into_bytes()
+    }
+
+    /// The envelope against the header fields, and the checks of the
+    /// composed message, as they stand now.
+    pub fn findings(&self) -> Vec<crate::analysis::Finding> {
+        use crate::analysis::compare::{compare, EnvelopeSide, HeaderSide};
+        let message = self.message();
+        let sender = self.envelope_sender();
+        let env = EnvelopeSide {
+            mail_from: (!sender.is_empty() && sender != "<>").then_some(sender),
+            rcpts: self.envelope_rcpts(),
+        };
+        let mut out = compare(&env, &HeaderSide::from_message(&message));
+        let caps = self.session().and_then(|s| s.caps.as_ref());
+        out.extend(crate::analysis::lint::lint(&message, caps));
+        out
     }
 
     /// The palette's items for the current stage, filtered.
@@ -584,6 +605,16 @@ impl AppState {
             "show or hide AUTH secrets in the transcript (Ctrl-S)",
             ItemKind::RevealSecrets,
         ));
+        v.push(item(
+            if self.analysis {
+                "Show the message"
+            } else {
+                "Envelope against headers"
+            }
+            .into(),
+            "what the server acts on beside what the reader sees (F2)",
+            ItemKind::Analysis,
+        ));
         v.push(item("Help".into(), "keys and panes (?)", ItemKind::Help));
         v.push(item(
             "Quit".into(),
@@ -656,6 +687,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::FocusNext => state.focus = state.focus.step(true),
         Action::FocusPrev => state.focus = state.focus.step(false),
         Action::ToggleHelp => state.help = !state.help,
+        Action::ToggleAnalysis => state.analysis = !state.analysis,
         Action::RawLine => open_prompt(state, Prompt::Raw, ""),
         Action::Cancel => {
             if state.help {
@@ -985,6 +1017,7 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
         ItemKind::EnvelopeFromHeaders => envelope_from_headers(state),
         ItemKind::HeadersFromEnvelope => headers_from_envelope(state),
         ItemKind::RevealSecrets => state.reveal = !state.reveal,
+        ItemKind::Analysis => state.analysis = !state.analysis,
         ItemKind::Help => state.help = true,
         ItemKind::Quit => {
             if state.is_open() {

@@ -521,3 +521,20 @@ fn the_transcript_is_bounded() {
     assert_eq!(s.selected, Some(20_000 - 10_001));
     assert_eq!(s.lines.last().unwrap().text, "one more");
 }
+
+#[test]
+fn findings_follow_every_edit() {
+    let mut s = state();
+    let tags = |s: &AppState| s.findings().iter().map(|f| f.tag).collect::<Vec<_>>();
+    // The default message: bob is in the envelope but not in the headers.
+    assert!(tags(&s).contains(&"blind-copy"));
+    s.focus = Focus::Envelope;
+    s.envelope_field = 1;
+    s.rcpts = field("alice@example.test");
+    assert!(!tags(&s).contains(&"blind-copy"));
+    s.focus = Focus::Composer;
+    s.headers = field("From: ceo@bank.example\nTo: alice@example.test\nDate: x\nMessage-ID: <1@x>");
+    assert!(tags(&s).contains(&"from-domain"));
+    update(&mut s, Action::ToggleAnalysis);
+    assert!(s.analysis);
+}

@@ -120,6 +120,7 @@ pub fn action(state: &AppState, key: KeyEvent) -> Option<Action> {
         (KeyCode::Tab, _) => Action::FocusNext,
         (KeyCode::BackTab, _) => Action::FocusPrev,
         (KeyCode::F(1), _) => Action::ToggleHelp,
+        (KeyCode::F(2), _) => Action::ToggleAnalysis,
         (KeyCode::Esc, _) => Action::Cancel,
         (KeyCode::Char('?'), false) if !typing => Action::ToggleHelp,
         (KeyCode::Char('q'), false) if !typing => Action::Quit,

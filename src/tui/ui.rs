@@ -7,8 +7,10 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 use tui_textarea::TextArea;
 
-use crate::app::{self, explain, AppState, Conn, Dir, Focus, Prompt};
+use crate::analysis::{explain, Severity};
+use crate::app::{self, AppState, Conn, Dir, Focus, Prompt};
 use crate::proto::client::Stage;
+use crate::proto::reply::EnhancedStatus;
 use crate::tui::keymap::BINDINGS;
 use crate::tui::theme::Theme;
 
@@ -79,7 +81,11 @@ pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
     palette(state, frame, a.palette, theme);
     envelope(state, frame, a.envelope, theme);
     transcript(state, frame, a.transcript, theme);
-    composer(state, frame, a.composer, theme);
+    if state.analysis {
+        analysis(state, frame, a.composer, theme);
+    } else {
+        composer(state, frame, a.composer, theme);
+    }
     hints(state, frame, a.hints, theme);
     if state.help {
         help(frame, size, theme);
@@ -290,6 +296,60 @@ pub fn composer(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) 
     );
 }
 
+/// The envelope beside the header fields, and every difference with its
+/// meaning; drawn from the current fields, so it follows every edit.
+pub fn analysis(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let b = block(
+        "Envelope against headers (F2: back to the message)",
+        false,
+        theme,
+    );
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    let headers = crate::analysis::compare::HeaderSide::from_message(&state.message());
+    let join = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let mut lines = vec![
+        TLine::from(vec![
+            Span::styled("envelope ", theme.label()),
+            Span::raw(format!(
+                "MAIL FROM:<{}>  RCPT TO: {}",
+                state.envelope_sender(),
+                join(&state.envelope_rcpts())
+            )),
+        ]),
+        TLine::from(vec![
+            Span::styled("headers  ", theme.label()),
+            Span::raw(format!(
+                "From: {}  To: {}  Cc: {}  Bcc: {}",
+                join(&headers.from),
+                join(&headers.to),
+                join(&headers.cc),
+                join(&headers.bcc)
+            )),
+        ]),
+    ];
+    // Warnings first: in a small pane they are what must show.
+    let mut findings = state.findings();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in findings {
+        let (mark, style) = match f.severity {
+            Severity::Warning => ("! ", theme.line(Dir::Warning, None)),
+            Severity::Info => ("· ", theme.line(Dir::Info, None)),
+        };
+        lines.push(TLine::from(vec![
+            Span::styled(mark, style),
+            Span::styled(f.text, style),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
 /// Draws only the visible lines: the cost of a frame does not depend on the
 /// length of the transcript.
 pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -315,8 +375,14 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
                 .take(1000)
                 .find(|l| l.code.is_some())
         })
-        .and_then(|l| l.code)
-        .map(explain::explain);
+        .and_then(|l| {
+            let status = l
+                .text
+                .get(4..)
+                .and_then(|t| EnhancedStatus::parse_prefix(t.as_bytes()))
+                .map(|(s, _)| s);
+            l.code.map(|c| explain::explain(c, status).summary())
+        });
     let mut b = block(&title, focused, theme);
     if let Some(e) = explained {
         b = b.title_bottom(Span::styled(format!(" {e} "), theme.hint()));
@@ -617,6 +683,22 @@ mod tests {
                 render(&broken(), w, h, COLOR).backend()
             );
         }
+    }
+
+    #[test]
+    fn snapshots_of_the_envelope_against_headers_view() {
+        let mut s = busy();
+        s.analysis = true;
+        s.rcpts = tui_textarea::TextArea::from(["alice@example.test", "hidden@example.test"]);
+        for (w, h) in [(80, 24), (120, 40)] {
+            let t = render(&s, w, h, COLOR);
+            insta::assert_snapshot!(format!("analysis_{w}x{h}"), t.backend());
+        }
+        let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
+        assert!(
+            text.contains("<hidden@example.test> is only in the envelope"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,0 +1,44 @@
+//! What smtp-workbench teaches: replies explained from the tables in
+//! `assets/`, the envelope compared with the header fields, and checks of a
+//! composed message before DATA. No I/O and no terminal: plain values in,
+//! findings out, for the TUI and `send` alike.
+
+pub mod compare;
+pub mod explain;
+pub mod lint;
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth knowing (a Reply-To, what Return-Path will say).
+    Info,
+    /// Probably a mistake, or a difference with consequences.
+    Warning,
+}
+
+/// One thing the analysis noticed, with a one-line meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    /// A short stable tag, for tests and JSON (`blind-copy`, `bare-lf`, …).
+    pub tag: &'static str,
+    pub text: String,
+}
+
+impl Finding {
+    fn info(tag: &'static str, text: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Info,
+            tag,
+            text: text.into(),
+        }
+    }
+
+    fn warning(tag: &'static str, text: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            tag,
+            text: text.into(),
+        }
+    }
+}
