@@ -366,6 +366,18 @@ pub fn send(args: &SendArgs) -> u8 {
         for note in &prepared.notes {
             let _ = writer.write_note(Duration::ZERO, note);
         }
+        for f in analyse(&prepared.plan) {
+            let text = format!("envelope/headers: {}", f.text);
+            let event = match f.severity {
+                crate::analysis::Severity::Warning => crate::proto::client::Event::Warning(text),
+                crate::analysis::Severity::Info => crate::proto::client::Event::Info(text),
+            };
+            let _ = writer.write(&transport::Timed {
+                at: Duration::ZERO,
+                latency: None,
+                event,
+            });
+        }
         let session = ClientSession::with_plan(ReplyLimits::default(), prepared.plan);
         let mut last = Duration::ZERO;
         let session = transport::run(session, &prepared.connect, &mut |e: transport::Timed| {
@@ -379,6 +391,16 @@ pub fn send(args: &SendArgs) -> u8 {
             }
         }
         let (exit, text) = exit_status(&session);
+        // A refusal comes with what it means and what to try.
+        let refusal = match session.outcome() {
+            Some(Outcome::Refused(r)) => Some(r),
+            _ => session.partial_refusal(),
+        };
+        if let Some(r) = refusal {
+            for line in crate::analysis::explain::explain(r.code.value(), r.enhanced).lines() {
+                let _ = writer.write_note(last, &format!("why: {line}"));
+            }
+        }
         let _ = writer.write_result(last, &text, exit);
         let _ = writer.flush();
         exit
@@ -454,6 +476,22 @@ pub fn exit_status(session: &ClientSession) -> (u8, String) {
 }
 
 /// Everything `send` needs, checked before any connection is made.
+/// The envelope against the headers of the message about to be sent, and
+/// the checks of its content (the server's extensions are not known yet).
+fn analyse(plan: &Plan) -> Vec<crate::analysis::Finding> {
+    use crate::analysis::compare::{compare, EnvelopeSide, HeaderSide};
+    if plan.rcpts.is_empty() {
+        return Vec::new();
+    }
+    let env = EnvelopeSide {
+        mail_from: plan.mail_from.address().map(ToString::to_string),
+        rcpts: plan.rcpts.iter().map(|(a, _)| a.to_string()).collect(),
+    };
+    let mut out = compare(&env, &HeaderSide::from_message(&plan.content));
+    out.extend(crate::analysis::lint::lint(&plan.content, None));
+    out
+}
+
 pub struct Prepared {
     /// No --server: run the built-in server in this process.
     pub builtin: bool,
@@ -533,17 +571,20 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
     let mut notes = Vec::new();
     // The built-in server with no envelope given: a demonstration, with an
     // envelope made up for it (and said so).
-    let demo = builtin && !vrfy_only && args.mail_from.is_none() && args.rcpt.is_empty();
+    // The built-in server with parts of the envelope missing: a
+    // demonstration, with those parts made up for it (and said so).
+    let demo = builtin && !vrfy_only;
     let mut args_mail_from = args.mail_from.clone();
     let mut args_rcpt = args.rcpt.clone();
-    if demo {
+    if demo && args_mail_from.is_none() {
         args_mail_from = Some("student@client.example".into());
-        args_rcpt = vec!["alice@example.test".into()];
         notes.push(
-            "no envelope given: using MAIL FROM:<student@client.example> and RCPT TO:<alice@example.test> \
-             (set them with --mail-from and --rcpt)"
-                .to_string(),
+            "no --mail-from: using MAIL FROM:<student@client.example> for the demo server".into(),
         );
+    }
+    if demo && args_rcpt.is_empty() {
+        args_rcpt = vec!["alice@example.test".into()];
+        notes.push("no --rcpt: using RCPT TO:<alice@example.test> for the demo server".into());
     }
     let needs_envelope = !vrfy_only && quit_after.is_none_or(|q| q >= QuitAfter::Mail);
     let needs_rcpt = !vrfy_only && quit_after.is_none_or(|q| q >= QuitAfter::Rcpt);

@@ -105,3 +105,33 @@ fn every_command_has_help() {
         predicate::str::contains("--quit-after").and(predicate::str::contains("Exit status")),
     );
 }
+
+#[test]
+fn send_without_a_server_uses_the_built_in_one_and_teaches() {
+    bin()
+        .args([
+            "send", "--ehlo", "client.example.test", "--rcpt", "alice@example.test", "--rcpt",
+            "hidden@example.test", "--header-to", "alice@example.test",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("built-in demo server"))
+        .stdout(predicate::str::contains(
+            "<hidden@example.test> is only in the envelope: a blind copy (delivered, shown to no one)",
+        ))
+        .stdout(predicate::str::contains(
+            "the built-in server stored message",
+        ))
+        .stdout(predicate::str::contains("RCPT TO:<alice@example.test>, <hidden@example.test>"));
+    bin()
+        .args(["send", "--ehlo", "client.example.test", "--rcpt", "someone@elsewhere.example"])
+        .assert()
+        .code(5)
+        .stdout(predicate::str::contains("554 5.7.1 <someone@elsewhere.example>: Relay access denied"))
+        .stdout(predicate::str::contains("why: try: authenticate (AUTH) before sending to other domains"));
+    bin()
+        .args(["send", "--ehlo", "client.example.test", "--tls", "starttls"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("certificate checked against the built-in server's own certificate"));
+}
