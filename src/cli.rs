@@ -337,7 +337,9 @@ pub fn send(args: &SendArgs) -> u8 {
         // No --server: the built-in server, in this process, on a loopback
         // port of its own choosing.
         let builtin = if prepared.builtin {
-            match server::start_demo().await {
+            // `send` reads the store at the end; the log is not needed.
+            let (log, _) = tokio::sync::mpsc::unbounded_channel();
+            match server::start_demo(log).await {
                 Ok((handle, certificate)) => {
                     prepared.connect.target = Target {
                         host: handle.local_addr.ip().to_string(),

@@ -150,6 +150,7 @@ pub enum ItemKind {
     HeadersFromEnvelope,
     RevealSecrets,
     Analysis,
+    ServerSide,
     Help,
     Quit,
 }
@@ -191,6 +192,8 @@ pub enum Action {
     /// Switch the lower right pane between the message and the envelope
     /// compared with the headers.
     ToggleAnalysis,
+    /// Switch the lower right pane to what the built-in server received.
+    ToggleServerSide,
     /// Open the raw line: whatever is typed is sent exactly.
     RawLine,
     /// Up in a list.
@@ -226,6 +229,8 @@ pub enum Action {
     },
     /// Internal: the result of an effect, for the status line.
     Notice(String),
+    /// Internal: the built-in server accepted a message.
+    Stored(std::sync::Arc<crate::server::StoredMessage>),
 }
 
 /// What `update` asks the loop to do.
@@ -291,8 +296,31 @@ pub struct AppState {
     pub peer: Option<String>,
     /// Transcript lines dropped from the front (past `MAX_LINES`).
     pub dropped: usize,
-    /// The lower right pane shows the envelope against the headers.
-    pub analysis: bool,
+    /// What the lower right pane shows.
+    pub lower: Lower,
+    /// Messages the built-in server accepted, newest last (at most 50).
+    pub stored: Vec<std::sync::Arc<crate::server::StoredMessage>>,
+}
+
+/// What the lower right pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lower {
+    /// The message being composed.
+    Message,
+    /// The envelope against the header fields, with findings.
+    Analysis,
+    /// What the built-in server received and what a reader would see.
+    ServerSide,
+}
+
+impl Lower {
+    fn toggle(self, to: Lower) -> Lower {
+        if self == to {
+            Lower::Message
+        } else {
+            to
+        }
+    }
 }
 
 /// A text field holding `text`, the cursor at the end of a one-line field
@@ -352,7 +380,8 @@ impl AppState {
             page: 10,
             peer: None,
             dropped: 0,
-            analysis: false,
+            lower: Lower::Message,
+            stored: Vec::new(),
         }
     }
 
@@ -606,7 +635,7 @@ impl AppState {
             ItemKind::RevealSecrets,
         ));
         v.push(item(
-            if self.analysis {
+            if self.lower == Lower::Analysis {
                 "Show the message"
             } else {
                 "Envelope against headers"
@@ -615,6 +644,18 @@ impl AppState {
             "what the server acts on beside what the reader sees (F2)",
             ItemKind::Analysis,
         ));
+        if self.target.server.is_none() {
+            v.push(item(
+                if self.lower == Lower::ServerSide {
+                    "Show the message"
+                } else {
+                    "The server's side"
+                }
+                .into(),
+                "what the built-in server received, beside what a reader will see (F3)",
+                ItemKind::ServerSide,
+            ));
+        }
         v.push(item("Help".into(), "keys and panes (?)", ItemKind::Help));
         v.push(item(
             "Quit".into(),
@@ -656,7 +697,10 @@ fn header_values<'a>(headers: &'a [String], name: &str) -> Vec<&'a str> {
 /// Applies one action; returns what the loop must do.
 pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
-    if !matches!(action, Action::Session { .. } | Action::Notice(_)) {
+    if !matches!(
+        action,
+        Action::Session { .. } | Action::Notice(_) | Action::Stored(_)
+    ) {
         state.notice = None;
     }
     if state.confirm_quit {
@@ -687,7 +731,14 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::FocusNext => state.focus = state.focus.step(true),
         Action::FocusPrev => state.focus = state.focus.step(false),
         Action::ToggleHelp => state.help = !state.help,
-        Action::ToggleAnalysis => state.analysis = !state.analysis,
+        Action::ToggleAnalysis => state.lower = state.lower.toggle(Lower::Analysis),
+        Action::ToggleServerSide => state.lower = state.lower.toggle(Lower::ServerSide),
+        Action::Stored(m) => {
+            state.stored.push(m);
+            if state.stored.len() > 50 {
+                state.stored.remove(0);
+            }
+        }
         Action::RawLine => open_prompt(state, Prompt::Raw, ""),
         Action::Cancel => {
             if state.help {
@@ -1017,7 +1068,8 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
         ItemKind::EnvelopeFromHeaders => envelope_from_headers(state),
         ItemKind::HeadersFromEnvelope => headers_from_envelope(state),
         ItemKind::RevealSecrets => state.reveal = !state.reveal,
-        ItemKind::Analysis => state.analysis = !state.analysis,
+        ItemKind::Analysis => state.lower = state.lower.toggle(Lower::Analysis),
+        ItemKind::ServerSide => state.lower = state.lower.toggle(Lower::ServerSide),
         ItemKind::Help => state.help = true,
         ItemKind::Quit => {
             if state.is_open() {

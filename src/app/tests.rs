@@ -536,5 +536,9 @@ fn findings_follow_every_edit() {
     s.headers = field("From: ceo@bank.example\nTo: alice@example.test\nDate: x\nMessage-ID: <1@x>");
     assert!(tags(&s).contains(&"from-domain"));
     update(&mut s, Action::ToggleAnalysis);
-    assert!(s.analysis);
+    assert_eq!(s.lower, Lower::Analysis);
+    update(&mut s, Action::ToggleServerSide);
+    assert_eq!(s.lower, Lower::ServerSide);
+    update(&mut s, Action::ToggleServerSide);
+    assert_eq!(s.lower, Lower::Message);
 }

@@ -178,6 +178,7 @@ pub async fn start(
 /// loopback port of its own, the demo policy, a certificate made now; with
 /// the certificate, so that the client can trust exactly it.
 pub async fn start_demo(
+    log: mpsc::UnboundedSender<LogEvent>,
 ) -> Result<(ServerHandle, rustls::pki_types::CertificateDer<'static>), String> {
     let hostname = "demo.example.test".to_string();
     let identity = tls::generate(&[hostname.clone(), "localhost".into(), "127.0.0.1".into()])
@@ -191,7 +192,6 @@ pub async fn start_demo(
         store: StoreLimits::default(),
         log_lines: false,
     };
-    let (log, _) = mpsc::unbounded_channel();
     let handle = start(options, Policy::default(), log)
         .await
         .map_err(|e| e.to_string())?;

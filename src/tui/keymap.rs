@@ -121,6 +121,7 @@ pub fn action(state: &AppState, key: KeyEvent) -> Option<Action> {
         (KeyCode::BackTab, _) => Action::FocusPrev,
         (KeyCode::F(1), _) => Action::ToggleHelp,
         (KeyCode::F(2), _) => Action::ToggleAnalysis,
+        (KeyCode::F(3), _) => Action::ToggleServerSide,
         (KeyCode::Esc, _) => Action::Cancel,
         (KeyCode::Char('?'), false) if !typing => Action::ToggleHelp,
         (KeyCode::Char('q'), false) if !typing => Action::Quit,

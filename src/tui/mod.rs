@@ -326,7 +326,20 @@ impl Runner {
             }
             None => {
                 if self.builtin.is_none() {
-                    match server::start_demo().await {
+                    // Messages the built-in server accepts go to the
+                    // "server's side" view.
+                    let (log, mut log_rx) = mpsc::unbounded_channel();
+                    let stored_tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(event) = log_rx.recv().await {
+                            if let server::LogEvent::Message { message, .. } = event {
+                                if stored_tx.send(Action::Stored(message)).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    });
+                    match server::start_demo(log).await {
                         Ok(b) => self.builtin = Some(b),
                         Err(e) => {
                             let _ = tx.send(Action::Session {
