@@ -124,14 +124,26 @@ fn send_without_a_server_uses_the_built_in_one_and_teaches() {
         ))
         .stdout(predicate::str::contains("RCPT TO:<alice@example.test>, <hidden@example.test>"));
     bin()
-        .args(["send", "--ehlo", "client.example.test", "--rcpt", "someone@elsewhere.example"])
+        .args([
+            "send",
+            "--ehlo",
+            "client.example.test",
+            "--rcpt",
+            "someone@elsewhere.example",
+        ])
         .assert()
         .code(5)
-        .stdout(predicate::str::contains("554 5.7.1 <someone@elsewhere.example>: Relay access denied"))
-        .stdout(predicate::str::contains("why: try: authenticate (AUTH) before sending to other domains"));
+        .stdout(predicate::str::contains(
+            "554 5.7.1 <someone@elsewhere.example>: Relay access denied",
+        ))
+        .stdout(predicate::str::contains(
+            "why: try: authenticate (AUTH) before sending to other domains",
+        ));
     bin()
         .args(["send", "--ehlo", "client.example.test", "--tls", "starttls"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("certificate checked against the built-in server's own certificate"));
+        .stdout(predicate::str::contains(
+            "certificate checked against the built-in server's own certificate",
+        ));
 }
