@@ -46,6 +46,11 @@ pub struct Cli {
     pub server: Option<String>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
+    /// Start with a lesson: a built-in one by name (first-session,
+    /// envelope-vs-headers, blind-copy, relay-denied, dot-stuffing,
+    /// greylisting, starttls-auth) or a TOML file of your own.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub lesson: Option<String>,
 }
 
 /// How to reach the server: the flags `send` and the workbench share.
@@ -282,7 +287,17 @@ fn workbench(cli: &Cli) -> u8 {
         if let Some(s) = &cli.server {
             Target::parse(s, 25).map_err(|e| usage(format!("{s}: {e}")))?;
         }
+        let lesson = match &cli.lesson {
+            None => None,
+            Some(l) => Some(load_lesson(l)?),
+        };
+        if lesson.is_some() && cli.server.is_some() {
+            return Err(usage(
+                "lessons run against the built-in server: leave out the server argument",
+            ));
+        }
         Ok(crate::tui::Options {
+            lesson,
             target: crate::app::Target {
                 server: cli.server.clone(),
                 implicit_tls: cli.conn.tls == TlsArg::Implicit,
@@ -306,6 +321,22 @@ fn workbench(cli: &Cli) -> u8 {
             EXIT_CONNECTION
         }
     }
+}
+
+/// A built-in lesson by name, or a lesson file; errors name the line.
+fn load_lesson(name: &str) -> Result<crate::app::lesson::Lesson, UsageError> {
+    use crate::app::lesson::{builtin, Lesson};
+    if let Some((n, text)) = builtin().into_iter().find(|(n, _)| *n == name) {
+        return Lesson::parse(n, text).map_err(|e| usage(e.to_string()));
+    }
+    let text = std::fs::read_to_string(name).map_err(|e| {
+        let names: Vec<&str> = builtin().iter().map(|(n, _)| *n).collect();
+        usage(format!(
+            "--lesson {name}: {e} (built-in lessons: {})",
+            names.join(", ")
+        ))
+    })?;
+    Lesson::parse(name, &text).map_err(|e| usage(format!("lesson {e}")))
 }
 
 /// Runs `send` and returns its exit status.

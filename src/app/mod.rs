@@ -4,6 +4,8 @@
 //! feeds their results back as actions tagged with the session they belong
 //! to, so that results of an old connection are dropped.
 
+pub mod lesson;
+
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -151,6 +153,9 @@ pub enum ItemKind {
     RevealSecrets,
     Analysis,
     ServerSide,
+    /// A built-in lesson, by name.
+    Lesson(&'static str),
+    StopLesson,
     Help,
     Quit,
 }
@@ -231,6 +236,8 @@ pub enum Action {
     Notice(String),
     /// Internal: the built-in server accepted a message.
     Stored(std::sync::Arc<crate::server::StoredMessage>),
+    /// Start a lesson: its policy, envelope and message, then its steps.
+    StartLesson(Box<lesson::Lesson>),
 }
 
 /// What `update` asks the loop to do.
@@ -245,6 +252,8 @@ pub enum Effect {
         control: Control,
     },
     Copy(String),
+    /// Give the built-in server this policy.
+    SetPolicy(Box<crate::proto::server::Policy>),
     /// Save the transcript: `json` picks the form.
     Save {
         json: bool,
@@ -300,6 +309,34 @@ pub struct AppState {
     pub lower: Lower,
     /// Messages the built-in server accepted, newest last (at most 50).
     pub stored: Vec<std::sync::Arc<crate::server::StoredMessage>>,
+    pub lesson: Option<LessonRun>,
+}
+
+/// A lesson under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonRun {
+    pub lesson: lesson::Lesson,
+    /// The step to do now; `steps.len()` when all are done.
+    pub step: usize,
+    /// Events before this index belong to earlier steps.
+    pub from: usize,
+}
+
+impl LessonRun {
+    pub fn done(&self) -> bool {
+        self.step >= self.lesson.steps.len()
+    }
+
+    /// What to show: the current instruction, or that all is done.
+    pub fn say(&self) -> String {
+        match self.lesson.steps.get(self.step) {
+            Some(s) => s.say.clone(),
+            None => format!(
+                "Lesson complete: {}. Choose another in the palette, or go on freely.",
+                self.lesson.title
+            ),
+        }
+    }
 }
 
 /// What the lower right pane shows.
@@ -382,6 +419,7 @@ impl AppState {
             dropped: 0,
             lower: Lower::Message,
             stored: Vec::new(),
+            lesson: None,
         }
     }
 
@@ -656,6 +694,24 @@ impl AppState {
                 ItemKind::ServerSide,
             ));
         }
+        match &self.lesson {
+            Some(_) => v.push(item(
+                "Stop the lesson".into(),
+                "leave the lesson; the session goes on",
+                ItemKind::StopLesson,
+            )),
+            None => {
+                for (name, text) in lesson::builtin() {
+                    if let Ok(l) = lesson::Lesson::parse(name, text) {
+                        v.push(item(
+                            format!("Lesson: {}", l.title),
+                            &l.summary,
+                            ItemKind::Lesson(name),
+                        ));
+                    }
+                }
+            }
+        }
         v.push(item("Help".into(), "keys and panes (?)", ItemKind::Help));
         v.push(item(
             "Quit".into(),
@@ -733,6 +789,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::ToggleHelp => state.help = !state.help,
         Action::ToggleAnalysis => state.lower = state.lower.toggle(Lower::Analysis),
         Action::ToggleServerSide => state.lower = state.lower.toggle(Lower::ServerSide),
+        Action::StartLesson(l) => start_lesson(state, *l, &mut fx),
         Action::Stored(m) => {
             state.stored.push(m);
             if state.stored.len() > 50 {
@@ -1070,6 +1127,16 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
         ItemKind::RevealSecrets => state.reveal = !state.reveal,
         ItemKind::Analysis => state.lower = state.lower.toggle(Lower::Analysis),
         ItemKind::ServerSide => state.lower = state.lower.toggle(Lower::ServerSide),
+        ItemKind::Lesson(name) => {
+            let found = lesson::builtin().into_iter().find(|(n, _)| *n == name);
+            if let Some(Ok(l)) = found.map(|(n, t)| lesson::Lesson::parse(n, t)) {
+                start_lesson(state, l, fx);
+            }
+        }
+        ItemKind::StopLesson => {
+            state.lesson = None;
+            state.notice = Some("lesson stopped; the demo server keeps the lesson's policy until you reconnect or start another".into());
+        }
         ItemKind::Help => state.help = true,
         ItemKind::Quit => {
             if state.is_open() {
@@ -1078,6 +1145,63 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
                 fx.push(Effect::Quit);
             }
         }
+    }
+}
+
+fn start_lesson(state: &mut AppState, l: lesson::Lesson, fx: &mut Vec<Effect>) {
+    if let Some(e) = &l.envelope {
+        state.mail_from = field(&e.mail_from);
+        state.rcpts = field(&e.rcpts.join("\n"));
+    }
+    if let Some(m) = &l.message {
+        let mut headers = m.headers.clone();
+        // The lesson's fields, with today's Date and a fresh Message-ID kept.
+        for name in ["Date:", "Message-ID:"] {
+            let given = headers.iter().any(|h| {
+                h.to_ascii_lowercase()
+                    .starts_with(&name.to_ascii_lowercase())
+            });
+            let current = state
+                .headers
+                .lines()
+                .iter()
+                .find(|h| h.starts_with(name))
+                .cloned();
+            if let (false, Some(line)) = (given, current) {
+                headers.push(line);
+            }
+        }
+        state.headers = field(&headers.join("\n"));
+        state.body = field(&m.body);
+    }
+    fx.push(Effect::SetPolicy(Box::new(l.policy())));
+    state.notice = Some(format!("lesson: {}", l.title));
+    state.lesson = Some(LessonRun {
+        lesson: l,
+        step: 0,
+        from: state.events.len(),
+    });
+    // A fresh session, with the lesson's policy.
+    if state.target.server.is_none() {
+        if state.is_open() {
+            control(state, Control::Close, fx);
+        }
+        connect(state, fx);
+    }
+}
+
+/// Moves the lesson on when the transcript shows the current step done.
+fn check_lesson(state: &mut AppState) {
+    let Some(run) = state.lesson.as_mut() else {
+        return;
+    };
+    while let Some(step) = run.lesson.steps.get(run.step) {
+        let from = run.from.min(state.events.len());
+        if !lesson::satisfied(&step.expect, &state.events[from..]) {
+            break;
+        }
+        run.step += 1;
+        run.from = state.events.len();
     }
 }
 
@@ -1187,6 +1311,7 @@ fn session_msg(state: &mut AppState, msg: SessionMsg, fx: &mut Vec<Effect>) {
             push_lines(state, &timed);
             state.events.push(timed);
             trim(state);
+            check_lesson(state);
         }
         SessionMsg::Status(view) => {
             let data_now = view.stage == Stage::Data;

@@ -542,3 +542,75 @@ fn findings_follow_every_edit() {
     update(&mut s, Action::ToggleServerSide);
     assert_eq!(s.lower, Lower::Message);
 }
+
+#[test]
+fn a_lesson_sets_the_scene_and_follows_the_transcript() {
+    let mut s = state();
+    let (name, text) = lesson::builtin()
+        .into_iter()
+        .find(|(n, _)| *n == "greylisting")
+        .unwrap();
+    let l = lesson::Lesson::parse(name, text).unwrap();
+    let fx = update(&mut s, Action::StartLesson(Box::new(l)));
+    assert!(
+        matches!(&fx[0], Effect::SetPolicy(p) if p.greylist_secs == Some(10)),
+        "{fx:?}"
+    );
+    assert!(matches!(&fx[1], Effect::Connect { .. }), "{fx:?}");
+    assert_eq!(s.lesson.as_ref().unwrap().step, 0);
+    let reply = |answers: u64, code: u16| Event::Reply {
+        answers: Some(answers),
+        verb: None,
+        reply: crate::proto::reply::Reply::new(
+            crate::proto::reply::ReplyCode::new(code).unwrap(),
+            "x",
+        ),
+    };
+    event(
+        &mut s,
+        Event::Sent {
+            seq: 3,
+            text: "RCPT TO:<alice@example.test>".into(),
+            revealed: None,
+        },
+    );
+    event(&mut s, reply(3, 450));
+    assert_eq!(
+        s.lesson.as_ref().unwrap().step,
+        1,
+        "450 to RCPT: the first step is done"
+    );
+    event(
+        &mut s,
+        Event::Sent {
+            seq: 6,
+            text: "RCPT TO:<alice@example.test>".into(),
+            revealed: None,
+        },
+    );
+    event(&mut s, reply(6, 450));
+    assert_eq!(
+        s.lesson.as_ref().unwrap().step,
+        1,
+        "a second 450 is not the retry accepted"
+    );
+    event(
+        &mut s,
+        Event::Sent {
+            seq: 9,
+            text: "RCPT TO:<alice@example.test>".into(),
+            revealed: None,
+        },
+    );
+    event(&mut s, reply(9, 250));
+    assert_eq!(s.lesson.as_ref().unwrap().step, 2);
+    event(
+        &mut s,
+        Event::Sent {
+            seq: 12,
+            text: "QUIT".into(),
+            revealed: None,
+        },
+    );
+    assert!(s.lesson.as_ref().unwrap().done());
+}

@@ -34,6 +34,8 @@ use crate::transport::{self, ConnectOptions, Control, Observer, Timed, TlsMode, 
 /// Options of the interactive face.
 pub struct Options {
     pub target: Target,
+    /// A lesson to start with.
+    pub lesson: Option<crate::app::lesson::Lesson>,
     pub tls: TlsOptions,
     pub ehlo: String,
     pub timeout: Duration,
@@ -130,6 +132,8 @@ struct Runner {
     sessions: HashMap<u64, mpsc::UnboundedSender<Control>>,
     builtin: Option<(ServerHandle, rustls::pki_types::CertificateDer<'static>)>,
     clipboard: Option<arboard::Clipboard>,
+    /// A policy for the built-in server before it has started.
+    policy: Option<crate::proto::server::Policy>,
 }
 
 async fn event_loop(options: Options) -> io::Result<()> {
@@ -151,12 +155,18 @@ async fn event_loop(options: Options) -> io::Result<()> {
         sessions: HashMap::new(),
         builtin: None,
         clipboard: None,
+        policy: None,
     };
     let mut events = EventStream::new();
     let mut term_signal = signal_stream();
-    // Start by connecting, as `telnet host 25` would.
+    // Start by connecting, as `telnet host 25` would; a lesson connects by
+    // itself, after setting the server's policy.
     let mut pending: Vec<Action> = Vec::new();
-    for effect in app::update(&mut state, Action::Submit) {
+    let first = match runner.options.lesson.take() {
+        Some(l) if state.target.server.is_none() => Action::StartLesson(Box::new(l)),
+        _ => Action::Submit,
+    };
+    for effect in app::update(&mut state, first) {
         if runner.run(effect, &mut state, &mut terminal).await {
             return Ok(());
         }
@@ -243,6 +253,10 @@ impl Runner {
                 return true;
             }
             Effect::Connect { id, target } => self.connect(id, target).await,
+            Effect::SetPolicy(p) => match &self.builtin {
+                Some((handle, _)) => handle.shared.set_policy(*p),
+                None => self.policy = Some(*p),
+            },
             Effect::Control { id, control } => match self.sessions.get(&id) {
                 Some(s) if s.send(control).is_ok() => {}
                 _ => {
@@ -340,7 +354,12 @@ impl Runner {
                         }
                     });
                     match server::start_demo(log).await {
-                        Ok(b) => self.builtin = Some(b),
+                        Ok(b) => {
+                            if let Some(p) = self.policy.take() {
+                                b.0.shared.set_policy(p);
+                            }
+                            self.builtin = Some(b);
+                        }
                         Err(e) => {
                             let _ = tx.send(Action::Session {
                                 id,

@@ -132,7 +132,15 @@ pub fn palette(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         Some(Prompt::AuthUser(m)) => format!("AUTH {m}: user name"),
         Some(Prompt::AuthPassword(m, _)) => format!("AUTH {m}: password (hidden)"),
         Some(Prompt::Connect) => "Connect to HOST[:PORT] (empty: built-in)".to_string(),
-        None => "Commands".to_string(),
+        None => match &state.lesson {
+            Some(run) => format!(
+                "Lesson {}/{}: {}",
+                (run.step + 1).min(run.lesson.steps.len()),
+                run.lesson.steps.len(),
+                run.lesson.title
+            ),
+            None => "Commands".to_string(),
+        },
     };
     let b = block(&title, focused, theme);
     let inner = b.inner(area);
@@ -162,6 +170,24 @@ pub fn palette(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         );
         return;
     }
+    // A lesson's instruction sits above the commands it is about.
+    let inner = match &state.lesson {
+        Some(run) => {
+            let say = run.say();
+            let width = inner.width.max(1) as usize;
+            let rows = (say.chars().count().div_ceil(width) as u16 + 1).min(inner.height / 2);
+            let parts = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([Constraint::Length(rows), Constraint::Min(0)])
+                .split(inner);
+            frame.render_widget(
+                Paragraph::new(Span::styled(say, theme.notice())).wrap(Wrap { trim: true }),
+                parts[0],
+            );
+            parts[1]
+        }
+        None => inner,
+    };
     let items = state.items();
     let list_rows = inner.height.saturating_sub(2) as usize;
     let filter_line = if state.filter.is_empty() {
@@ -801,6 +827,21 @@ mod tests {
                 && text.contains("<hidden@example.test>")
         );
         assert!(text.contains("Return-Path: <student@client.example>"));
+    }
+
+    #[test]
+    fn snapshot_of_a_lesson() {
+        let mut s = busy();
+        let (n, t) = crate::app::lesson::builtin()[0];
+        let lesson = crate::app::lesson::Lesson::parse(n, t).unwrap();
+        s.lesson = Some(crate::app::LessonRun {
+            lesson,
+            step: 1,
+            from: 0,
+        });
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(format!("lesson_{w}x{h}"), render(&s, w, h, COLOR).backend());
+        }
     }
 
     #[test]

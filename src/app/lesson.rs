@@ -1,0 +1,293 @@
+//! Lessons: guided scenarios kept as TOML (the built-in ones in
+//! `assets/lessons/`). A lesson sets the built-in server's policy, fills in
+//! the envelope and the message, and checks each step from the transcript.
+
+use serde::Deserialize;
+
+use crate::proto::client::Event;
+use crate::proto::server::{Policy, VrfyMode};
+use crate::transport::Timed;
+
+/// What a step waits for: a line the client sent (by its start) and/or a
+/// reply code — to that line when both are given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub sent: Option<String>,
+    pub reply: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// The instruction shown to the student.
+    pub say: String,
+    pub expect: Expect,
+}
+
+/// The built-in server's behaviour for the lesson; unset fields keep the demo policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    pub require_auth: Option<bool>,
+    pub require_tls: Option<bool>,
+    pub greylist_secs: Option<u64>,
+    pub max_size: Option<u64>,
+    pub vrfy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeSpec {
+    pub mail_from: String,
+    pub rcpts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSpec {
+    pub headers: Vec<String>,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    pub title: String,
+    pub summary: String,
+    #[serde(default)]
+    pub server: ServerSpec,
+    pub envelope: Option<EnvelopeSpec>,
+    pub message: Option<MessageSpec>,
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+/// A lesson file that cannot be used, with the line at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}, line {line}: {message}")]
+pub struct LessonError {
+    pub name: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl Lesson {
+    /// Parses a lesson; `name` is for the error message.
+    pub fn parse(name: &str, text: &str) -> Result<Self, LessonError> {
+        let lesson: Lesson = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            LessonError {
+                name: name.to_string(),
+                line,
+                message: e.message().to_string(),
+            }
+        })?;
+        if lesson.steps.is_empty() {
+            return Err(LessonError {
+                name: name.to_string(),
+                line: text.lines().count().max(1),
+                message: "a lesson needs at least one [[step]]".into(),
+            });
+        }
+        if let Some(i) = lesson
+            .steps
+            .iter()
+            .position(|s| s.expect.sent.is_none() && s.expect.reply.is_none())
+        {
+            let line = text
+                .match_indices("[[step]]")
+                .nth(i)
+                .map(|(at, _)| text[..at].matches('\n').count() + 1)
+                .unwrap_or(1);
+            return Err(LessonError {
+                name: name.to_string(),
+                line,
+                message: "a step's expect needs `sent`, `reply` or both".into(),
+            });
+        }
+        Ok(lesson)
+    }
+
+    /// The demo policy changed as the lesson says.
+    pub fn policy(&self) -> Policy {
+        let mut p = Policy::default();
+        let s = &self.server;
+        if let Some(v) = s.require_auth {
+            p.require_auth = v;
+        }
+        if let Some(v) = s.require_tls {
+            p.require_tls = v;
+        }
+        if let Some(v) = s.max_size {
+            p.max_size = v;
+        }
+        p.greylist_secs = s.greylist_secs.filter(|&g| g > 0);
+        p.vrfy = match s.vrfy.as_deref() {
+            Some("verify") => VrfyMode::Verify,
+            Some("refuse") => VrfyMode::Refuse,
+            Some("disabled") => VrfyMode::Disabled,
+            _ => VrfyMode::Ambiguous,
+        };
+        p
+    }
+}
+
+/// The lessons that come with smtp-workbench.
+pub fn builtin() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "first-session",
+            include_str!("../../assets/lessons/first-session.toml"),
+        ),
+        (
+            "envelope-vs-headers",
+            include_str!("../../assets/lessons/envelope-vs-headers.toml"),
+        ),
+        (
+            "blind-copy",
+            include_str!("../../assets/lessons/blind-copy.toml"),
+        ),
+        (
+            "relay-denied",
+            include_str!("../../assets/lessons/relay-denied.toml"),
+        ),
+        (
+            "dot-stuffing",
+            include_str!("../../assets/lessons/dot-stuffing.toml"),
+        ),
+        (
+            "greylisting",
+            include_str!("../../assets/lessons/greylisting.toml"),
+        ),
+        (
+            "starttls-auth",
+            include_str!("../../assets/lessons/starttls-auth.toml"),
+        ),
+    ]
+}
+
+/// True when `events` (newest last) satisfy `expect`.
+pub fn satisfied(expect: &Expect, events: &[Timed]) -> bool {
+    let sent_seq = |prefix: &str| {
+        events.iter().find_map(|e| match &e.event {
+            Event::Sent { seq, text, .. }
+                if text
+                    .to_ascii_uppercase()
+                    .starts_with(&prefix.to_ascii_uppercase()) =>
+            {
+                Some(*seq)
+            }
+            _ => None,
+        })
+    };
+    match (&expect.sent, expect.reply) {
+        (Some(prefix), None) => sent_seq(prefix).is_some(),
+        (Some(prefix), Some(code)) => {
+            // The reply to the latest matching line.
+            let seqs: Vec<u64> = events
+                .iter()
+                .filter_map(|e| match &e.event {
+                    Event::Sent { seq, text, .. }
+                        if text
+                            .to_ascii_uppercase()
+                            .starts_with(&prefix.to_ascii_uppercase()) =>
+                    {
+                        Some(*seq)
+                    }
+                    _ => None,
+                })
+                .collect();
+            events.iter().any(|e| {
+                matches!(&e.event, Event::Reply { answers: Some(a), reply, .. }
+                    if seqs.contains(a) && reply.code.value() == code)
+            })
+        }
+        (None, Some(code)) => events
+            .iter()
+            .any(|e| matches!(&e.event, Event::Reply { reply, .. } if reply.code.value() == code)),
+        (None, None) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::reply::{Reply, ReplyCode};
+    use std::time::Duration;
+
+    #[test]
+    fn every_builtin_lesson_parses() {
+        for (name, text) in builtin() {
+            let l = Lesson::parse(name, text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!l.steps.is_empty(), "{name}");
+        }
+        assert!(builtin().len() >= 7);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let text =
+            "title = \"x\"\nsummary = \"y\"\n\n[[step]]\nsay = \"do it\"\nexpect = { sent = 5 }\n";
+        let e = Lesson::parse("bad.toml", text).unwrap_err();
+        assert_eq!(e.line, 6, "{e}");
+        assert!(e.to_string().starts_with("bad.toml, line 6: "), "{e}");
+        let e =
+            Lesson::parse("bad.toml", "title = \"x\"\nsummary = \"y\"\nstep = 3\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        let e = Lesson::parse(
+            "empty.toml",
+            "title = \"x\"\nsummary = \"y\"\n[[step]]\nsay = \"z\"\nexpect = {}\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        let e = Lesson::parse("typo.toml", "title = \"x\"\nsumary = \"y\"\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    fn sent(seq: u64, text: &str) -> Timed {
+        Timed {
+            at: Duration::ZERO,
+            latency: None,
+            event: Event::Sent {
+                seq,
+                text: text.into(),
+                revealed: None,
+            },
+        }
+    }
+
+    fn reply(answers: u64, code: u16) -> Timed {
+        Timed {
+            at: Duration::ZERO,
+            latency: None,
+            event: Event::Reply {
+                answers: Some(answers),
+                verb: None,
+                reply: Reply::new(ReplyCode::new(code).unwrap(), "x"),
+            },
+        }
+    }
+
+    #[test]
+    fn steps_are_checked_from_the_transcript() {
+        let events = vec![
+            sent(1, "EHLO me"),
+            reply(1, 250),
+            sent(2, "RCPT TO:<a@b>"),
+            reply(2, 554),
+        ];
+        let e = |sent: Option<&str>, reply: Option<u16>| Expect {
+            sent: sent.map(str::to_string),
+            reply,
+        };
+        assert!(satisfied(&e(Some("ehlo"), Some(250)), &events));
+        assert!(!satisfied(&e(Some("EHLO"), Some(554)), &events));
+        assert!(satisfied(&e(Some("RCPT"), Some(554)), &events));
+        assert!(satisfied(&e(None, Some(554)), &events));
+        assert!(!satisfied(&e(Some("DATA"), None), &events));
+    }
+}
