@@ -102,9 +102,9 @@ fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
 }
 
 pub fn status(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let server = match &state.peer {
-        Some(p) => format!("{} {p}", state.target.label()),
-        None => state.target.label(),
+    let server = match (&state.peer, &state.target.server) {
+        (Some(p), None) => format!("{} {p}", state.target.label()),
+        _ => state.target.label(),
     };
     // Most telling first: a narrow terminal cuts the end.
     let mut parts = Vec::new();
@@ -251,7 +251,7 @@ pub fn envelope(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) 
         .filter(|r| state.rcpts_sent.contains(r))
         .count();
     let title = format!(
-        "Envelope (what the server acts on) · {sent}/{} RCPT sent",
+        "Envelope · {sent}/{} RCPT sent · what the server acts on",
         rcpts.len()
     );
     let b = block(&title, focused, theme);

@@ -6,5 +6,6 @@
 mod cli;
 mod fake;
 mod peers;
+mod pty;
 mod serve;
 mod support;

@@ -1,0 +1,301 @@
+//! The workbench as a person uses it: the real binary in a pseudo-terminal,
+//! keys typed, the screen read through a terminal emulator (vt100).
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, PtySize};
+
+use crate::serve::Serve;
+
+const ENTER: &str = "\r";
+const CTRL_R: &str = "\x12";
+const CTRL_C: &str = "\x03";
+
+struct Pty {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    fn spawn(args: &[&str]) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_smtp-workbench"));
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        cmd.cwd(std::env::temp_dir());
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let (p, r) = (parser.clone(), raw.clone());
+        std::thread::spawn(move || {
+            // Keep the master alive as long as the reader runs.
+            let _master = pair.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty {
+            child,
+            writer,
+            parser,
+            raw,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits (bounded) until the screen shows `needle`.
+    fn wait_for(&self, needle: &str) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if self.screen().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the screen never showed {needle:?}; it shows:\n{}",
+            self.screen()
+        );
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+        // Let the program read keys one batch at a time, as a person types.
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Waits (bounded) for the program to end; its exit code.
+    fn wait_exit(&mut self) -> u32 {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader take the last bytes.
+                std::thread::sleep(Duration::from_millis(200));
+                return status.exit_code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the program did not exit; the screen shows:\n{}",
+            self.screen()
+        );
+    }
+
+    fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Ctrl-C; while a session is open the workbench asks first.
+fn quit(pty: &mut Pty, session_open: bool) {
+    pty.keys(CTRL_C);
+    if session_open {
+        pty.wait_for("Quit anyway?");
+        pty.keys("y");
+    }
+    assert_eq!(pty.wait_exit(), 0);
+    let raw = pty.raw();
+    let tail = &raw[raw.len().saturating_sub(200)..];
+    assert!(
+        tail.windows(8).any(|w| w == b"\x1b[?1049l"),
+        "the alternate screen is left on exit: {:?}",
+        String::from_utf8_lossy(tail)
+    );
+}
+
+#[test]
+fn classic_session_by_hand_against_the_built_in_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = Serve::start(&["--maildir", dir.path().to_str().unwrap()]);
+    let mut pty = Pty::spawn(&[&serve.addr.to_string(), "--ehlo", "client.example.test"]);
+    pty.wait_for("220 demo.example.test");
+    pty.keys(ENTER);
+    pty.wait_for("250 CHUNKING");
+    pty.keys(ENTER);
+    pty.wait_for("250 2.1.0 Ok");
+    pty.keys(ENTER);
+    pty.wait_for("RCPT TO:<alice@example.test>");
+    pty.wait_for("stage: rcpt");
+    pty.keys(ENTER);
+    pty.wait_for("RCPT TO:<bob@example.test>");
+    pty.wait_for("Envelope · 2/2 RCPT sent");
+    pty.keys(ENTER);
+    pty.wait_for("queued as");
+    pty.keys("quit");
+    pty.keys(ENTER);
+    pty.wait_for("221 2.0.0 Bye");
+    quit(&mut pty, false);
+    let envelope = serve.wait_for("envelope:", Duration::from_secs(10));
+    assert!(
+        envelope.contains(
+            "MAIL FROM:<student@client.example>  RCPT TO:<alice@example.test>, <bob@example.test>"
+        ),
+        "{envelope}"
+    );
+    serve.stop();
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        mail.starts_with("Return-Path: <student@client.example>"),
+        "{mail}"
+    );
+    assert!(mail.contains("To: Alice <alice@example.test>"), "{mail}");
+    assert!(
+        mail.contains("Subject: Hello from smtp-workbench"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("\r\n.A line that starts with a dot.\r\n"),
+        "un-stuffed: {mail}"
+    );
+}
+
+#[test]
+fn raw_line_sends_a_wrong_command_and_shows_the_500() {
+    let mut pty = Pty::spawn(&["--ehlo", "client.example.test"]);
+    pty.wait_for("220 demo.example.test");
+    pty.keys(CTRL_R);
+    pty.wait_for("Raw line");
+    pty.keys("HELLO wrong");
+    pty.keys(ENTER);
+    pty.wait_for("500 5.5.2 Error: command not recognized");
+    quit(&mut pty, true);
+}
+
+#[test]
+fn control_characters_from_a_server_never_reach_the_terminal() {
+    let (addr, _server) = crate::support::serve(|mut c| {
+        c.send(b"220 evil \x1b]0;pwned\x07\x1b[2J\x9b ESMTP\r\n");
+        while c.line().is_some() {
+            c.send(b"250 ok \x1b[31mred\r\n");
+        }
+    });
+    let mut pty = Pty::spawn(&[&addr.to_string()]);
+    pty.wait_for("220 evil");
+    let screen = pty.screen();
+    assert!(screen.contains("␛]0;pwned␇␛[2J"), "{screen}");
+    assert_ne!(pty.parser.lock().unwrap().screen().title(), "pwned");
+    pty.keys(ENTER);
+    pty.wait_for("250 ok ␛[31mred");
+    quit(&mut pty, true);
+}
+
+#[test]
+fn a_lesson_completed_end_to_end() {
+    let mut pty = Pty::spawn(&["--ehlo", "client.example.test", "--lesson", "first-session"]);
+    pty.wait_for("Lesson 1/5: The first session by hand");
+    pty.wait_for("220 demo.example.test");
+    for (step, reply) in [
+        ("Lesson 2/5", "250 CHUNKING"),
+        ("Lesson 3/5", "250 2.1.0 Ok"),
+        ("Lesson 4/5", "250 2.1.5 Ok"),
+        ("Lesson 5/5", "queued as"),
+    ] {
+        pty.keys(ENTER);
+        pty.wait_for(reply);
+        pty.wait_for(step);
+    }
+    pty.keys("quit");
+    pty.keys(ENTER);
+    pty.wait_for("Lesson complete");
+    quit(&mut pty, false);
+}
+
+#[test]
+fn a_malformed_lesson_file_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(
+        &path,
+        "title = \"x\"\nsummary = \"y\"\n\n[[step]]\nsay = \"go\"\nexpect = { sent = 5 }\n",
+    )
+    .unwrap();
+    let mut pty = Pty::spawn(&["--lesson", path.to_str().unwrap()]);
+    assert_eq!(pty.wait_exit(), 2);
+    let out = String::from_utf8_lossy(&pty.raw()).to_string();
+    assert!(
+        out.contains("broken.toml, line 6: invalid type: integer `5`, expected a string"),
+        "{out}"
+    );
+}
+
+#[test]
+#[ignore = "needs the Postfix peer"]
+fn classic_session_by_hand_against_postfix() {
+    let host = std::env::var("PEERS_POSTFIX_HOST")
+        .expect("PEERS_POSTFIX_HOST: start the peers (see .ci/run)");
+    let port = std::env::var("PEERS_POSTFIX_PORT_SMTP").expect("PEERS_POSTFIX_PORT_SMTP");
+    let maildir = std::env::var("PEERS_POSTFIX_NEW_MAIL").expect("PEERS_POSTFIX_NEW_MAIL");
+    let mut pty = Pty::spawn(&[&format!("{host}:{port}"), "--ehlo", "client.example.test"]);
+    pty.wait_for("220 mail.example.test ESMTP Postfix");
+    pty.keys(ENTER);
+    pty.wait_for("250 CHUNKING");
+    for _ in 0..3 {
+        pty.keys(ENTER);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    pty.wait_for("Envelope · 2/2 RCPT sent");
+    pty.keys(ENTER);
+    pty.wait_for("250 2.0.0 Ok: queued as");
+    // The Message-ID on screen finds the delivered file.
+    let id = pty
+        .screen()
+        .lines()
+        .find_map(|l| {
+            l.split("Message-ID: <")
+                .nth(1)
+                .map(|r| r.split('>').next().unwrap_or("").to_string())
+        })
+        .filter(|id| !id.is_empty());
+    pty.keys("quit");
+    pty.keys(ENTER);
+    pty.wait_for("221 2.0.0 Bye");
+    quit(&mut pty, false);
+    let needle = id.unwrap_or_else(|| "Subject: Hello from smtp-workbench".into());
+    let start = Instant::now();
+    loop {
+        let found = std::fs::read_dir(&maildir)
+            .unwrap()
+            .flatten()
+            .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(&needle)));
+        if found {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no delivered file holds {needle}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
