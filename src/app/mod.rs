@@ -1095,6 +1095,18 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
         ItemKind::Data => {
             state.content_on_354 = true;
             send_line(state, "DATA".into(), fx);
+            let warnings = crate::analysis::lint::lint(
+                &state.message(),
+                state.session().and_then(|s| s.caps.as_ref()),
+            )
+            .iter()
+            .filter(|f| f.severity == crate::analysis::Severity::Warning)
+            .count();
+            if warnings > 0 {
+                state.notice = Some(format!(
+                    "the message has {warnings} warning(s): F2 shows them"
+                ));
+            }
         }
         ItemKind::Auth(m) => {
             let user = state.auth_user.clone();

@@ -473,9 +473,43 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
     if let Some(e) = explained {
         b = b.title_bottom(Span::styled(format!(" {e} "), theme.hint()));
     }
-    let inner = b.inner(area);
+    let mut inner = b.inner(area);
     frame.render_widget(b, area);
+    // A selected reply is explained in full under the lines.
+    let selected_reply = state
+        .selected
+        .and_then(|i| state.lines.get(i))
+        .and_then(|l| l.code.map(|c| (c, l)));
+    if let Some((code, line)) = selected_reply {
+        let status = line
+            .text
+            .get(4..)
+            .and_then(|t| EnhancedStatus::parse_prefix(t.as_bytes()))
+            .map(|(s, _)| s);
+        let lines: Vec<TLine> = explain::explain(code, status)
+            .lines()
+            .into_iter()
+            .map(|l| TLine::from(Span::styled(l, theme.notice())))
+            .collect();
+        let rows = (lines.len() as u16 + 1).min(inner.height / 2);
+        let parts = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Min(1), Constraint::Length(rows)])
+            .split(inner);
+        let explain_block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.block(false))
+            .title(Span::styled(" the selected reply ", theme.hint()));
+        let explain_inner = explain_block.inner(parts[1]);
+        frame.render_widget(explain_block, parts[1]);
+        frame.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: true }),
+            explain_inner,
+        );
+        inner = parts[0];
+    }
     let h = inner.height as usize;
+    // Keep the selected line in view above the explanation.
     let end = state.lines.len().saturating_sub(state.scroll);
     let start = end.saturating_sub(h);
     let mut out = Vec::with_capacity(h);
@@ -827,6 +861,23 @@ mod tests {
                 && text.contains("<hidden@example.test>")
         );
         assert!(text.contains("Return-Path: <student@client.example>"));
+    }
+
+    #[test]
+    fn a_selected_reply_is_explained_in_full() {
+        let mut s = busy();
+        s.focus = Focus::Transcript;
+        let i = s.lines.iter().position(|l| l.code == Some(554)).unwrap();
+        s.scroll = s.lines.len() - 1 - i;
+        s.selected = Some(i);
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(
+                format!("explained_{w}x{h}"),
+                render(&s, w, h, COLOR).backend()
+            );
+        }
+        let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
+        assert!(text.contains("likely cause: relaying refused"), "{text}");
     }
 
     #[test]
