@@ -20,6 +20,7 @@ use crate::server;
 use crate::transcript::{self, Writer};
 use crate::transport::{self, ConnectOptions, Target, TlsMode, TlsOptions};
 
+mod load;
 mod serve;
 pub use serve::ServeArgs;
 
@@ -253,6 +254,13 @@ pub struct SendArgs {
     /// Show AUTH secrets in the transcript instead of masking them.
     #[arg(long)]
     pub reveal_secrets: bool,
+    /// Send the message this many times (a load mode: one summary line with
+    /// messages per second and the final replies counted, no transcript).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: usize,
+    /// With --count: sessions at once.
+    #[arg(long, value_name = "C", default_value_t = 1)]
+    pub concurrency: usize,
 }
 
 /// A usage problem found after clap: exit status 2 with this message.
@@ -398,6 +406,19 @@ pub fn send(args: &SendArgs) -> u8 {
         };
         for note in &prepared.notes {
             let _ = writer.write_note(Duration::ZERO, note);
+        }
+        if args.count > 1 || args.concurrency > 1 {
+            let tally = load::run(
+                &prepared.plan,
+                &prepared.connect,
+                args.count,
+                args.concurrency,
+            )
+            .await;
+            let exit = tally.exit_status();
+            let _ = writer.write_result(tally.elapsed, &tally.summary(args.concurrency), exit);
+            let _ = writer.flush();
+            return exit;
         }
         for f in analyse(&prepared.plan) {
             let text = format!("envelope/headers: {}", f.text);
@@ -599,6 +620,9 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         ),
     };
     let timeout = args.conn.timeout()?;
+    if args.count == 0 || args.concurrency == 0 || args.concurrency > 10_000 {
+        return Err(usage("--count takes 1 or more, --concurrency 1 to 10000"));
+    }
     let quit_after: Option<QuitAfter> = args.quit_after.map(Into::into);
     let vrfy_only = !args.vrfy.is_empty() && args.rcpt.is_empty() && args.mail_from.is_none();
     let mut notes = Vec::new();
