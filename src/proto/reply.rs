@@ -347,13 +347,25 @@ impl ReplyParser {
     }
 
     fn push_bytes(&mut self, bytes: &[u8]) {
-        let room = self.limits.max_line + 1 - self.line.len().min(self.limits.max_line + 1);
-        if bytes.len() > room {
-            self.overflow = true;
+        if self.overflow {
+            // The rest of a line already reported too long.
+            return;
         }
+        let room = self.limits.max_line + 1 - self.line.len().min(self.limits.max_line + 1);
         // Keep one byte past the limit so a CR at the limit is still seen as
         // the line end; anything beyond is dropped.
         self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if bytes.len() > room {
+            // Reported now, not when the line ends: a line may never end.
+            self.overflow = true;
+            let continues = self.line.get(3) == Some(&b'-');
+            self.fail(
+                ReplyError::LineTooLong {
+                    limit: self.limits.max_line,
+                },
+                continues,
+            );
+        }
     }
 
     fn end_line(&mut self) {
@@ -368,13 +380,17 @@ impl ReplyParser {
         // The fourth byte says whether more lines of this reply follow.
         let continues = line.get(3) == Some(&b'-');
 
+        if overflow {
+            // Reported when it passed the limit; its end is just dropped.
+            return;
+        }
         if self.skipping {
             if !continues {
                 self.skipping = false;
             }
             return;
         }
-        if overflow || line.len() > self.limits.max_line {
+        if line.len() > self.limits.max_line {
             self.fail(
                 ReplyError::LineTooLong {
                     limit: self.limits.max_line,
@@ -616,16 +632,18 @@ mod tests {
         };
         let mut p = ReplyParser::new(limits);
         p.feed(b"250-");
-        for _ in 0..10_000 {
-            p.feed(&[b'x'; 1000]);
-            assert!(p.line.len() <= 101);
-        }
-        assert!(p.poll_reply().is_none());
-        p.feed(b"\r\n250-more\r\n250 end\r\n220 next\r\n");
+        p.feed(&[b'x'; 1000]);
+        // Reported at once, before the line ends (it may never end).
         assert_eq!(
             p.poll_reply(),
             Some(Err(ReplyError::LineTooLong { limit: 100 }))
         );
+        for _ in 0..10_000 {
+            p.feed(&[b'x'; 1000]);
+            assert!(p.line.len() <= 101);
+        }
+        assert!(p.poll_reply().is_none(), "reported once");
+        p.feed(b"\r\n250-more\r\n250 end\r\n220 next\r\n");
         // The rest of the broken reply is skipped; the next one reads cleanly.
         let next = p.poll_reply().unwrap().unwrap();
         assert_eq!(next.code.value(), 220);

@@ -151,15 +151,39 @@ fn send_without_a_server_uses_the_built_in_one_and_teaches() {
 #[test]
 fn load_mode_counts_replies() {
     bin()
-        .args(["send", "--ehlo", "c.example.test", "--count", "50", "--concurrency", "5"])
+        .args([
+            "send",
+            "--ehlo",
+            "c.example.test",
+            "--count",
+            "50",
+            "--concurrency",
+            "5",
+        ])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("load: 50 messages over 5 concurrent sessions"))
-        .stdout(predicate::str::contains("50 accepted; final replies: 250 ×50"));
+        .stdout(predicate::str::contains(
+            "load: 50 messages over 5 concurrent sessions",
+        ))
+        .stdout(predicate::str::contains(
+            "50 accepted; final replies: 250 ×50",
+        ));
     bin()
-        .args(["send", "--ehlo", "c.example.test", "--rcpt", "x@elsewhere.example", "--count", "4", "--concurrency", "2"])
+        .args([
+            "send",
+            "--ehlo",
+            "c.example.test",
+            "--rcpt",
+            "x@elsewhere.example",
+            "--count",
+            "4",
+            "--concurrency",
+            "2",
+        ])
         .assert()
         .code(5)
-        .stdout(predicate::str::contains("0 accepted; final replies: 554 ×4"));
+        .stdout(predicate::str::contains(
+            "0 accepted; final replies: 554 ×4",
+        ));
     usage_error(&["send", "--count", "0"], "--count");
 }

@@ -5,6 +5,7 @@
 
 mod cli;
 mod fake;
+mod hostile;
 mod peers;
 mod pty;
 mod serve;
