@@ -172,43 +172,35 @@ pub fn builtin() -> Vec<(&'static str, &'static str)> {
 
 /// True when `events` (newest last) satisfy `expect`.
 pub fn satisfied(expect: &Expect, events: &[Timed]) -> bool {
-    let sent_seq = |prefix: &str| {
-        events.iter().find_map(|e| match &e.event {
-            Event::Sent { seq, text, .. }
-                if text
-                    .to_ascii_uppercase()
-                    .starts_with(&prefix.to_ascii_uppercase()) =>
-            {
-                Some(*seq)
-            }
-            _ => None,
-        })
-    };
-    match (&expect.sent, expect.reply) {
-        (Some(prefix), None) => sent_seq(prefix).is_some(),
-        (Some(prefix), Some(code)) => {
-            // The reply to the latest matching line.
-            let seqs: Vec<u64> = events
+    // The lines the client sent that the step names, by their start.
+    let sent: Vec<u64> = match &expect.sent {
+        None => Vec::new(),
+        Some(prefix) => {
+            let prefix = prefix.to_ascii_uppercase();
+            events
                 .iter()
                 .filter_map(|e| match &e.event {
                     Event::Sent { seq, text, .. }
-                        if text
-                            .to_ascii_uppercase()
-                            .starts_with(&prefix.to_ascii_uppercase()) =>
+                        if text.to_ascii_uppercase().starts_with(&prefix) =>
                     {
                         Some(*seq)
                     }
                     _ => None,
                 })
-                .collect();
-            events.iter().any(|e| {
-                matches!(&e.event, Event::Reply { answers: Some(a), reply, .. }
-                    if seqs.contains(a) && reply.code.value() == code)
-            })
+                .collect()
         }
-        (None, Some(code)) => events
-            .iter()
-            .any(|e| matches!(&e.event, Event::Reply { reply, .. } if reply.code.value() == code)),
+    };
+    let replied = |code: u16, to_sent: bool| {
+        events.iter().any(|e| {
+            matches!(&e.event, Event::Reply { answers, reply, .. }
+                if reply.code.value() == code
+                    && (!to_sent || answers.is_some_and(|a| sent.contains(&a))))
+        })
+    };
+    match (&expect.sent, expect.reply) {
+        (Some(_), None) => !sent.is_empty(),
+        (Some(_), Some(code)) => replied(code, true),
+        (None, Some(code)) => replied(code, false),
         (None, None) => true,
     }
 }

@@ -672,24 +672,25 @@ impl AppState {
             "show or hide AUTH secrets in the transcript (Ctrl-S)",
             ItemKind::RevealSecrets,
         ));
-        v.push(item(
-            if self.lower == Lower::Analysis {
+        // The lower right pane's views: each item switches to its view, or back.
+        let view = |to: Lower, label: &str, hint: &str, kind: ItemKind| {
+            let label = if self.lower == to {
                 "Show the message"
             } else {
-                "Envelope against headers"
-            }
-            .into(),
+                label
+            };
+            item(label.into(), hint, kind)
+        };
+        v.push(view(
+            Lower::Analysis,
+            "Envelope against headers",
             "what the server acts on beside what the reader sees (F2)",
             ItemKind::Analysis,
         ));
         if self.target.server.is_none() {
-            v.push(item(
-                if self.lower == Lower::ServerSide {
-                    "Show the message"
-                } else {
-                    "The server's side"
-                }
-                .into(),
+            v.push(view(
+                Lower::ServerSide,
+                "The server's side",
                 "what the built-in server received, beside what a reader will see (F3)",
                 ItemKind::ServerSide,
             ));
