@@ -59,8 +59,12 @@ fn main() {
     let start = Instant::now();
     let s = state(0);
     let mut t = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
-    t.draw(|f| ui::draw(&s, f, &Theme { color: true })).expect("a frame");
-    println!("first frame: {:.3} ms", start.elapsed().as_secs_f64() * 1000.0);
+    t.draw(|f| ui::draw(&s, f, &Theme { color: true }))
+        .expect("a frame");
+    println!(
+        "first frame: {:.3} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
     let base = median_frame(&state(1_000), 200);
     println!("{:>10} {:>12} {:>8}", "lines", "frame", "ratio");
     for n in [1_000usize, 100_000, 1_000_000] {
