@@ -75,6 +75,16 @@ pub const BINDINGS: &[Binding] = &[
         pane: None,
     },
     Binding {
+        keys: "F2",
+        what: "message / envelope against headers",
+        pane: None,
+    },
+    Binding {
+        keys: "F3",
+        what: "message / the built-in server's side",
+        pane: None,
+    },
+    Binding {
         keys: "wheel",
         what: "scroll the transcript",
         pane: None,

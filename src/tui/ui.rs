@@ -588,13 +588,21 @@ fn centered(size: Rect, w: u16, h: u16) -> Rect {
 }
 
 pub fn help(frame: &mut Frame, size: Rect, theme: &Theme) {
-    let area = centered(size, 76, BINDINGS.len() as u16 + 8);
+    let full = BINDINGS.len() as u16 + 7;
+    let area = centered(size, 76, full);
     frame.render_widget(Clear, area);
-    let mut lines = vec![
-        TLine::from("The palette offers the commands that fit the session's stage; the"),
-        TLine::from("envelope is what the server delivers by, the message what the reader sees."),
-        TLine::from(""),
-    ];
+    // On a small terminal every key still shows; the introduction goes.
+    let mut lines = if size.height >= full {
+        vec![
+            TLine::from("The palette offers the commands that fit the session's stage; the"),
+            TLine::from(
+                "envelope is what the server delivers by, the message what the reader sees.",
+            ),
+            TLine::from(""),
+        ]
+    } else {
+        Vec::new()
+    };
     for b in BINDINGS {
         let pane = match b.pane {
             None => "",
@@ -900,6 +908,13 @@ mod tests {
         let mut s = busy();
         s.help = true;
         insta::assert_snapshot!("help_120x40", render(&s, 120, 40, COLOR).backend());
+        let small = render(&s, 80, 24, COLOR);
+        insta::assert_snapshot!("help_80x24", small.backend());
+        let text = format!("{:?}", small.backend().buffer());
+        assert!(
+            text.contains("q / Ctrl-C") && text.contains("F3"),
+            "every key shows at 80x24"
+        );
         let mut s = busy();
         s.confirm_quit = true;
         insta::assert_snapshot!("confirm_quit_80x24", render(&s, 80, 24, COLOR).backend());
