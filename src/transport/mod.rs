@@ -312,12 +312,8 @@ pub async fn run_with<O: Observer + ?Sized>(
     loop {
         drain(&mut session, &mut clock, sink);
         if let Some(bytes) = session.poll_transmit() {
-            match timeout_at(
-                deadline.max(Instant::now() + opts.timeout),
-                conn.write_all(&bytes),
-            )
-            .await
-            {
+            // A server that stops reading must not block the write forever.
+            match timeout(opts.timeout, conn.write_all(&bytes)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     emit(&mut clock, Event::Info(format!("write failed: {e}")), sink);
