@@ -499,22 +499,15 @@ impl AppState {
         };
         let line = |l: String, hint: &str| item(l.clone(), hint, ItemKind::Line(l));
         match &self.conn {
-            Conn::Disconnected => {
-                v.push(item(
-                    format!("Connect to {}", self.target.label()),
-                    "open a new session",
-                    ItemKind::Connect,
-                ));
-                v.push(item(
-                    "Connect to…".into(),
-                    "another server, HOST[:PORT]",
-                    ItemKind::ConnectTo,
-                ));
-            }
             Conn::Connecting => {}
-            Conn::Open(s) if s.stage == Stage::Closed => {
+            Conn::Disconnected | Conn::Open(_) if !self.is_open() => {
+                let again = if self.conn == Conn::Disconnected {
+                    "Connect"
+                } else {
+                    "Reconnect"
+                };
                 v.push(item(
-                    format!("Reconnect to {}", self.target.label()),
+                    format!("{again} to {}", self.target.label()),
                     "open a new session",
                     ItemKind::Connect,
                 ));
@@ -524,6 +517,7 @@ impl AppState {
                     ItemKind::ConnectTo,
                 ));
             }
+            Conn::Disconnected => {}
             Conn::Open(s) => {
                 let caps = s.caps.clone().unwrap_or_default();
                 let unsent: Vec<String> = self
