@@ -428,3 +428,65 @@ fn smtp_source_2000_messages_over_10_sessions_all_accounted_for() {
         rest.last()
     );
 }
+
+/// A certificate for `name`, written as PEM files: (cert, key).
+fn certificate_files(dir: &std::path::Path, name: &str) -> (String, String) {
+    let made = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    (
+        cert.to_str().unwrap().to_string(),
+        key.to_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn a_given_certificate_is_served_and_its_name_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate_files(dir.path(), "right.example");
+    let serve = Serve::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    let send = |name: &str| {
+        Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+            .args([
+                "send",
+                "--server",
+                &serve.addr.to_string(),
+                "--ehlo",
+                "c.example",
+                "--mail-from",
+                "a@c.example",
+                "--rcpt",
+                "alice@example.test",
+                "--tls",
+                "starttls",
+                "--ca-file",
+                &cert,
+                "--tls-name",
+                name,
+            ])
+            .output()
+            .unwrap()
+    };
+    let good = send("right.example");
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
+    assert!(String::from_utf8_lossy(&good.stdout).contains("CN=rcgen self signed cert"));
+    let wrong = send("wrong.example");
+    assert_eq!(wrong.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&wrong.stdout);
+    assert!(
+        text.contains("not valid for the name \"wrong.example\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("220 2.0.0 Ready to start TLS"),
+        "the transcript up to the failure: {text}"
+    );
+    serve.stop();
+}
