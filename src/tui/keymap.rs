@@ -100,8 +100,8 @@ pub const BINDINGS: &[Binding] = &[
         pane: None,
     },
     Binding {
-        keys: "q / Ctrl-C",
-        what: "quit (asks while connected)",
+        keys: "Ctrl-C / q",
+        what: "quit; asks if connected; q not in palette",
         pane: None,
     },
 ];
@@ -134,7 +134,9 @@ pub fn action(state: &AppState, key: KeyEvent) -> Option<Action> {
         (KeyCode::F(3), _) => Action::ToggleServerSide,
         (KeyCode::Esc, _) => Action::Cancel,
         (KeyCode::Char('?'), false) if !typing => Action::ToggleHelp,
-        (KeyCode::Char('q'), false) if !typing => Action::Quit,
+        // In the palette a letter filters (typing "quit" must find QUIT);
+        // there Esc or Ctrl-C leave.
+        (KeyCode::Char('q'), false) if !typing && state.focus != Focus::Palette => Action::Quit,
         (KeyCode::PageUp, _) => Action::PageUp,
         (KeyCode::PageDown, _) => Action::PageDown,
         (KeyCode::Enter, _) if state.focus == Focus::Palette => Action::Submit,
@@ -157,4 +159,51 @@ pub fn action(state: &AppState, key: KeyEvent) -> Option<Action> {
         (KeyCode::End, _) if state.focus == Focus::Transcript => Action::Bottom,
         _ => Action::Input(key),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{Start, Target};
+
+    fn state() -> AppState {
+        AppState::new(Start {
+            target: Target {
+                server: None,
+                implicit_tls: false,
+            },
+            ehlo_name: "c.example".into(),
+            date: "d".into(),
+            message_id: "m@c.example".into(),
+        })
+    }
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn q_filters_in_the_palette_and_quits_elsewhere() {
+        let mut s = state();
+        assert_eq!(
+            action(&s, key('q')),
+            Some(Action::Input(key('q'))),
+            "typing \"quit\" filters"
+        );
+        assert_eq!(action(&s, key('?')), Some(Action::ToggleHelp));
+        s.focus = Focus::Transcript;
+        assert_eq!(action(&s, key('q')), Some(Action::Quit));
+        s.focus = Focus::Composer;
+        assert_eq!(
+            action(&s, key('q')),
+            Some(Action::Input(key('q'))),
+            "q is a letter in the message"
+        );
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(
+            action(&s, ctrl_c),
+            Some(Action::Quit),
+            "Ctrl-C quits from anywhere"
+        );
+    }
 }

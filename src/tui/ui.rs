@@ -912,7 +912,7 @@ mod tests {
         insta::assert_snapshot!("help_80x24", small.backend());
         let text = format!("{:?}", small.backend().buffer());
         assert!(
-            text.contains("q / Ctrl-C") && text.contains("F3"),
+            text.contains("Ctrl-C / q") && text.contains("F3"),
             "every key shows at 80x24"
         );
         let mut s = busy();
