@@ -204,7 +204,6 @@ enum DecodeState {
 #[derive(Debug)]
 pub struct DataDecoder {
     state: DecodeState,
-    bare_lf: usize,
 }
 
 impl Default for DataDecoder {
@@ -218,7 +217,6 @@ impl DataDecoder {
     pub fn new() -> Self {
         Self {
             state: DecodeState::LineStart,
-            bare_lf: 0,
         }
     }
 
@@ -247,38 +245,31 @@ impl DataDecoder {
                 }
                 (DecodeState::DotCr, _) => {
                     out.push(b'\r');
-                    self.middle(b, out)
+                    middle(b, out)
                 }
                 (DecodeState::Cr, b'\n') => {
                     out.push(b);
                     DecodeState::LineStart
                 }
-                (_, _) => self.middle(b, out),
+                (_, _) => middle(b, out),
             };
             i += 1;
         }
         (self.state == DecodeState::Done).then_some(input.len())
     }
 
-    fn middle(&mut self, b: u8, out: &mut Vec<u8>) -> DecodeState {
-        out.push(b);
-        match b {
-            b'\r' => DecodeState::Cr,
-            b'\n' => {
-                self.bare_lf += 1;
-                DecodeState::Middle
-            }
-            _ => DecodeState::Middle,
-        }
-    }
-
     pub fn is_done(&self) -> bool {
         self.state == DecodeState::Done
     }
+}
 
-    /// LF bytes seen without a CR before them.
-    pub fn bare_lf(&self) -> usize {
-        self.bare_lf
+/// A content byte inside a line: kept, and a CR remembered.
+fn middle(b: u8, out: &mut Vec<u8>) -> DecodeState {
+    out.push(b);
+    if b == b'\r' {
+        DecodeState::Cr
+    } else {
+        DecodeState::Middle
     }
 }
 

@@ -203,6 +203,10 @@ pub struct ServerSession {
     content_len: u64,
     long_lines: usize,
     line_len: usize,
+    /// LFs of the content without a CR before them.
+    bare_lf: usize,
+    /// The content's last byte so far, to see a CR that ended the previous chunk.
+    last: u8,
     /// BDAT was used in this transaction (DATA may not follow).
     bdat_used: bool,
     /// A BDAT refused up front: its bytes are read, then this is the reply.
@@ -231,6 +235,8 @@ impl ServerSession {
             content_len: 0,
             long_lines: 0,
             line_len: 0,
+            bare_lf: 0,
+            last: 0,
             bdat_used: false,
             pending_bdat_error: None,
             errors: 0,
@@ -342,16 +348,27 @@ impl ServerSession {
 
     fn take_content(&mut self, chunk: &[u8], env: &mut dyn ServerEnv) {
         let max = env.policy().max_size;
+        // Line lengths and bare LFs are counted as the bytes stream past, so
+        // they cover the whole content, kept or not.
         let mut rest = chunk;
+        let mut before = self.last;
         while let Some(i) = memchr::memchr(b'\n', rest) {
             // The line with its LF; RFC 5321 counts the CRLF in the 1000.
             if self.line_len + i + 1 > MAX_TEXT_LINE {
                 self.long_lines += 1;
             }
+            let prev = if i == 0 { before } else { rest[i - 1] };
+            if prev != b'\r' {
+                self.bare_lf += 1;
+            }
+            before = b'\n';
             self.line_len = 0;
             rest = &rest[i + 1..];
         }
         self.line_len += rest.len();
+        if let Some(&b) = chunk.last() {
+            self.last = b;
+        }
         self.content_len += chunk.len() as u64;
         // Past the limit the bytes are counted, not kept: a client sending
         // without end cannot make the server's memory grow.
@@ -391,6 +408,8 @@ impl ServerSession {
         self.content_len = 0;
         self.long_lines = 0;
         self.line_len = 0;
+        self.bare_lf = 0;
+        self.last = 0;
         self.bdat_used = false;
     }
 
@@ -636,7 +655,7 @@ impl ServerSession {
 
     fn finish_message(&mut self, env: &mut dyn ServerEnv) {
         let policy = env.policy();
-        let bare_lf = has_bare_lf(&self.content);
+        let bare_lf = self.bare_lf > 0;
         let verdict = if self.content_len > policy.max_size {
             Err("552 5.3.4 Error: message file too big".to_string())
         } else if bare_lf && !policy.allow_bare_lf {
@@ -812,13 +831,6 @@ fn mask_auth(line: &[u8]) -> String {
         }
         _ => shown,
     }
-}
-
-fn has_bare_lf(content: &[u8]) -> bool {
-    content
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\n' && (i == 0 || content[i - 1] != b'\r'))
 }
 
 fn mail_params(from: &smtp_proto::MailFrom<Cow<'_, str>>) -> Vec<String> {
@@ -1293,6 +1305,26 @@ mod tests {
             let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
             assert!(out.starts_with("554 5.6.0"), "{out}");
         }
+    }
+
+    #[test]
+    fn a_crlf_split_between_reads_is_not_a_bare_lf() {
+        let mut env = TestEnv::default();
+        let mut s = ServerSession::new(config());
+        for line in [
+            "EHLO c",
+            "MAIL FROM:<a@b.example>",
+            "RCPT TO:<alice@example.test>",
+            "DATA",
+        ] {
+            s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
+        }
+        let _ = s.poll_transmit();
+        for part in [&b"Subject: x\r"[..], b"\n\r", b"\nbody\r", b"\n.\r\n"] {
+            s.handle_input(part, &mut env);
+        }
+        let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
+        assert!(out.starts_with("250 2.0.0"), "{out}");
     }
 
     #[test]
