@@ -28,42 +28,46 @@ fn has_field(headers: &[u8], name: &str) -> bool {
 pub fn lint(message: &[u8], caps: Option<&Capabilities>) -> Vec<Finding> {
     let mut out = Vec::new();
     let (_, report) = data::encode_data(message);
-    if report.bare_lf.count > 0 {
-        out.push(Finding::warning(
+    // What the encoder counted, each as "N what (first: line L); why".
+    let counted: [(&data::LineCount, bool, &'static str, &str, &str); 4] = [
+        (
+            &report.bare_lf,
+            true,
             "bare-lf",
-            format!(
-                "{} line(s) end in a bare LF (first: line {}); they will be sent as CRLF, \
-                 and a server that checks strictly may refuse them",
-                report.bare_lf.count, report.bare_lf.first_line
-            ),
-        ));
-    }
-    if report.bare_cr.count > 0 {
-        out.push(Finding::warning(
+            "line(s) end in a bare LF",
+            "they will be sent as CRLF, and a server that checks strictly may refuse them",
+        ),
+        (
+            &report.bare_cr,
+            true,
             "bare-cr",
-            format!(
-                "{} bare CR(s) (first: line {}); they will be sent as CRLF",
-                report.bare_cr.count, report.bare_cr.first_line
-            ),
-        ));
-    }
-    if report.long_lines.count > 0 {
-        out.push(Finding::warning(
+            "bare CR(s)",
+            "they will be sent as CRLF",
+        ),
+        (
+            &report.long_lines,
+            true,
             "long-line",
-            format!(
-                "{} line(s) longer than 998 octets (first: line {}); RFC 5322 forbids them and servers may refuse or break them",
-                report.long_lines.count, report.long_lines.first_line
-            ),
-        ));
-    }
-    if report.stuffed.count > 0 {
-        out.push(Finding::info(
+            "line(s) longer than 998 octets",
+            "RFC 5322 forbids them and servers may refuse or break them",
+        ),
+        (
+            &report.stuffed,
+            false,
             "dot-stuffing",
-            format!(
-                "{} line(s) start with \".\" (first: line {}); each is sent with one more dot, which the server removes",
-                report.stuffed.count, report.stuffed.first_line
-            ),
-        ));
+            "line(s) start with \".\"",
+            "each is sent with one more dot, which the server removes",
+        ),
+    ];
+    for (c, warn, tag, what, why) in counted {
+        if c.count > 0 {
+            let text = format!("{} {what} (first: line {}); {why}", c.count, c.first_line);
+            out.push(if warn {
+                Finding::warning(tag, text)
+            } else {
+                Finding::info(tag, text)
+            });
+        }
     }
     let headers = header_section(message);
     if report.eight_bit {

@@ -436,6 +436,17 @@ pub fn server_side(state: &AppState, frame: &mut Frame, area: Rect, theme: &Them
     frame.render_widget(Paragraph::new(shown), cols[1]);
 }
 
+/// The explanation of a reply line: its code, and the enhanced status
+/// that follows the code on the line, if any.
+fn explain_line(line: &app::Line) -> Option<explain::Explanation> {
+    let status = line
+        .text
+        .get(4..)
+        .and_then(|t| EnhancedStatus::parse_prefix(t.as_bytes()))
+        .map(|(s, _)| s);
+    line.code.map(|c| explain::explain(c, status))
+}
+
 /// Draws only the visible lines: the cost of a frame does not depend on the
 /// length of the transcript.
 pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -461,14 +472,7 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
                 .take(1000)
                 .find(|l| l.code.is_some())
         })
-        .and_then(|l| {
-            let status = l
-                .text
-                .get(4..)
-                .and_then(|t| EnhancedStatus::parse_prefix(t.as_bytes()))
-                .map(|(s, _)| s);
-            l.code.map(|c| explain::explain(c, status).summary())
-        });
+        .and_then(|l| explain_line(l).map(|e| e.summary()));
     let mut b = block(&title, focused, theme);
     if let Some(e) = explained {
         b = b.title_bottom(Span::styled(format!(" {e} "), theme.hint()));
@@ -476,17 +480,12 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
     let mut inner = b.inner(area);
     frame.render_widget(b, area);
     // A selected reply is explained in full under the lines.
-    let selected_reply = state
+    let explained_selection = state
         .selected
         .and_then(|i| state.lines.get(i))
-        .and_then(|l| l.code.map(|c| (c, l)));
-    if let Some((code, line)) = selected_reply {
-        let status = line
-            .text
-            .get(4..)
-            .and_then(|t| EnhancedStatus::parse_prefix(t.as_bytes()))
-            .map(|(s, _)| s);
-        let lines: Vec<TLine> = explain::explain(code, status)
+        .and_then(explain_line);
+    if let Some(e) = explained_selection {
+        let lines: Vec<TLine> = e
             .lines()
             .into_iter()
             .map(|l| TLine::from(Span::styled(l, theme.notice())))
