@@ -921,6 +921,21 @@ mod tests {
         }
     }
 
+    /// A session that has said 354 to DATA, its replies so far taken.
+    fn in_data(env: &mut TestEnv) -> ServerSession {
+        let mut s = ServerSession::new(config());
+        for line in [
+            "EHLO c",
+            "MAIL FROM:<a@b.example>",
+            "RCPT TO:<alice@example.test>",
+            "DATA",
+        ] {
+            s.handle_input(format!("{line}\r\n").as_bytes(), env);
+        }
+        let _ = s.poll_transmit();
+        s
+    }
+
     fn config() -> ServerConfig {
         ServerConfig {
             hostname: "demo.example.test".into(),
@@ -1290,16 +1305,7 @@ mod tests {
     fn bare_lf_and_long_lines_are_refused() {
         for content in [&b"Subject: x\n\nbare\n"[..], &[b'y'; 1200][..]] {
             let mut env = TestEnv::default();
-            let mut s = ServerSession::new(config());
-            for line in [
-                "EHLO c",
-                "MAIL FROM:<a@b.example>",
-                "RCPT TO:<alice@example.test>",
-                "DATA",
-            ] {
-                s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
-            }
-            let _ = s.poll_transmit();
+            let mut s = in_data(&mut env);
             s.handle_input(content, &mut env);
             s.handle_input(b"\r\n.\r\n", &mut env);
             let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
@@ -1310,16 +1316,7 @@ mod tests {
     #[test]
     fn a_crlf_split_between_reads_is_not_a_bare_lf() {
         let mut env = TestEnv::default();
-        let mut s = ServerSession::new(config());
-        for line in [
-            "EHLO c",
-            "MAIL FROM:<a@b.example>",
-            "RCPT TO:<alice@example.test>",
-            "DATA",
-        ] {
-            s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
-        }
-        let _ = s.poll_transmit();
+        let mut s = in_data(&mut env);
         for part in [&b"Subject: x\r"[..], b"\n\r", b"\nbody\r", b"\n.\r\n"] {
             s.handle_input(part, &mut env);
         }
@@ -1331,16 +1328,7 @@ mod tests {
     fn a_text_line_of_exactly_1000_octets_is_accepted() {
         for (len, ok) in [(998, true), (999, false)] {
             let mut env = TestEnv::default();
-            let mut s = ServerSession::new(config());
-            for line in [
-                "EHLO c",
-                "MAIL FROM:<a@b.example>",
-                "RCPT TO:<alice@example.test>",
-                "DATA",
-            ] {
-                s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
-            }
-            let _ = s.poll_transmit();
+            let mut s = in_data(&mut env);
             s.handle_input(&vec![b'x'; len], &mut env);
             s.handle_input(b"\r\n.\r\n", &mut env);
             let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
@@ -1375,15 +1363,7 @@ mod tests {
     fn content_past_the_limit_is_counted_not_kept() {
         let mut env = TestEnv::default();
         env.policy.max_size = 1000;
-        let mut s = ServerSession::new(config());
-        for line in [
-            "EHLO c",
-            "MAIL FROM:<a@b.example>",
-            "RCPT TO:<alice@example.test>",
-            "DATA",
-        ] {
-            s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
-        }
+        let mut s = in_data(&mut env);
         let line = [b'z'; 998];
         for _ in 0..10_000 {
             s.handle_input(&line, &mut env);
