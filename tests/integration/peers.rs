@@ -66,6 +66,23 @@ fn ca() -> String {
     env("PEERS_TLS_CA")
 }
 
+/// TLS in `mode` with the peers' CA, and AUTH as the peers' user with the
+/// password in the environment variable `password_var`.
+fn tls_auth(mode: &str, mech: &str, password_var: &str) -> Vec<String> {
+    args(&[
+        "--tls",
+        mode,
+        "--ca-file",
+        &ca(),
+        "--auth",
+        mech,
+        "--user",
+        &env("PEERS_POSTFIX_USER"),
+        "--password-env",
+        password_var,
+    ])
+}
+
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
@@ -179,22 +196,8 @@ fn postfix_starttls_refuses_a_wrong_name() {
 fn postfix_implicit_tls_with_auth_plain() {
     let t = token("implicit");
     let mut a = base(&postfix("PEERS_POSTFIX_PORT_SMTPS"));
-    a.extend(args(&[
-        "--rcpt",
-        "alice@example.test",
-        "--subject",
-        &t,
-        "--tls",
-        "implicit",
-        "--ca-file",
-        &ca(),
-        "--auth",
-        "PLAIN",
-        "--user",
-        &env("PEERS_POSTFIX_USER"),
-        "--password-env",
-        "PEERS_POSTFIX_PASS",
-    ]));
+    a.extend(args(&["--rcpt", "alice@example.test", "--subject", &t]));
+    a.extend(tls_auth("implicit", "PLAIN", "PEERS_POSTFIX_PASS"));
     bin().args(&a).assert().code(0);
     assert!(wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15)).is_some());
 }
@@ -205,20 +208,8 @@ fn postfix_submission_auth_plain_and_login_masks_the_password() {
     let password = env("PEERS_POSTFIX_PASS");
     for mech in ["PLAIN", "LOGIN", "CRAM-MD5"] {
         let mut a = base(&postfix("PEERS_POSTFIX_PORT_SUBMISSION"));
-        a.extend(args(&[
-            "--rcpt",
-            "alice@example.test",
-            "--tls",
-            "starttls",
-            "--ca-file",
-            &ca(),
-            "--auth",
-            mech,
-            "--user",
-            &env("PEERS_POSTFIX_USER"),
-            "--password-env",
-            "PEERS_POSTFIX_PASS",
-        ]));
+        a.extend(args(&["--rcpt", "alice@example.test"]));
+        a.extend(tls_auth("starttls", mech, "PEERS_POSTFIX_PASS"));
         let out = bin().args(&a).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{mech}: {text}");
@@ -241,20 +232,8 @@ fn postfix_submission_auth_plain_and_login_masks_the_password() {
 #[ignore = "needs the Postfix peer"]
 fn postfix_wrong_password_is_refused() {
     let mut a = base(&postfix("PEERS_POSTFIX_PORT_SUBMISSION"));
-    a.extend(args(&[
-        "--rcpt",
-        "alice@example.test",
-        "--tls",
-        "starttls",
-        "--ca-file",
-        &ca(),
-        "--auth",
-        "LOGIN",
-        "--user",
-        &env("PEERS_POSTFIX_USER"),
-        "--password-env",
-        "WRONG_PASSWORD",
-    ]));
+    a.extend(args(&["--rcpt", "alice@example.test"]));
+    a.extend(tls_auth("starttls", "LOGIN", "WRONG_PASSWORD"));
     bin()
         .args(&a)
         .env("WRONG_PASSWORD", "not-the-password")
