@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 seconds="${FUZZ_SECONDS:-60}"
-targets=(reply_parser data_roundtrip server_session analysis)
+targets=(reply_parser data_decoder data_roundtrip server_session analysis)
 
 if ! rustc --version | grep -q nightly; then
     export RUSTC_BOOTSTRAP=1

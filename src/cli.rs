@@ -780,7 +780,7 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         mail_from,
         mail_params,
         rcpts,
-        content,
+        content: content.into(),
         transfer: if args.bdat {
             Transfer::Bdat {
                 chunk_size: args.chunk_size.max(1),

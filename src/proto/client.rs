@@ -13,11 +13,12 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 
 use super::auth::{AuthExchange, AuthLine, Credentials, Mechanism};
 use super::capabilities::Capabilities;
 use super::command::{Address, Command, CommandError, Param, ReversePath, Verb};
-use super::data::{self, DataReport};
+use super::data::{self, DataEncoder, DataReport, Framing};
 use super::reply::{Reply, ReplyError, ReplyLimits, ReplyParser};
 use super::visible::visible;
 
@@ -130,8 +131,10 @@ pub struct Plan {
     pub mail_from: ReversePath,
     pub mail_params: Vec<Param>,
     pub rcpts: Vec<(Address, Vec<Param>)>,
-    /// The message as the user wrote it; line ends are normalised on the way out.
-    pub content: Vec<u8>,
+    /// The message as the user wrote it; line ends are normalised on the way
+    /// out. Shared, so a plan is cheap to copy (the load mode runs one per
+    /// session) however large the message.
+    pub content: Arc<[u8]>,
     pub transfer: Transfer,
     /// Send MAIL, the RCPTs and DATA in one write when the server offers PIPELINING.
     pub pipelining: bool,
@@ -266,6 +269,10 @@ pub struct ClientSession {
     outcome: Option<Outcome>,
     /// The worst refusal that did not end the session.
     partial_refusal: Option<Reply>,
+    /// Content lines shown in this transaction's transcript so far, and
+    /// those sent but not shown.
+    content_shown: usize,
+    content_hidden: Hidden,
 }
 
 impl ClientSession {
@@ -294,6 +301,8 @@ impl ClientSession {
             driver: None,
             outcome: None,
             partial_refusal: None,
+            content_shown: 0,
+            content_hidden: Hidden::default(),
         }
     }
 
@@ -504,6 +513,37 @@ impl ClientSession {
         self.close_requested = true;
     }
 
+    /// Writing to the server failed (`why`: the error, or a write that
+    /// stalled past the limit when `timed_out`). When message content was
+    /// being written its end never went out, so nothing can have been
+    /// delivered: that is said plainly, unlike a loss after the final dot.
+    pub fn handle_write_failure(&mut self, why: &str, timed_out: bool) {
+        if self.stage == Stage::Closed {
+            return;
+        }
+        let content_in_flight = matches!(
+            self.pending.back().map(|p| p.expect),
+            Some(Expect::DataEnd | Expect::Command(Verb::Bdat { .. }))
+        );
+        let (outcome, message) = if content_in_flight {
+            let m = format!(
+                "the message content could not all be sent ({why}): its end never went \
+                 out, so the server cannot have accepted it; nothing was delivered"
+            );
+            (Outcome::ConnectionLost(m.clone()), m)
+        } else {
+            self.describe_loss(&format!("writing to the server failed ({why})"))
+        };
+        let outcome = match outcome {
+            Outcome::ConnectionLost(m) if timed_out => Outcome::TimedOut(m),
+            other => other,
+        };
+        self.error(message);
+        self.finish(outcome);
+        self.stage = Stage::Closed;
+        self.close_requested = true;
+    }
+
     /// No reply came within the transport's deadline.
     pub fn handle_timeout(&mut self) {
         let (outcome, message) = self.describe_loss("no reply within the time limit");
@@ -624,42 +664,57 @@ impl ClientSession {
     }
 
     /// Sends message content after a 354, dot-stuffed and ended with `.`.
+    /// The transcript shows the first [`CONTENT_LINES_SHOWN`] lines, then
+    /// how many more went, then the final `.`.
     pub fn send_content(&mut self, content: &[u8]) -> DataReport {
-        let (wire, report) = data::encode_data(content);
+        let start = self.out.len();
+        let mut encoder = DataEncoder::new(Framing::Data);
+        encoder.encode(content, &mut self.out);
+        let report = encoder.finish(&mut self.out);
         for note in report.notes() {
             self.info(note);
         }
-        let mut last_seq = 0;
-        for line in wire.split_inclusive(|&b| b == b'\n') {
-            let text = line.strip_suffix(b"\r\n").unwrap_or(line);
-            last_seq = self.next_seq;
-            self.next_seq += 1;
-            self.events.push_back(Event::Sent {
-                seq: last_seq,
-                text: visible(text),
-                revealed: None,
-            });
+        let end_mark = self.out.len() - b".\r\n".len();
+        self.content_shown = 0;
+        let hidden = show_content(
+            &self.out[start..end_mark],
+            &mut self.content_shown,
+            &mut self.next_seq,
+            &mut self.events,
+        );
+        if hidden.lines > 0 {
+            self.info(hidden.sentence());
         }
-        self.out.extend_from_slice(&wire);
-        self.expect(last_seq, Expect::DataEnd);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.events.push_back(Event::Sent {
+            seq,
+            text: ".".into(),
+            revealed: None,
+        });
+        self.expect(seq, Expect::DataEnd);
         report
     }
 
-    /// Sends one BDAT chunk: the command line and its bytes.
+    /// Sends one BDAT chunk: the command line and its bytes. The transcript
+    /// shows the transaction's first [`CONTENT_LINES_SHOWN`] content lines.
     pub fn send_bdat_chunk(&mut self, chunk: &[u8], last: bool) {
         let command = Command::Bdat {
             size: chunk.len(),
             last,
         };
         self.send(&command);
-        for line in chunk.split_inclusive(|&b| b == b'\n') {
-            let seq = self.next_seq;
-            self.next_seq += 1;
-            self.events.push_back(Event::Sent {
-                seq,
-                text: visible(line.strip_suffix(b"\r\n").unwrap_or(line)),
-                revealed: None,
-            });
+        let hidden = show_content(
+            chunk,
+            &mut self.content_shown,
+            &mut self.next_seq,
+            &mut self.events,
+        );
+        self.content_hidden.lines += hidden.lines;
+        self.content_hidden.bytes += hidden.bytes;
+        if last && self.content_hidden.lines > 0 {
+            let sentence = std::mem::take(&mut self.content_hidden).sentence();
+            self.info(sentence);
         }
         self.out.extend_from_slice(chunk);
     }
@@ -775,7 +830,12 @@ impl ClientSession {
             }
             Expect::Command(Verb::Ehlo) if ok => {
                 let caps = Capabilities::from_ehlo(reply);
-                self.info(format!("server offers: {}", caps.summary().join(", ")));
+                let offered = caps.summary();
+                if offered.is_empty() {
+                    self.info("server offers no extensions: plain SMTP (RFC 5321) only");
+                } else {
+                    self.info(format!("server offers: {}", offered.join(", ")));
+                }
                 self.caps = Some(caps);
                 self.stage = Stage::Ready;
             }
@@ -1125,8 +1185,10 @@ impl ClientSession {
         let caps = self.caps.clone().unwrap_or_default();
         // RFC 1870, section 3: the size counts CRLFs but neither the
         // stuffed dots nor the final ".": the normalised content.
-        let (normalised, report) = data::encode_bdat(&plan.content);
-        let (encoded_len, eight_bit) = (normalised.len() as u64, report.eight_bit);
+        let report = data::measure(&plan.content);
+        let (encoded_len, eight_bit) = (report.bytes, report.eight_bit);
+        self.content_shown = 0;
+        self.content_hidden = Hidden::default();
         let mut params = plan.mail_params.clone();
         if caps.size.is_some() && !params.iter().any(|p| p.is("SIZE")) {
             self.info(format!(
@@ -1268,6 +1330,55 @@ impl ClientSession {
     }
 }
 
+/// The transcript shows this many content lines of a message; the rest are
+/// counted. Nobody reads a large attachment line by line, and keeping every
+/// line of a 25 MB message as transcript text would cost several times its
+/// size in memory.
+pub const CONTENT_LINES_SHOWN: usize = 1000;
+
+/// Content lines sent but not shown in the transcript.
+#[derive(Debug, Default, Clone, Copy)]
+struct Hidden {
+    lines: usize,
+    bytes: u64,
+}
+
+impl Hidden {
+    fn sentence(self) -> String {
+        format!(
+            "{} more content line(s), {} bytes, sent but not shown (the transcript shows \
+             the first {CONTENT_LINES_SHOWN})",
+            self.lines, self.bytes
+        )
+    }
+}
+
+/// Adds a transcript line for each wire line of `bytes` while fewer than
+/// [`CONTENT_LINES_SHOWN`] are shown; what is left is counted.
+fn show_content(
+    bytes: &[u8],
+    shown: &mut usize,
+    next_seq: &mut u64,
+    events: &mut VecDeque<Event>,
+) -> Hidden {
+    let mut hidden = Hidden::default();
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        if *shown >= CONTENT_LINES_SHOWN {
+            hidden.lines += 1;
+            hidden.bytes += line.len() as u64;
+            continue;
+        }
+        *shown += 1;
+        events.push_back(Event::Sent {
+            seq: *next_seq,
+            text: visible(line.strip_suffix(b"\r\n").unwrap_or(line)),
+            revealed: None,
+        });
+        *next_seq += 1;
+    }
+    hidden
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1368,7 +1479,7 @@ mod tests {
                 (Address::new("b@mx.example").unwrap(), vec![]),
                 (Address::new("c@mx.example").unwrap(), vec![]),
             ],
-            content: b"Subject: hi\r\n\r\n.dot\r\n".to_vec(),
+            content: b"Subject: hi\r\n\r\n.dot\r\n".as_slice().into(),
             transfer: Transfer::Data,
             pipelining: false,
             quit_after: None,
@@ -1474,6 +1585,97 @@ mod tests {
     }
 
     use crate::proto::reply::ReplyCode;
+
+    /// A message of `n` body lines, each "line N".
+    fn long_content(n: usize) -> Arc<[u8]> {
+        let mut c = b"Subject: long\r\n\r\n".to_vec();
+        for i in 1..=n {
+            c.extend_from_slice(format!("line {i}\r\n").as_bytes());
+        }
+        c.into()
+    }
+
+    #[test]
+    fn a_long_message_goes_whole_but_the_transcript_shows_its_head() {
+        for transfer in [Transfer::Data, Transfer::Bdat { chunk_size: 4000 }] {
+            let mut fake = Fake::new();
+            let mut p = plan();
+            p.content = long_content(2500);
+            p.transfer = transfer;
+            let (s, writes, events) = drive(
+                ClientSession::with_plan(ReplyLimits::default(), p),
+                &mut fake,
+            );
+            assert_eq!(s.messages_accepted(), 1, "{transfer:?}");
+            // Every line went out.
+            let wire = writes.concat();
+            assert!(wire.contains("\r\nline 1\r\n"), "{transfer:?}");
+            assert!(wire.contains("\r\nline 2500\r\n"), "{transfer:?}");
+            let told: Vec<_> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Info(t) if t.contains("sent but not shown") => Some(t.clone()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(told.len(), 1, "{transfer:?}: {told:?}");
+            let sent = sent_lines(&events);
+            if transfer == Transfer::Data {
+                // The header line, the blank line, then 998 of the body.
+                assert!(sent.contains(&"line 998".to_string()));
+                assert!(!sent.contains(&"line 999".to_string()));
+                let bytes: usize = (999..=2500).map(|i| format!("line {i}\r\n").len()).sum();
+                assert!(
+                    told[0].starts_with(&format!("1502 more content line(s), {bytes} bytes")),
+                    "{told:?}"
+                );
+                assert_eq!(sent[sent.len() - 2..], [".", "QUIT"]);
+            } else {
+                // BDAT chunks cut lines where the byte count falls; each
+                // piece is a line of the transcript.
+                assert!(!sent.contains(&"line 999".to_string()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_write_failure_in_the_content_means_nothing_was_delivered() {
+        let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
+        s.handle_input(b"220 mx\r\n");
+        s.handle_input(b"250 mx\r\n");
+        s.handle_input(b"250 ok\r\n");
+        s.handle_input(b"250 ok\r\n250 ok\r\n");
+        s.handle_input(b"354 go\r\n");
+        s.handle_write_failure("write failed: broken pipe", false);
+        match s.outcome() {
+            Some(Outcome::ConnectionLost(m)) => {
+                assert!(m.contains("(write failed: broken pipe)"), "{m}");
+                assert!(m.contains("nothing was delivered"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.is_closed());
+
+        // Before any content: where it happened, as for a hang-up.
+        let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
+        s.handle_input(b"220 mx\r\n");
+        s.handle_write_failure("the server took no data for 30s", true);
+        match s.outcome() {
+            Some(Outcome::TimedOut(m)) => assert_eq!(
+                m,
+                "writing to the server failed (the server took no data for 30s) while \
+                 waiting for the reply to EHLO (stage greeted)"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn size_is_the_normalised_length_without_a_copy() {
+        let r = data::measure(b"a\nb\r\n.c");
+        assert_eq!(r.bytes, data::encode_bdat(b"a\nb\r\n.c").0.len() as u64);
+        assert_eq!(r.bytes, 10);
+    }
 
     #[test]
     fn pipelining_sends_mail_rcpt_and_data_in_one_write() {

@@ -178,6 +178,18 @@ pub fn encode_data(content: &[u8]) -> (Vec<u8>, DataReport) {
     (out, report)
 }
 
+/// What `encode_bdat` would report (its `bytes` is the SIZE of RFC 1870),
+/// without building the encoded copy.
+pub fn measure(content: &[u8]) -> DataReport {
+    let mut enc = DataEncoder::new(Framing::Bdat);
+    let mut scratch = Vec::with_capacity(80 * 1024);
+    for piece in content.chunks(64 * 1024) {
+        enc.encode(piece, &mut scratch);
+        scratch.clear();
+    }
+    enc.finish(&mut scratch)
+}
+
 /// Normalises a whole message for BDAT (CRLF line ends, no stuffing).
 pub fn encode_bdat(content: &[u8]) -> (Vec<u8>, DataReport) {
     let mut out = Vec::with_capacity(content.len() + content.len() / 32 + 8);

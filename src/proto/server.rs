@@ -378,8 +378,7 @@ impl ServerSession {
     }
 
     fn reply(&mut self, text: &str) {
-        for (i, line) in text.split('\n').enumerate() {
-            let _ = i;
+        for line in text.split('\n') {
             self.out.extend_from_slice(line.as_bytes());
             self.out.extend_from_slice(b"\r\n");
         }
@@ -957,7 +956,9 @@ mod tests {
                 (Address::new("alice@example.test").unwrap(), vec![]),
                 (Address::new("bob@example.test").unwrap(), vec![]),
             ],
-            content: b"From: x\r\nSubject: t\r\n\r\n.leading dot\r\n..two\r\nend\r\n".to_vec(),
+            content: b"From: x\r\nSubject: t\r\n\r\n.leading dot\r\n..two\r\nend\r\n"
+                .as_slice()
+                .into(),
             transfer: Transfer::Data,
             pipelining: true,
             quit_after: None,
@@ -1062,7 +1063,7 @@ mod tests {
         assert_eq!(m.helo, "client.example");
         assert_eq!(
             m.content,
-            plan().content,
+            &*plan().content,
             "un-stuffed content equals what was given"
         );
         // Every reply carries an enhanced code but those RFC 2034 leaves
@@ -1280,7 +1281,7 @@ mod tests {
             &mut env,
         );
         assert!(accepted(&run));
-        assert_eq!(run.messages[0].content, plan().content);
+        assert_eq!(run.messages[0].content, &*plan().content);
         let p = Plan {
             quit_after: Some(QuitAfter::Rcpt),
             ..plan()

@@ -316,12 +316,15 @@ pub async fn run_with<O: Observer + ?Sized>(
             match timeout(opts.timeout, conn.write_all(&bytes)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
-                    emit(&mut clock, Event::Info(format!("write failed: {e}")), sink);
-                    session.handle_eof();
+                    session.handle_write_failure(&format!("write failed: {e}"), false);
                     continue;
                 }
                 Err(_) => {
-                    session.handle_timeout();
+                    let why = format!(
+                        "the server took no data for {}s",
+                        opts.timeout.as_secs_f64()
+                    );
+                    session.handle_write_failure(&why, true);
                     continue;
                 }
             }

@@ -171,21 +171,115 @@ fn replies_dripped_one_byte_at_a_time() {
     assert!(!has_raw_control(&out.stdout));
 }
 
+/// Thirty seconds of silence before the banner. With the default 30-second
+/// limit the client gives up at the limit, saying what it waited for; with a
+/// longer limit it waits the stall out (as for a tarpitting server) and the
+/// transaction goes through. Both clients run at once: one 30-second wait.
 #[test]
-fn a_stall_before_the_banner_ends_within_the_timeout() {
-    let (addr, server) = serve(|mut c| {
-        // Thirty seconds of silence, cut short when the client gives up.
+fn a_thirty_second_stall_before_the_banner() {
+    let stall = std::time::Duration::from_secs(30);
+    let (silent, silent_server) = serve(|mut c| {
+        // Silent until the client gives up, and longer than the stall.
         c.stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .set_read_timeout(Some(std::time::Duration::from_secs(45)))
             .unwrap();
         c.drain();
     });
-    bin()
-        .args(crate::support::envelope_args_timeout(addr, "2"))
-        .assert()
-        .code(3)
-        .stdout(predicate::str::contains(
-            "no reply within the time limit while waiting for the reply to the greeting",
-        ));
+    let (slow, slow_server) = serve(move |mut c| {
+        std::thread::sleep(stall);
+        c.greet_and_ehlo(&[]);
+        for reply in ["250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n", "354 go\r\n"] {
+            let _ = c.line();
+            c.send(reply.as_bytes());
+        }
+        let _ = c.read_data();
+        c.send(b"250 2.0.0 queued after the wait\r\n");
+        let _ = c.line();
+        c.send(b"221 2.0.0 bye\r\n");
+    });
+    let started = std::time::Instant::now();
+    let mut default_limit = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-workbench"));
+    let mut args = envelope_args(silent);
+    // Drop "--timeout 5": the default applies.
+    args.truncate(args.len() - 2);
+    default_limit.args(&args);
+    let waiting = std::thread::spawn(move || {
+        let out = default_limit.output().unwrap();
+        (out, started.elapsed())
+    });
+    let patient = bin()
+        .args(crate::support::envelope_args_timeout(slow, "40"))
+        .arg("--no-pipelining")
+        .output()
+        .unwrap();
+    let (gave_up, after) = waiting.join().unwrap();
+    silent_server.join().unwrap();
+    slow_server.join().unwrap();
+
+    let text = String::from_utf8_lossy(&gave_up.stdout);
+    assert_eq!(gave_up.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("no reply within the time limit while waiting for the reply to the greeting"),
+        "{text}"
+    );
+    assert!(
+        text.contains("connected to"),
+        "the transcript is kept: {text}"
+    );
+    assert!(
+        after >= std::time::Duration::from_secs(29),
+        "gave up after {after:?}, before the default 30 s"
+    );
+
+    let text = String::from_utf8_lossy(&patient.stdout);
+    assert_eq!(patient.status.code(), Some(0), "{text}");
+    assert!(text.contains("queued after the wait"), "{text}");
+    assert_small();
+}
+
+/// The server hangs up while a large message is still being written: the
+/// write fails, and the client says so and that the message was not
+/// delivered.
+#[test]
+fn a_hang_up_in_the_middle_of_data() {
+    let (addr, server) = serve(|mut c| {
+        c.greet_and_ehlo(&[]);
+        for reply in ["250 ok\r\n", "250 ok\r\n", "354 go\r\n"] {
+            let _ = c.line();
+            c.send(reply.as_bytes());
+        }
+        // Three lines of the content, then hang up.
+        for _ in 0..3 {
+            let _ = c.line();
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.txt");
+    let line = "a line of a large body, long enough to fill the socket buffers\n";
+    std::fs::write(&body, line.repeat(65_536)).unwrap();
+    let out = bin()
+        .args(envelope_args(addr))
+        .arg("--no-pipelining")
+        .arg("--body-file")
+        .arg(&body)
+        .output()
+        .unwrap();
     server.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("<- 354 go"), "the transcript is kept: {text}");
+    // Reset or broken pipe, as the timing falls.
+    assert!(
+        text.contains("the message content could not all be sent (write failed: "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "its end never went out, so the server cannot have accepted it; nothing was \
+             delivered"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("message accepted"), "{text}");
+    assert_small();
 }

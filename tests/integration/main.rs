@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod corpus;
 mod fake;
 mod hostile;
 mod peers;
 mod pty;
+mod pty_hostile;
 mod serve;
 mod support;
