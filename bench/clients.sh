@@ -6,6 +6,9 @@
 #
 #   bash bench/clients.sh                 # REPS=10, N=2000, C=10
 #
+# With POSTFIX=HOST:PORT (and POSTFIX_RCPT, a recipient it accepts) the load
+# comparison is also run against that real Postfix, N=POSTFIX_N (500) each.
+#
 # Needs swaks, smtp-source and smtp-sink (Debian: swaks, postfix). The sink
 # started here listens on 127.0.0.1 and is stopped by its PID; every run is
 # bounded by `timeout`.
@@ -67,4 +70,24 @@ load=$(for _ in 1 2 3; do load_rate; done | median)
 src=$(for _ in 1 2 3; do source_rate; done | median)
 printf '%-44s %8.0f/s %8.0f/s %8.2f\n' "load: send --count $N --concurrency $C vs smtp-source -s $C" \
   "$load" "$src" "$(echo "$load / $src" | bc -l)"
+if [ -n "${POSTFIX:-}" ]; then
+  PN="${POSTFIX_N:-500}"
+  PR="${POSTFIX_RCPT:?POSTFIX_RCPT: a recipient the Postfix accepts}"
+  pf_load() {
+    local t0 t1; t0=$(now)
+    timeout 120 "$BIN" send --server "$POSTFIX" --ehlo bench.example.test \
+      --mail-from bench@example.test --rcpt "$PR" --count "$PN" --concurrency "$C" >/dev/null
+    t1=$(now); echo "$PN / ($t1 - $t0)" | bc -l
+  }
+  pf_source() {
+    local t0 t1; t0=$(now)
+    timeout 120 "$SOURCE" -M bench.example.test -f bench@example.test -t "$PR" \
+      -l 300 -m "$PN" -s "$C" "$POSTFIX" >/dev/null
+    t1=$(now); echo "$PN / ($t1 - $t0)" | bc -l
+  }
+  load=$(for _ in 1 2 3; do pf_load; done | median)
+  src=$(for _ in 1 2 3; do pf_source; done | median)
+  printf '%-44s %8.0f/s %8.0f/s %8.2f\n' "load into Postfix: send vs smtp-source -s $C" \
+    "$load" "$src" "$(echo "$load / $src" | bc -l)"
+fi
 echo "machine: $(nproc) cores, $(uname -sr); one transaction: mean of $REPS runs, median of 3 such; load: median of 3"

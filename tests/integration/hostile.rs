@@ -1,15 +1,18 @@
-//! Hostile and broken servers against `send`: each ends with the documented
-//! exit status and a clear message, keeps the transcript up to the failure,
-//! lets no raw control byte reach stdout, and stays under 64 MB.
+//! Hostile and broken servers against `send`. Every case goes through
+//! [`against`], which checks what each must show: the documented exit status
+//! and a clear message, an end within the time limit, the transcript up to
+//! the failure kept, no raw control byte from the server on stdout or
+//! stderr, and every child so far under 64 MB.
 
 use std::io::Write;
+use std::process::Output;
+use std::time::{Duration, Instant};
 
-use predicates::prelude::*;
-
-use crate::support::{bin, envelope_args, has_raw_control, serve};
+use crate::support::{bin, envelope_args, envelope_args_timeout, has_raw_control, serve, Conn};
 
 /// The largest resident set of any child this test process has waited for,
-/// in KiB (getrusage RUSAGE_CHILDREN).
+/// in KiB (getrusage RUSAGE_CHILDREN): every `send` run so far, this one
+/// included.
 fn children_peak_kib() -> i64 {
     // SAFETY: getrusage only writes into the struct we give it.
     #[allow(unsafe_code)]
@@ -20,9 +23,83 @@ fn children_peak_kib() -> i64 {
     }
 }
 
-fn assert_small() {
+/// Runs `send` with `args` (which hold `--timeout`) and checks the common
+/// promises; `says` must all be in the transcript. Returns the transcript.
+fn against(args: &[String], code: i32, says: &[&str]) -> String {
+    let limit: f64 = args
+        .iter()
+        .skip_while(|a| *a != "--timeout")
+        .nth(1)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(30.0);
+    let started = Instant::now();
+    let out = bin().args(args).output().unwrap();
+    let took = started.elapsed();
+    check(&out, code, says);
+    // Slack for a loaded machine; a hang would take the 60 s guard.
+    let bound = Duration::from_secs_f64(limit) + Duration::from_secs(10);
+    assert!(took < bound, "took {took:?} with a {limit} s limit");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn check(out: &Output, code: i32, says: &[&str]) {
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(code), "{text}");
+    for s in says {
+        assert!(text.contains(s), "the transcript lacks {s:?}:\n{text}");
+    }
+    assert!(
+        text.contains("connected to"),
+        "the transcript up to the failure is kept:\n{text}"
+    );
+    assert!(!has_raw_control(&out.stdout), "raw control byte: {text:?}");
+    assert!(
+        !has_raw_control(&out.stderr),
+        "raw control byte on stderr: {:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let peak = children_peak_kib();
     assert!(peak < 64 * 1024, "a child used {peak} KiB, over 64 MB");
+}
+
+/// A server that answers EHLO, MAIL, RCPT and DATA (each after reading the
+/// command), as a plain server would.
+fn up_to_354(c: &mut Conn) {
+    c.greet_and_ehlo(&[]);
+    for reply in ["250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n", "354 go\r\n"] {
+        let _ = c.line();
+        c.send(reply.as_bytes());
+    }
+}
+
+fn no_pipelining(addr: std::net::SocketAddr) -> Vec<String> {
+    let mut args = envelope_args(addr);
+    args.push("--no-pipelining".into());
+    args
+}
+
+#[test]
+fn escape_sequences_and_invalid_utf8() {
+    let (addr, server) = serve(|mut c| {
+        c.send(b"220 evil \x1b[2J\x1b]52;c;aGVsbG8=\x07 \x9b31m \xc2\x9b \xff\xfe ESMTP\r\n");
+        let _ = c.line();
+        c.send(b"250-fake \x1bP bell\x07\r\n250 SIZE 100\r\n");
+        let _ = c.line();
+        c.send(b"250 ok \x1b[31mred\r\n");
+        let _ = c.line();
+        c.send(b"550 5.1.1 no \x1b]0;title\x07\r\n");
+        let _ = c.line();
+        c.send(b"221 bye\r\n");
+    });
+    against(
+        &envelope_args(addr),
+        5,
+        &[
+            "220 evil ␛[2J␛]52;c;aGVsbG8=␇ \\x9b31m \\u{9b} \\xff\\xfe ESMTP",
+            "550 5.1.1 no ␛]0;title␇",
+        ],
+    );
+    server.join().unwrap();
 }
 
 #[test]
@@ -36,16 +113,12 @@ fn a_ten_megabyte_line_without_an_end() {
             }
         }
     });
-    let out = bin().args(envelope_args(addr)).output().unwrap();
-    server.join().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("reply line longer than 4096 bytes"), "{text}");
-    assert!(
-        text.contains("connected to"),
-        "the transcript up to the failure is kept: {text}"
+    against(
+        &envelope_args(addr),
+        3,
+        &["reply line longer than 4096 bytes"],
     );
-    assert_small();
+    server.join().unwrap();
 }
 
 #[test]
@@ -56,13 +129,8 @@ fn a_line_that_never_ends() {
         let chunk = vec![b'y'; 4096];
         while c.stream.write_all(&chunk).is_ok() {}
     });
-    bin()
-        .args(envelope_args(addr))
-        .assert()
-        .code(3)
-        .stdout(predicate::str::contains("reply line longer than"));
+    against(&envelope_args(addr), 3, &["reply line longer than"]);
     server.join().unwrap();
-    assert_small();
 }
 
 #[test]
@@ -76,13 +144,102 @@ fn a_hundred_thousand_line_reply() {
         let _ = c.stream.write_all(&big);
         c.drain();
     });
-    bin()
-        .args(envelope_args(addr))
-        .assert()
-        .code(3)
-        .stdout(predicate::str::contains("reply has more than 1000 lines"));
+    against(&envelope_args(addr), 3, &["reply has more than 1000 lines"]);
     server.join().unwrap();
-    assert_small();
+}
+
+/// Thirty seconds of silence before the banner. With the default 30-second
+/// limit the client gives up at the limit, saying what it waited for; with a
+/// longer limit it waits the stall out (as for a tarpitting server) and the
+/// transaction goes through. Both clients run at once: one 30-second wait.
+#[test]
+fn a_thirty_second_stall_before_the_banner() {
+    let stall = Duration::from_secs(30);
+    let (silent, silent_server) = serve(|mut c| {
+        // Silent until the client gives up, and longer than the stall.
+        c.stream
+            .set_read_timeout(Some(Duration::from_secs(45)))
+            .unwrap();
+        c.drain();
+    });
+    let (slow, slow_server) = serve(move |mut c| {
+        std::thread::sleep(stall);
+        up_to_354(&mut c);
+        let _ = c.read_data();
+        c.send(b"250 2.0.0 queued after the wait\r\n");
+        let _ = c.line();
+        c.send(b"221 2.0.0 bye\r\n");
+    });
+    let started = Instant::now();
+    let mut default_limit = envelope_args(silent);
+    // Drop "--timeout 5": the default applies.
+    default_limit.truncate(default_limit.len() - 2);
+    let waiting = std::thread::spawn(move || {
+        let out = bin().args(&default_limit).output().unwrap();
+        (out, started.elapsed())
+    });
+    let mut patient = envelope_args_timeout(slow, "40");
+    patient.push("--no-pipelining".into());
+    let text = against(&patient, 0, &["queued after the wait"]);
+    assert!(text.contains("(300"), "the wait shows as latency: {text}");
+    let (gave_up, after) = waiting.join().unwrap();
+    silent_server.join().unwrap();
+    slow_server.join().unwrap();
+    check(
+        &gave_up,
+        3,
+        &["no reply within the time limit while waiting for the reply to the greeting"],
+    );
+    assert!(
+        after >= Duration::from_secs(29) && after < Duration::from_secs(40),
+        "gave up after {after:?}, not at the default 30 s"
+    );
+}
+
+#[test]
+fn a_reply_dripped_forever_cannot_defeat_the_deadline() {
+    let (addr, server) = serve(|mut c| {
+        c.send(b"220 ");
+        // One byte every 200 ms, never a line end: the deadline is on the
+        // reply as a whole, so this must not keep the client waiting.
+        for _ in 0..100 {
+            std::thread::sleep(Duration::from_millis(200));
+            if c.stream.write_all(b"x").is_err() {
+                break;
+            }
+        }
+    });
+    against(
+        &envelope_args_timeout(addr, "1"),
+        3,
+        &["no reply within the time limit while waiting for the reply to the greeting"],
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn replies_dripped_one_byte_at_a_time() {
+    let (addr, server) = serve(|mut c| {
+        let drip = |c: &mut Conn, s: &[u8]| {
+            for b in s {
+                let _ = c.stream.write_all(std::slice::from_ref(b));
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        drip(&mut c, b"220 drip.example ESMTP\r\n");
+        let _ = c.line();
+        drip(&mut c, b"250-drip.example\r\n250 8BITMIME\r\n");
+        for reply in [&b"250 2.1.0 ok\r\n"[..], b"250 2.1.5 ok\r\n", b"354 go\r\n"] {
+            let _ = c.line();
+            drip(&mut c, reply);
+        }
+        let _ = c.read_data();
+        drip(&mut c, b"250 2.0.0 queued\r\n");
+        let _ = c.line();
+        drip(&mut c, b"221 2.0.0 bye\r\n");
+    });
+    against(&no_pipelining(addr), 0, &["<- 250 2.0.0 queued"]);
+    server.join().unwrap();
 }
 
 #[test]
@@ -100,15 +257,11 @@ fn lf_only_replies_work_and_are_reported() {
         let _ = c.line();
         c.send(b"221 bye\n");
     });
-    let mut args = envelope_args(addr);
-    args.push("--no-pipelining".into());
-    bin()
-        .args(&args)
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains(
-            "line ended with a bare LF instead of CRLF",
-        ));
+    against(
+        &no_pipelining(addr),
+        0,
+        &["line ended with a bare LF instead of CRLF"],
+    );
     server.join().unwrap();
 }
 
@@ -126,128 +279,67 @@ fn malformed_codes() {
             c.send(greeting);
             c.drain();
         });
-        bin()
-            .args(envelope_args(addr))
-            .assert()
-            .code(3)
-            .stdout(predicate::str::contains(says));
+        against(&envelope_args(addr), 3, &[says]);
         server.join().unwrap();
     }
 }
 
 #[test]
-fn replies_dripped_one_byte_at_a_time() {
+fn different_codes_in_one_reply_are_a_protocol_error() {
     let (addr, server) = serve(|mut c| {
-        let drip = |c: &mut crate::support::Conn, s: &[u8]| {
-            for b in s {
-                let _ = c.stream.write_all(std::slice::from_ref(b));
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-        };
-        drip(&mut c, b"220 drip.example ESMTP\r\n");
-        let _ = c.line();
-        drip(&mut c, b"250-drip.example\r\n250 8BITMIME\r\n");
-        for reply in [&b"250 2.1.0 ok\r\n"[..], b"250 2.1.5 ok\r\n", b"354 go\r\n"] {
-            let _ = c.line();
-            drip(&mut c, reply);
-        }
+        up_to_354(&mut c);
         let _ = c.read_data();
-        drip(&mut c, b"250 2.0.0 queued\r\n");
-        let _ = c.line();
-        drip(&mut c, b"221 2.0.0 bye\r\n");
-    });
-    let out = bin()
-        .args(envelope_args(addr))
-        .arg("--no-pipelining")
-        .output()
-        .unwrap();
-    server.join().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(!has_raw_control(&out.stdout));
-}
-
-/// Thirty seconds of silence before the banner. With the default 30-second
-/// limit the client gives up at the limit, saying what it waited for; with a
-/// longer limit it waits the stall out (as for a tarpitting server) and the
-/// transaction goes through. Both clients run at once: one 30-second wait.
-#[test]
-fn a_thirty_second_stall_before_the_banner() {
-    let stall = std::time::Duration::from_secs(30);
-    let (silent, silent_server) = serve(|mut c| {
-        // Silent until the client gives up, and longer than the stall.
-        c.stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(45)))
-            .unwrap();
+        c.send(b"550-5.7.1 rejected\r\n250 2.0.0 queued\r\n");
         c.drain();
     });
-    let (slow, slow_server) = serve(move |mut c| {
-        std::thread::sleep(stall);
-        c.greet_and_ehlo(&[]);
-        for reply in ["250 2.1.0 ok\r\n", "250 2.1.5 ok\r\n", "354 go\r\n"] {
-            let _ = c.line();
-            c.send(reply.as_bytes());
-        }
-        let _ = c.read_data();
-        c.send(b"250 2.0.0 queued after the wait\r\n");
-        let _ = c.line();
-        c.send(b"221 2.0.0 bye\r\n");
-    });
-    let started = std::time::Instant::now();
-    let mut default_limit = std::process::Command::new(env!("CARGO_BIN_EXE_smtp-workbench"));
-    let mut args = envelope_args(silent);
-    // Drop "--timeout 5": the default applies.
-    args.truncate(args.len() - 2);
-    default_limit.args(&args);
-    let waiting = std::thread::spawn(move || {
-        let out = default_limit.output().unwrap();
-        (out, started.elapsed())
-    });
-    let patient = bin()
-        .args(crate::support::envelope_args_timeout(slow, "40"))
-        .arg("--no-pipelining")
-        .output()
-        .unwrap();
-    let (gave_up, after) = waiting.join().unwrap();
-    silent_server.join().unwrap();
-    slow_server.join().unwrap();
+    let text = against(
+        &no_pipelining(addr),
+        3,
+        &["changes its code from 550 to 250"],
+    );
+    assert!(!text.contains("message accepted"), "{text}");
+    server.join().unwrap();
+}
 
-    let text = String::from_utf8_lossy(&gave_up.stdout);
-    assert_eq!(gave_up.status.code(), Some(3), "{text}");
-    assert!(
-        text.contains("no reply within the time limit while waiting for the reply to the greeting"),
-        "{text}"
-    );
-    assert!(
-        text.contains("connected to"),
-        "the transcript is kept: {text}"
-    );
-    assert!(
-        after >= std::time::Duration::from_secs(29),
-        "gave up after {after:?}, before the default 30 s"
-    );
-
-    let text = String::from_utf8_lossy(&patient.stdout);
-    assert_eq!(patient.status.code(), Some(0), "{text}");
-    assert!(text.contains("queued after the wait"), "{text}");
-    assert_small();
+#[test]
+fn hang_up_at_each_stage_says_where() {
+    for (answers, stage) in [
+        (0, "the greeting"),
+        (1, "EHLO"),
+        (2, "MAIL FROM"),
+        (3, "RCPT TO"),
+        (4, "DATA"),
+    ] {
+        let (addr, server) = serve(move |mut c| {
+            let replies = ["220 fake\r\n", "250 fake\r\n", "250 ok\r\n", "250 ok\r\n"];
+            for (i, r) in replies.iter().take(answers).enumerate() {
+                if i > 0 {
+                    let _ = c.line();
+                }
+                c.send(r.as_bytes());
+            }
+            if answers > 0 {
+                let _ = c.line();
+            }
+        });
+        against(
+            &no_pipelining(addr),
+            3,
+            &[&format!(
+                "the server closed the connection while waiting for the reply to {stage}"
+            )],
+        );
+        server.join().unwrap();
+    }
 }
 
 /// The server hangs up while a large message is still being written: the
-/// write fails, and the client says so and that the message was not
-/// delivered.
+/// write fails, and the client says that the end of the message never went
+/// out, so nothing was delivered.
 #[test]
 fn a_hang_up_in_the_middle_of_data() {
     let (addr, server) = serve(|mut c| {
-        c.greet_and_ehlo(&[]);
-        for reply in ["250 ok\r\n", "250 ok\r\n", "354 go\r\n"] {
-            let _ = c.line();
-            c.send(reply.as_bytes());
-        }
+        up_to_354(&mut c);
         // Three lines of the content, then hang up.
         for _ in 0..3 {
             let _ = c.line();
@@ -257,29 +349,62 @@ fn a_hang_up_in_the_middle_of_data() {
     let body = dir.path().join("body.txt");
     let line = "a line of a large body, long enough to fill the socket buffers\n";
     std::fs::write(&body, line.repeat(65_536)).unwrap();
-    let out = bin()
-        .args(envelope_args(addr))
-        .arg("--no-pipelining")
-        .arg("--body-file")
-        .arg(&body)
-        .output()
-        .unwrap();
-    server.join().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{text}");
-    assert!(text.contains("<- 354 go"), "the transcript is kept: {text}");
+    let mut args = no_pipelining(addr);
+    args.extend(["--body-file".into(), body.display().to_string()]);
     // Reset or broken pipe, as the timing falls.
-    assert!(
-        text.contains("the message content could not all be sent (write failed: "),
-        "{text}"
-    );
-    assert!(
-        text.contains(
+    let text = against(
+        &args,
+        3,
+        &[
+            "<- 354 go",
+            "the message content could not all be sent (write failed: ",
             "its end never went out, so the server cannot have accepted it; nothing was \
-             delivered"
-        ),
-        "{text}"
+             delivered",
+        ],
     );
     assert!(!text.contains("message accepted"), "{text}");
-    assert_small();
+    server.join().unwrap();
+}
+
+#[test]
+fn hang_up_after_the_final_dot_is_not_success() {
+    let (addr, server) = serve(|mut c| {
+        up_to_354(&mut c);
+        let _ = c.read_data();
+        // No reply: hang up.
+    });
+    against(&no_pipelining(addr), 3, &["delivery status unknown"]);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_421_in_the_middle_ends_with_status_4() {
+    let (addr, server) = serve(|mut c| {
+        c.greet_and_ehlo(&[]);
+        let _ = c.line();
+        c.send(b"421 4.3.2 shutting down\r\n");
+    });
+    against(
+        &envelope_args(addr),
+        4,
+        &[
+            "<- 421 4.3.2 shutting down",
+            "the server is closing the connection (421)",
+        ],
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn plaintext_after_starttls_is_a_tls_failure() {
+    let (addr, server) = serve(|mut c| {
+        c.greet_and_ehlo(&["STARTTLS"]);
+        let _ = c.line();
+        c.send(b"220 go ahead\r\nthis is not TLS at all\r\n");
+        c.drain();
+    });
+    let mut args = envelope_args(addr);
+    args.extend(["--tls", "starttls", "--insecure"].map(String::from));
+    against(&args, 3, &["<- 220 go ahead", "TLS"]);
+    server.join().unwrap();
 }
