@@ -306,6 +306,9 @@ pub async fn run_with<O: Observer + ?Sized>(
         }
     }
 
+    // Connected: the owner learns the stage before the greeting comes (a
+    // server may keep it waiting).
+    sink.status(&session);
     let mut buf = vec![0u8; 16 * 1024];
     let mut deadline = Instant::now() + opts.timeout;
     let mut replies_seen = session.replies_received();

@@ -113,6 +113,9 @@ pub fn status(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         Conn::Connecting => parts.push(" connecting…".into()),
         Conn::Open(s) => {
             parts.push(format!(" stage: {}", s.stage));
+            if s.awaiting {
+                parts.push("waiting for the server…".into());
+            }
             parts.push(format!("TLS: {}", if s.tls { "yes" } else { "no" }));
             parts.push(format!("AUTH: {}", s.auth.as_deref().unwrap_or("no")));
         }
@@ -1018,5 +1021,26 @@ mod tests {
         let t = render(&s, 120, 40, COLOR);
         let text = format!("{:?}", t.backend().buffer());
         assert!(text.contains("500000 lines up"));
+    }
+
+    #[test]
+    fn the_status_line_says_when_the_server_is_awaited() {
+        let mut s = busy();
+        let first_row = |s: &AppState| {
+            let t = render(s, 120, 40, COLOR);
+            let buf = t.backend().buffer().clone();
+            (0..120)
+                .map(|x| buf[(x, 0)].symbol().to_string())
+                .collect::<String>()
+        };
+        assert!(!first_row(&s).contains("waiting for the server"));
+        if let Conn::Open(v) = &mut s.conn {
+            v.awaiting = true;
+        }
+        assert!(
+            first_row(&s).starts_with(" stage: ready │ waiting for the server… │ TLS: no"),
+            "{}",
+            first_row(&s)
+        );
     }
 }

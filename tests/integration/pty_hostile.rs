@@ -118,6 +118,8 @@ fn a_thirty_second_stall_before_the_banner() {
     let started = Instant::now();
     let mut pty = Pty::spawn(&[&addr.to_string()]);
     pty.wait_for("connected to");
+    // The status line says what the wait is for.
+    pty.wait_for("stage: connected │ waiting for the server…");
     std::thread::sleep(Duration::from_secs(2));
     assert_responsive(&mut pty);
     pty.wait_for_within(
