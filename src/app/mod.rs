@@ -754,7 +754,13 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     ) {
         state.notice = None;
     }
-    if state.confirm_quit {
+    // The question stays while the session goes on (a busy server must not
+    // dismiss it); the user's next key answers it.
+    let background = matches!(
+        action,
+        Action::Session { .. } | Action::Notice(_) | Action::Stored(_)
+    );
+    if state.confirm_quit && !background {
         state.confirm_quit = false;
         match action {
             Action::Input(KeyEvent {
@@ -766,7 +772,6 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
                 fx.push(Effect::Quit);
                 return fx;
             }
-            Action::Session { .. } => {}
             _ => return fx,
         }
     }

@@ -430,6 +430,20 @@ fn quit_asks_while_connected() {
     let mut s = connected();
     assert!(update(&mut s, Action::Quit).is_empty());
     assert!(s.confirm_quit);
+    // The server talking meanwhile does not dismiss the question.
+    let id = s.session_id;
+    update(
+        &mut s,
+        Action::Session {
+            id,
+            msg: SessionMsg::Event(Timed {
+                at: Duration::ZERO,
+                latency: None,
+                event: Event::Info("the server goes on".into()),
+            }),
+        },
+    );
+    assert!(s.confirm_quit, "a session event dismissed the question");
     assert!(
         update(&mut s, Action::Cancel).is_empty(),
         "any other key stays"

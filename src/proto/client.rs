@@ -212,6 +212,27 @@ impl Expect {
         }
     }
 
+    /// Whether a positive (2xx or 3xx) `code` is one this can get (RFC 5321,
+    /// section 4.3.2, and the extensions' RFCs). Negative codes always fit.
+    fn can_get(self, code: u16) -> bool {
+        let fits: &[u16] = match self {
+            Expect::Greeting | Expect::Command(Verb::StartTls) => &[220],
+            Expect::Command(Verb::Ehlo | Verb::Helo | Verb::Mail | Verb::Rset | Verb::Noop)
+            | Expect::Command(Verb::Bdat { .. })
+            | Expect::DataEnd => &[250],
+            Expect::Command(Verb::Rcpt) => &[250, 251],
+            Expect::Command(Verb::Data) => &[354],
+            Expect::Command(Verb::Auth) | Expect::AuthStep => &[235, 334],
+            Expect::Command(Verb::Vrfy) => &[250, 251, 252],
+            Expect::Command(Verb::Expn) => &[250, 252],
+            Expect::Command(Verb::Help) => &[211, 214],
+            Expect::Command(Verb::Quit) => &[221],
+            // A line typed by hand: any reply may be right.
+            Expect::Command(Verb::Other) => return true,
+        };
+        fits.contains(&code)
+    }
+
     fn describe(self) -> &'static str {
         match self {
             Expect::Greeting => "the greeting",
@@ -226,6 +247,9 @@ impl Expect {
 struct Pending {
     seq: u64,
     expect: Expect,
+    /// Its command has left through `poll_transmit`. A reply cannot answer
+    /// a command that has not been sent.
+    on_wire: bool,
 }
 
 #[derive(Debug)]
@@ -273,6 +297,8 @@ pub struct ClientSession {
     /// those sent but not shown.
     content_shown: usize,
     content_hidden: Hidden,
+    /// Replies that answered nothing, in a session driven by hand.
+    unsolicited: usize,
 }
 
 impl ClientSession {
@@ -284,6 +310,7 @@ impl ClientSession {
             pending: VecDeque::from([Pending {
                 seq: 0,
                 expect: Expect::Greeting,
+                on_wire: true,
             }]),
             out: Vec::new(),
             events: VecDeque::new(),
@@ -303,6 +330,7 @@ impl ClientSession {
             partial_refusal: None,
             content_shown: 0,
             content_hidden: Hidden::default(),
+            unsolicited: 0,
         }
     }
 
@@ -432,7 +460,13 @@ impl ClientSession {
     /// a pipelined group goes out in one write.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
+        if self.out.is_empty() {
+            return None;
+        }
+        for p in &mut self.pending {
+            p.on_wire = true;
+        }
+        Some(std::mem::take(&mut self.out))
     }
 
     #[must_use]
@@ -450,7 +484,15 @@ impl ClientSession {
         self.parser.feed(bytes);
         while let Some(result) = self.parser.poll_reply() {
             self.replies += 1;
-            let pending = self.pending.pop_front();
+            // A reply read together with the one that made us queue a
+            // command arrived before that command went out: it answers
+            // nothing (a server talking out of turn, or replies flooded).
+            let early = self.pending.front().is_some_and(|p| !p.on_wire);
+            let pending = if early {
+                None
+            } else {
+                self.pending.pop_front()
+            };
             let answers = pending.map(|p| p.seq);
             match result {
                 Ok(reply) => {
@@ -465,7 +507,7 @@ impl ClientSession {
                     }
                     match expect {
                         Some(expect) => self.on_reply(expect, &reply),
-                        None => self.unsolicited(&reply),
+                        None => self.unsolicited(&reply, early),
                     }
                 }
                 Err(error) => {
@@ -780,7 +822,11 @@ impl ClientSession {
     }
 
     fn expect(&mut self, seq: u64, expect: Expect) {
-        self.pending.push_back(Pending { seq, expect });
+        self.pending.push_back(Pending {
+            seq,
+            expect,
+            on_wire: false,
+        });
     }
 
     fn info(&mut self, s: impl Into<String>) {
@@ -801,15 +847,48 @@ impl ClientSession {
         }
     }
 
-    fn unsolicited(&mut self, reply: &Reply) {
+    /// A reply that answers no command: `early` when a command was queued
+    /// but had not been sent yet. A 421 may come at any time (RFC 5321,
+    /// section 3.8); anything else is the server out of step, which ends a
+    /// planned session as a protocol error, since no later reply could be
+    /// trusted to answer the command it seems to.
+    fn unsolicited(&mut self, reply: &Reply, early: bool) {
         if reply.code.value() == 421 {
             self.warn("the server is closing the connection (421)");
             if self.driver.is_some() {
                 self.finish(Outcome::Refused(reply.clone()));
             }
             self.close();
+            return;
+        }
+        let m = if early {
+            format!(
+                "the server sent {} before the command it would answer was sent: it is out \
+                 of step (a broken server, or one flooding replies)",
+                reply.code
+            )
         } else {
-            self.warn("a reply arrived with no command waiting for it");
+            format!(
+                "a reply ({}) arrived with no command waiting for it",
+                reply.code
+            )
+        };
+        if self.driver.is_some() {
+            self.error(m.clone());
+            self.finish(Outcome::Protocol(m));
+            self.close();
+            return;
+        }
+        // By hand the session goes on; a flood is told of a few times, not
+        // once per reply.
+        self.unsolicited += 1;
+        match self.unsolicited {
+            n if n < UNSOLICITED_TOLD => self.warn(m),
+            UNSOLICITED_TOLD => self.warn(format!(
+                "{m}; that makes {UNSOLICITED_TOLD}: more such replies are shown without \
+                 this warning"
+            )),
+            _ => {}
         }
     }
 
@@ -818,6 +897,20 @@ impl ClientSession {
     fn on_reply(&mut self, expect: Expect, reply: &Reply) {
         let code = reply.code.value();
         let ok = reply.code.is_positive() && code < 300;
+        if reply.code.is_positive() && !expect.can_get(code) {
+            let m = format!(
+                "{} cannot be answered with {code} (RFC 5321, section 4.3.2): the \
+                 server is out of step or broken",
+                expect.describe()
+            );
+            if self.driver.is_some() {
+                self.error(m.clone());
+                self.finish(Outcome::Protocol(m));
+                self.close();
+                return;
+            }
+            self.warn(m);
+        }
         match expect {
             Expect::Greeting => {
                 if code == 220 {
@@ -1336,6 +1429,9 @@ impl ClientSession {
 /// size in memory.
 pub const CONTENT_LINES_SHOWN: usize = 1000;
 
+/// Replies that answer nothing are warned of this many times in a session.
+const UNSOLICITED_TOLD: usize = 10;
+
 /// Content lines sent but not shown in the transcript.
 #[derive(Debug, Default, Clone, Copy)]
 struct Hidden {
@@ -1641,11 +1737,10 @@ mod tests {
     #[test]
     fn a_write_failure_in_the_content_means_nothing_was_delivered() {
         let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
-        s.handle_input(b"220 mx\r\n");
-        s.handle_input(b"250 mx\r\n");
-        s.handle_input(b"250 ok\r\n");
-        s.handle_input(b"250 ok\r\n250 ok\r\n");
-        s.handle_input(b"354 go\r\n");
+        for turn in &TURNS[..6] {
+            s.handle_input(turn);
+            let _ = s.poll_transmit();
+        }
         s.handle_write_failure("write failed: broken pipe", false);
         match s.outcome() {
             Some(Outcome::ConnectionLost(m)) => {
@@ -1998,44 +2093,71 @@ mod tests {
     #[test]
     fn by_hand_with_raw_lines() {
         let mut s = ClientSession::new(ReplyLimits::default());
+        let mut wire = Vec::new();
+        // Sends what was typed, as the transport does before reading.
+        let mut raw = |s: &mut ClientSession, line: &str| {
+            s.send_raw(line).unwrap();
+            wire.extend(s.poll_transmit().unwrap_or_default());
+        };
         s.handle_input(b"220 mx ESMTP\r\n");
         assert_eq!(s.stage(), Stage::Greeted);
         assert_eq!(s.suggested()[0], Verb::Ehlo);
-        s.send_raw("ehlo me").unwrap();
+        raw(&mut s, "ehlo me");
         s.handle_input(b"250-mx\r\n250 AUTH LOGIN\r\n");
         assert_eq!(s.stage(), Stage::Ready);
         assert!(s.suggested().contains(&Verb::Auth));
-        s.send_raw("HELLO wrong").unwrap();
+        raw(&mut s, "HELLO wrong");
         s.handle_input(b"500 5.5.2 unknown command\r\n");
         assert_eq!(s.stage(), Stage::Ready);
-        s.send_raw("MAIL FROM:<a@b>").unwrap();
+        raw(&mut s, "MAIL FROM:<a@b>");
         s.handle_input(b"250 ok\r\n");
         assert_eq!(s.stage(), Stage::Mail);
-        s.send_raw("RCPT TO:<c@d>").unwrap();
+        raw(&mut s, "RCPT TO:<c@d>");
         s.handle_input(b"250 ok\r\n");
-        s.send_raw("DATA").unwrap();
+        raw(&mut s, "DATA");
         s.handle_input(b"354 go\r\n");
         assert_eq!(s.stage(), Stage::Data);
-        s.send_raw("Subject: by hand").unwrap();
-        s.send_raw("").unwrap();
-        s.send_raw("QUIT").unwrap(); // content, not a command
+        raw(&mut s, "Subject: by hand");
+        raw(&mut s, "");
+        raw(&mut s, "QUIT"); // content, not a command
         assert!(!s.awaiting_reply());
-        s.send_raw(".").unwrap();
+        raw(&mut s, ".");
         assert!(s.awaiting_reply());
         s.handle_input(b"250 2.0.0 queued\r\n");
         assert_eq!(s.stage(), Stage::Ready);
         assert_eq!(s.messages_accepted(), 1);
         assert!(s.send_raw("a\r\nb").is_err());
         // AUTH typed by hand: the next raw line answers the challenge.
-        s.send_raw("AUTH LOGIN").unwrap();
+        raw(&mut s, "AUTH LOGIN");
         s.handle_input(b"334 VXNlcm5hbWU6\r\n");
-        s.send_raw("YWxpY2U=").unwrap();
+        raw(&mut s, "YWxpY2U=");
         s.handle_input(b"334 UGFzc3dvcmQ6\r\n");
-        s.send_raw("c2VjcmV0").unwrap();
+        raw(&mut s, "c2VjcmV0");
         s.handle_input(b"235 2.7.0 ok\r\n");
         assert!(s.authenticated_user().is_some());
-        let wire = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
+        let wire = String::from_utf8(wire).unwrap();
         assert!(wire.ends_with("AUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\n"));
+    }
+
+    #[test]
+    fn a_flood_of_replies_by_hand_is_warned_of_ten_times() {
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"220 hi\r\n");
+        s.handle_input(&b"250 ok\r\n".repeat(25));
+        let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+        let warnings: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Warning(w) => Some(w.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(warnings.len(), 10, "{warnings:?}");
+        assert!(warnings[9]
+            .ends_with("that makes 10: more such replies are shown without this warning"));
+        let replies = events.iter().filter(|e| matches!(e, Event::Reply { .. }));
+        assert_eq!(replies.count(), 26, "every reply is still shown");
+        assert!(!s.is_closed());
     }
 
     #[test]
@@ -2046,31 +2168,85 @@ mod tests {
         assert!(s.is_closed());
     }
 
+    /// The conversation of `plan()`, one entry per turn of the server.
+    const TURNS: &[&[u8]] = &[
+        b"220 hi\r\n",
+        b"250-mx\r\n250 SIZE 100\r\n",
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+        b"250 ok\r\n",
+        b"354 go\r\n",
+        b"250 queued\r\n",
+        b"221 bye\r\n",
+    ];
+
+    /// Feeds `chunks`, sending what the session queues after each.
+    fn converse(chunks: &[&[u8]]) -> (Vec<Event>, Option<Outcome>) {
+        let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
+        let mut events = Vec::new();
+        for c in chunks {
+            s.handle_input(c);
+            let _ = s.poll_transmit();
+            events.extend(std::iter::from_fn(|| s.poll_event()));
+        }
+        (events, s.outcome().cloned())
+    }
+
     #[test]
     fn the_same_events_whatever_the_split_of_the_replies() {
-        let replies: &[u8] = b"220 hi\r\n250-mx\r\n250 SIZE 100\r\n250 ok\r\n250 ok\r\n250 ok\r\n\
-                               354 go\r\n250 queued\r\n221 bye\r\n";
-        let run = |chunks: &[&[u8]]| {
-            let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
-            let mut events = Vec::new();
-            for c in chunks {
-                s.handle_input(c);
-                let _ = s.poll_transmit();
-                events.extend(std::iter::from_fn(|| s.poll_event()));
-            }
-            (events, s.outcome().cloned())
-        };
-        let whole = run(&[replies]);
+        let whole = converse(TURNS);
         assert!(matches!(
             whole.1,
             Some(Outcome::Completed { accepted: Some(_) })
         ));
-        for cut in 0..=replies.len() {
-            assert_eq!(
-                run(&[&replies[..cut], &replies[cut..]]),
-                whole,
-                "cut at {cut}"
-            );
+        for (turn, bytes) in TURNS.iter().enumerate() {
+            for cut in 0..=bytes.len() {
+                let mut chunks: Vec<&[u8]> = TURNS[..turn].to_vec();
+                chunks.extend([&bytes[..cut], &bytes[cut..]]);
+                chunks.extend(&TURNS[turn + 1..]);
+                assert_eq!(converse(&chunks), whole, "turn {turn} cut at {cut}");
+            }
         }
+    }
+
+    #[test]
+    fn replies_before_their_command_was_sent_answer_nothing() {
+        // The whole conversation in one read: everything after the greeting
+        // arrived before EHLO went out.
+        let (events, outcome) = converse(&[&TURNS.concat()]);
+        let m = "the server sent 250 before the command it would answer was sent: it is \
+                 out of step (a broken server, or one flooding replies)";
+        assert_eq!(outcome, Some(Outcome::Protocol(m.into())));
+        assert!(events.contains(&Event::Error(m.into())));
+        // EHLO was queued, never answered; nothing else was sent.
+        assert_eq!(sent_lines(&events), ["EHLO client.example"]);
+    }
+
+    #[test]
+    fn a_positive_reply_a_command_cannot_get_is_a_protocol_error() {
+        for (turn, wrong, says) in [
+            (5, &b"250 ok\r\n"[..], "DATA cannot be answered with 250"),
+            (2, b"354 go\r\n", "MAIL FROM cannot be answered with 354"),
+            (1, b"220 hi\r\n", "EHLO cannot be answered with 220"),
+            (0, b"250 hi\r\n", "the greeting cannot be answered with 250"),
+        ] {
+            let mut chunks: Vec<&[u8]> = TURNS[..turn].to_vec();
+            chunks.push(wrong);
+            let (_, outcome) = converse(&chunks);
+            match outcome {
+                Some(Outcome::Protocol(m)) => assert!(m.starts_with(says), "{m}"),
+                other => panic!("{says}: {other:?}"),
+            }
+        }
+        // By hand, the same is a warning and the session goes on.
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"220 hi\r\n");
+        s.send_raw("NOOP").unwrap();
+        let _ = s.poll_transmit();
+        s.handle_input(b"354 go\r\n");
+        let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+        assert!(events.iter().any(|e| matches!(e, Event::Warning(w)
+            if w.starts_with("NOOP cannot be answered with 354"))));
+        assert!(!s.is_closed());
     }
 }

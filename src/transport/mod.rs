@@ -124,7 +124,17 @@ pub struct Timed {
 pub trait Observer {
     fn event(&mut self, event: Timed);
     fn status(&mut self, _session: &ClientSession) {}
+    /// How many events the owner has been given and not yet taken in. Above
+    /// [`MAX_BACKLOG`] the session stops reading from the server until the
+    /// owner catches up: a server that floods replies slows down instead of
+    /// filling memory.
+    fn backlog(&self) -> usize {
+        0
+    }
 }
+
+/// The most events an owner may have waiting before reading pauses.
+pub const MAX_BACKLOG: usize = 10_000;
 
 impl<F: FnMut(Timed)> Observer for F {
     fn event(&mut self, event: Timed) {
@@ -370,6 +380,15 @@ pub async fn run_with<O: Observer + ?Sized>(
             conn.shutdown().await;
             break;
         }
+        if sink.backlog() > MAX_BACKLOG {
+            // The owner is behind: wait for it, and do not count the wait
+            // against the server's time limit.
+            let paused = Instant::now();
+            while sink.backlog() > MAX_BACKLOG / 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            deadline += paused.elapsed();
+        }
         let awaiting = session.awaiting_reply();
         if !awaiting && control.is_none() {
             // Nothing to wait for and nothing to send: a plan that ended
@@ -574,5 +593,93 @@ mod tests {
         assert!(matches!(t("fe80::1:x"), Err(TargetError::AmbiguousIpv6(_))));
         assert_eq!(t(""), Err(TargetError::Empty));
         assert_eq!(Target::parse("::1", 25).unwrap().to_string(), "[::1]:25");
+    }
+
+    /// An owner that never catches up (its backlog stays full) stops the
+    /// reading: a server flooding replies fills the socket buffers, not
+    /// memory. Once the owner catches up, reading goes on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_backlog_pauses_the_reading() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        use tokio::io::AsyncWriteExt;
+
+        struct Slow {
+            got: Arc<AtomicUsize>,
+            caught_up: Arc<AtomicBool>,
+        }
+        impl Observer for Slow {
+            fn event(&mut self, _: Timed) {
+                self.got.fetch_add(1, Ordering::Relaxed);
+            }
+            fn backlog(&self) -> usize {
+                if self.caught_up.load(Ordering::Relaxed) {
+                    0
+                } else {
+                    self.got.load(Ordering::Relaxed)
+                }
+            }
+        }
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let server_stop = stop.clone();
+        let server = tokio::spawn(async move {
+            let (mut c, _) = listener.accept().await.unwrap();
+            c.write_all(b"220 flood.example ESMTP\r\n").await.unwrap();
+            let flood = b"250 ok\r\n".repeat(4096);
+            while !server_stop.load(Ordering::Relaxed) {
+                if c.write_all(&flood).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let got = Arc::new(AtomicUsize::new(0));
+        let caught_up = Arc::new(AtomicBool::new(false));
+        let mut owner = Slow {
+            got: got.clone(),
+            caught_up: caught_up.clone(),
+        };
+        let (ctl_tx, mut ctl_rx) = tokio::sync::mpsc::unbounded_channel();
+        let opts = ConnectOptions {
+            target: Target {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+            },
+            tls_mode: TlsMode::None,
+            tls: TlsOptions::default(),
+            timeout: Duration::from_secs(30),
+        };
+        let session = tokio::spawn(async move {
+            run_with(
+                ClientSession::new(crate::proto::reply::ReplyLimits::default()),
+                &opts,
+                &mut owner,
+                Some(&mut ctl_rx),
+            )
+            .await
+        });
+        // Long enough for an unpaused reader to take in millions of replies.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let held = got.load(Ordering::Relaxed);
+        // One read past the limit at most: 16 KiB of 8-byte replies, two
+        // events each (the reply and the warning that nothing asked for it).
+        assert!(
+            held > MAX_BACKLOG,
+            "the flood never filled the backlog: {held}"
+        );
+        assert!(
+            held <= MAX_BACKLOG + 2 * 16 * 1024 / 8 + 8,
+            "kept reading past the backlog: {held} events"
+        );
+        caught_up.store(true, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(got.load(Ordering::Relaxed) > held, "reading never resumed");
+        stop.store(true, Ordering::Relaxed);
+        ctl_tx.send(Control::Close).unwrap();
+        drop(ctl_tx);
+        let _ = session.await;
+        let _ = server.await;
     }
 }

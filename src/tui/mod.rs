@@ -10,6 +10,8 @@ pub mod ui;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crossterm::event::{
@@ -99,14 +101,25 @@ fn now_parts() -> (String, String) {
 struct Relay {
     id: u64,
     tx: mpsc::UnboundedSender<Action>,
+    /// Events and views sent and not yet taken in by the UI loop.
+    backlog: Arc<AtomicUsize>,
+}
+
+impl Relay {
+    fn send(&self, msg: SessionMsg) {
+        if self.tx.send(Action::Session { id: self.id, msg }).is_ok() {
+            self.backlog.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Observer for Relay {
     fn event(&mut self, event: Timed) {
-        let _ = self.tx.send(Action::Session {
-            id: self.id,
-            msg: SessionMsg::Event(event),
-        });
+        self.send(SessionMsg::Event(event));
+    }
+
+    fn backlog(&self) -> usize {
+        self.backlog.load(Ordering::Relaxed)
     }
 
     fn status(&mut self, s: &ClientSession) {
@@ -118,10 +131,7 @@ impl Observer for Relay {
             awaiting: s.awaiting_reply(),
             suggested: s.suggested(),
         };
-        let _ = self.tx.send(Action::Session {
-            id: self.id,
-            msg: SessionMsg::Status(view),
-        });
+        self.send(SessionMsg::Status(view));
     }
 }
 
@@ -130,6 +140,8 @@ struct Runner {
     options: Options,
     tx: mpsc::UnboundedSender<Action>,
     sessions: HashMap<u64, mpsc::UnboundedSender<Control>>,
+    /// What the sessions' relays have sent and the loop not yet taken in.
+    backlog: Arc<AtomicUsize>,
     builtin: Option<(ServerHandle, rustls::pki_types::CertificateDer<'static>)>,
     clipboard: Option<arboard::Clipboard>,
     /// A policy for the built-in server before it has started.
@@ -153,6 +165,7 @@ async fn event_loop(options: Options) -> io::Result<()> {
         options,
         tx: tx.clone(),
         sessions: HashMap::new(),
+        backlog: Arc::new(AtomicUsize::new(0)),
         builtin: None,
         clipboard: None,
         policy: None,
@@ -196,6 +209,13 @@ async fn event_loop(options: Options) -> io::Result<()> {
             }
         }
         for action in pending.drain(..) {
+            if let Action::Session {
+                msg: SessionMsg::Event(_) | SessionMsg::Status(_),
+                ..
+            } = action
+            {
+                runner.backlog.fetch_sub(1, Ordering::Relaxed);
+            }
             for effect in app::update(&mut state, action) {
                 if runner.run(effect, &mut state, &mut terminal).await {
                     return Ok(());
@@ -395,6 +415,7 @@ impl Runner {
         // Sessions that ended are forgotten; their channel is closed.
         self.sessions.retain(|_, s| !s.is_closed());
         self.sessions.insert(id, ctl_tx);
+        let backlog = self.backlog.clone();
         tokio::spawn(async move {
             let _ = tx.send(Action::Session {
                 id,
@@ -402,7 +423,11 @@ impl Runner {
                     peer: target_addr.to_string(),
                 },
             });
-            let mut relay = Relay { id, tx: tx.clone() };
+            let mut relay = Relay {
+                id,
+                tx: tx.clone(),
+                backlog: backlog.clone(),
+            };
             let session = transport::run_with(
                 ClientSession::new(ReplyLimits::default()),
                 &opts,

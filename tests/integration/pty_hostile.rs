@@ -84,6 +84,25 @@ fn a_ten_megabyte_line_without_an_end() {
     server.join().unwrap();
 }
 
+/// Replies without end: the workbench shows them as they come (at the pace
+/// it can draw them; the reading waits for the screen), keeps answering
+/// keys, and quits.
+#[test]
+fn a_flood_of_replies() {
+    let (addr, server) = serve(|mut c| {
+        c.send(b"220 flood.example ESMTP\r\n");
+        let flood = b"250 ok\r\n".repeat(8192);
+        while c.stream.write_all(&flood).is_ok() {}
+    });
+    let mut pty = Pty::spawn(&[&addr.to_string()]);
+    pty.wait_for("← 250 ok");
+    // Under the flood for a while, the keys still work.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_responsive(&mut pty);
+    quit(&mut pty, true);
+    server.join().unwrap();
+}
+
 #[test]
 fn a_hundred_thousand_line_reply() {
     let (addr, server) = serve(|mut c| {

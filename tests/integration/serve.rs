@@ -65,7 +65,13 @@ impl Serve {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let _ = self.child.wait();
-        self.lines.try_iter().collect()
+        // The reader may still be passing on the last lines: take them until
+        // it ends at the end of the output (bounded).
+        let mut rest = Vec::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            rest.push(line);
+        }
+        rest
     }
 
     pub fn port(&self) -> String {
