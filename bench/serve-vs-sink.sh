@@ -57,9 +57,16 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-34s %12s %12s %8s\n' "smtp-source setting ($MSGS msgs)" "smtp-sink/s" "serve/s" "ratio"
 for setting in "-s 1 -l 1024" "-s 10 -l 1024" "-s 10 -l 1024 -d" "-s 10 -l 10240"; do
   # shellcheck disable=SC2086
-  sink=$(for _ in $(seq "$REPS"); do rate "$SINK_PORT" $setting; done | median)
-  # shellcheck disable=SC2086
-  serve=$(for _ in $(seq "$REPS"); do rate "$SERVE_PORT" $setting; done | median)
+  # Interleaved, so that a change in the machine's load falls on both.
+  sinks=(); serves=()
+  for _ in $(seq "$REPS"); do
+    # shellcheck disable=SC2086
+    sinks+=("$(rate "$SINK_PORT" $setting)")
+    # shellcheck disable=SC2086
+    serves+=("$(rate "$SERVE_PORT" $setting)")
+  done
+  sink=$(printf '%s\n' "${sinks[@]}" | median)
+  serve=$(printf '%s\n' "${serves[@]}" | median)
   printf '%-34s %12.0f %12.0f %8.2f\n' "$setting" "$sink" "$serve" "$(echo "$serve / $sink" | bc -l)"
 done
-echo "machine: $(nproc) cores, $(uname -sr); median of $REPS runs each"
+echo "machine: $(nproc) cores, $(uname -sr); median of $REPS runs each, the two servers in turn"

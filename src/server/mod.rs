@@ -352,6 +352,8 @@ async fn connection(
         let mut start_tls = false;
         while let Some(event) = session.poll_event() {
             match event {
+                // Every command and reply only for a log that shows them.
+                ServerEvent::Command(_) | ServerEvent::Reply(_) if !options.log_lines => {}
                 ServerEvent::Command(text) => {
                     let _ = log.send(LogEvent::Command {
                         conn: conn_id,

@@ -1,6 +1,7 @@
-//! The fuzz corpus as regression tests: every kept input (`fuzz/corpus/`,
-//! and the crashes found so far in `fuzz/regressions/`) goes through the same
-//! check the fuzz target runs, on a stable toolchain and in every test run.
+//! The fuzz corpus as regression tests: every kept input (the hand-written
+//! `fuzz/seeds/`, what the fuzzer found in `fuzz/corpus/`, and the crashes
+//! found so far in `fuzz/regressions/`) goes through the same check the fuzz
+//! target runs, on a stable toolchain and in every test run.
 
 use std::path::Path;
 
@@ -19,7 +20,7 @@ mod server_session;
 fn replay(target: &str, check: fn(&[u8])) -> usize {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut count = 0;
-    for dir in ["corpus", "regressions"] {
+    for dir in ["seeds", "corpus", "regressions"] {
         let Ok(entries) = std::fs::read_dir(fuzz.join(dir).join(target)) else {
             continue;
         };

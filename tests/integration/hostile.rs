@@ -102,6 +102,11 @@ fn check(out: &Output, peak_kib: i64, code: i32, says: &[&str]) {
         "raw control byte on stderr: {:?}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Shown with --nocapture: the figures for BENCHMARKS.md.
+    eprintln!(
+        "{}: exit {code}, peak resident set {peak_kib} KiB",
+        std::thread::current().name().unwrap_or("?")
+    );
     assert!(peak_kib > 0, "no peak memory measured");
     assert!(peak_kib < 64 * 1024, "send used {peak_kib} KiB, over 64 MB");
 }

@@ -15,6 +15,11 @@ const ESC: &str = "\x1b";
 
 fn assert_small(pty: &Pty) {
     let peak = pty.peak_kib();
+    // Shown with --nocapture: the figures for BENCHMARKS.md.
+    eprintln!(
+        "{}: peak resident set {peak} KiB",
+        std::thread::current().name().unwrap_or("?")
+    );
     assert!(
         peak < 64 * 1024,
         "the workbench used {peak} KiB, over 64 MB"
@@ -60,6 +65,7 @@ fn control_characters_and_invalid_utf8_never_reach_the_terminal() {
         !raw.windows(7).any(|w| w == b"\x1b]52;c;"),
         "an OSC 52 from the server reached the terminal"
     );
+    assert_small(&pty);
     quit(&mut pty, true);
 }
 
@@ -152,6 +158,7 @@ fn a_thirty_second_stall_before_the_banner() {
     );
     pty.wait_for("Reconnect to");
     assert_responsive(&mut pty);
+    assert_small(&pty);
     quit(&mut pty, false);
     server.join().unwrap();
 }
@@ -185,6 +192,7 @@ fn a_hang_up_in_the_middle_of_data() {
         assert!(screen.contains(line), "{line} is gone:\n{screen}");
     }
     pty.wait_for("Reconnect to");
+    assert_small(&pty);
     quit(&mut pty, false);
     server.join().unwrap();
 }
@@ -203,6 +211,7 @@ fn a_421_in_the_middle_of_the_session() {
     pty.wait_for("421 4.3.2 shutting down");
     pty.wait_for("Reconnect to");
     assert!(pty.screen().contains("stage: closed"), "{}", pty.screen());
+    assert_small(&pty);
     quit(&mut pty, false);
     server.join().unwrap();
 }
