@@ -54,40 +54,34 @@ printf '%-44s %10s %10s %8s\n' "measure" "workbench" "peer" "ratio"
 printf '%-44s %8.1f ms %8.1f ms %8.3f\n' "one transaction: send vs swaks (wall, mean)" \
   "$(echo "$send_t * 1000" | bc -l)" "$(echo "$swaks_t * 1000" | bc -l)" "$(echo "$send_t / $swaks_t" | bc -l)"
 
+# load_rate / source_rate SERVER RCPT COUNT -> messages per second of one run
 load_rate() {
   local t0 t1; t0=$(now)
-  timeout 120 "$BIN" send --server "127.0.0.1:$PORT" --ehlo bench.example.test \
-    --mail-from bench@example.test --rcpt sink@example.test --count "$N" --concurrency "$C" >/dev/null
-  t1=$(now); echo "$N / ($t1 - $t0)" | bc -l
+  timeout 120 "$BIN" send --server "$1" --ehlo bench.example.test \
+    --mail-from bench@example.test --rcpt "$2" --count "$3" --concurrency "$C" >/dev/null
+  t1=$(now); echo "$3 / ($t1 - $t0)" | bc -l
 }
 source_rate() {
   local t0 t1; t0=$(now)
-  timeout 120 "$SOURCE" -M bench.example.test -f bench@example.test -t sink@example.test \
-    -l 300 -m "$N" -s "$C" "127.0.0.1:$PORT" >/dev/null
-  t1=$(now); echo "$N / ($t1 - $t0)" | bc -l
+  timeout 120 "$SOURCE" -M bench.example.test -f bench@example.test -t "$2" \
+    -l 300 -m "$3" -s "$C" "$1" >/dev/null
+  t1=$(now); echo "$3 / ($t1 - $t0)" | bc -l
 }
-load=$(for _ in 1 2 3; do load_rate; done | median)
-src=$(for _ in 1 2 3; do source_rate; done | median)
-printf '%-44s %8.0f/s %8.0f/s %8.2f\n' "load: send --count $N --concurrency $C vs smtp-source -s $C" \
-  "$load" "$src" "$(echo "$load / $src" | bc -l)"
+# compare LABEL SERVER RCPT COUNT: both clients, median of 3 runs each, in turn
+compare() {
+  local loads=() srcs=() load src
+  for _ in 1 2 3; do
+    loads+=("$(load_rate "$2" "$3" "$4")")
+    srcs+=("$(source_rate "$2" "$3" "$4")")
+  done
+  load=$(printf '%s\n' "${loads[@]}" | median)
+  src=$(printf '%s\n' "${srcs[@]}" | median)
+  printf '%-44s %8.0f/s %8.0f/s %8.2f\n' "$1" "$load" "$src" "$(echo "$load / $src" | bc -l)"
+}
+compare "load: send --count $N --concurrency $C vs smtp-source -s $C" \
+  "127.0.0.1:$PORT" sink@example.test "$N"
 if [ -n "${POSTFIX:-}" ]; then
-  PN="${POSTFIX_N:-500}"
-  PR="${POSTFIX_RCPT:?POSTFIX_RCPT: a recipient the Postfix accepts}"
-  pf_load() {
-    local t0 t1; t0=$(now)
-    timeout 120 "$BIN" send --server "$POSTFIX" --ehlo bench.example.test \
-      --mail-from bench@example.test --rcpt "$PR" --count "$PN" --concurrency "$C" >/dev/null
-    t1=$(now); echo "$PN / ($t1 - $t0)" | bc -l
-  }
-  pf_source() {
-    local t0 t1; t0=$(now)
-    timeout 120 "$SOURCE" -M bench.example.test -f bench@example.test -t "$PR" \
-      -l 300 -m "$PN" -s "$C" "$POSTFIX" >/dev/null
-    t1=$(now); echo "$PN / ($t1 - $t0)" | bc -l
-  }
-  load=$(for _ in 1 2 3; do pf_load; done | median)
-  src=$(for _ in 1 2 3; do pf_source; done | median)
-  printf '%-44s %8.0f/s %8.0f/s %8.2f\n' "load into Postfix: send vs smtp-source -s $C" \
-    "$load" "$src" "$(echo "$load / $src" | bc -l)"
+  compare "load into Postfix: send vs smtp-source -s $C" \
+    "$POSTFIX" "${POSTFIX_RCPT:?POSTFIX_RCPT: a recipient the Postfix accepts}" "${POSTFIX_N:-500}"
 fi
-echo "machine: $(nproc) cores, $(uname -sr); one transaction: mean of $REPS runs, median of 3 such; load: median of 3"
+echo "machine: $(nproc) cores, $(uname -sr); one transaction: mean of $REPS runs, median of 3 such; load: median of 3, the clients in turn"

@@ -127,6 +127,46 @@ fn no_pipelining(addr: std::net::SocketAddr) -> Vec<String> {
     args
 }
 
+// The servers that `send` here and the workbench in `pty_hostile.rs` both
+// meet.
+
+/// "220 " and then 10 MB with no line end.
+pub fn ten_megabyte_line(mut c: Conn) {
+    c.send(b"220 ");
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..160 {
+        if c.stream.write_all(&chunk).is_err() {
+            return;
+        }
+    }
+    c.drain();
+}
+
+/// A greeting of 100,000 lines.
+pub fn hundred_thousand_lines(mut c: Conn) {
+    let mut big = Vec::with_capacity(2_000_000);
+    for i in 0..100_000 {
+        big.extend_from_slice(format!("220-line {i}\r\n").as_bytes());
+    }
+    big.extend_from_slice(b"220 end\r\n");
+    c.send(&big);
+    c.drain();
+}
+
+/// A greeting, then "250 ok" without end, until the client hangs up.
+pub fn flood(mut c: Conn) {
+    c.send(b"220 flood.example ESMTP\r\n");
+    let flood = b"250 ok\r\n".repeat(8192);
+    while c.stream.write_all(&flood).is_ok() {}
+}
+
+/// A greeting and EHLO, then 421 to the next command.
+pub fn closing_with_421(mut c: Conn) {
+    c.greet_and_ehlo(&[]);
+    let _ = c.line();
+    c.send(b"421 4.3.2 shutting down\r\n");
+}
+
 #[test]
 fn escape_sequences_and_invalid_utf8() {
     let (addr, server) = serve(|mut c| {
@@ -153,15 +193,7 @@ fn escape_sequences_and_invalid_utf8() {
 
 #[test]
 fn a_ten_megabyte_line_without_an_end() {
-    let (addr, server) = serve(|mut c| {
-        c.send(b"220 ");
-        let chunk = vec![b'x'; 64 * 1024];
-        for _ in 0..160 {
-            if c.stream.write_all(&chunk).is_err() {
-                break;
-            }
-        }
-    });
+    let (addr, server) = serve(ten_megabyte_line);
     against(
         &envelope_args(addr),
         3,
@@ -184,15 +216,7 @@ fn a_line_that_never_ends() {
 
 #[test]
 fn a_hundred_thousand_line_reply() {
-    let (addr, server) = serve(|mut c| {
-        let mut big = Vec::with_capacity(2_000_000);
-        for i in 0..100_000 {
-            big.extend_from_slice(format!("220-line {i}\r\n").as_bytes());
-        }
-        big.extend_from_slice(b"220 end\r\n");
-        let _ = c.stream.write_all(&big);
-        c.drain();
-    });
+    let (addr, server) = serve(hundred_thousand_lines);
     against(&envelope_args(addr), 3, &["reply has more than 1000 lines"]);
     server.join().unwrap();
 }
@@ -429,11 +453,7 @@ fn hang_up_after_the_final_dot_is_not_success() {
 
 #[test]
 fn a_421_in_the_middle_ends_with_status_4() {
-    let (addr, server) = serve(|mut c| {
-        c.greet_and_ehlo(&[]);
-        let _ = c.line();
-        c.send(b"421 4.3.2 shutting down\r\n");
-    });
+    let (addr, server) = serve(closing_with_421);
     against(
         &envelope_args(addr),
         4,
@@ -450,11 +470,7 @@ fn a_421_in_the_middle_ends_with_status_4() {
 /// instead of being taken as the answer to EHLO (and the next to MAIL...).
 #[test]
 fn a_flood_of_replies() {
-    let (addr, server) = serve(|mut c| {
-        c.send(b"220 flood.example ESMTP\r\n");
-        let flood = b"250 ok\r\n".repeat(8192);
-        while c.stream.write_all(&flood).is_ok() {}
-    });
+    let (addr, server) = serve(flood);
     let text = against(
         &envelope_args(addr),
         3,

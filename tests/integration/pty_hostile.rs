@@ -4,9 +4,9 @@
 //! the terminal, memory stays under 64 MB, and quitting restores the
 //! terminal.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::hostile;
 use crate::pty::{quit, Pty, ENTER};
 use crate::support::serve;
 
@@ -71,16 +71,7 @@ fn control_characters_and_invalid_utf8_never_reach_the_terminal() {
 
 #[test]
 fn a_ten_megabyte_line_without_an_end() {
-    let (addr, server) = serve(|mut c| {
-        c.send(b"220 ");
-        let chunk = vec![b'x'; 64 * 1024];
-        for _ in 0..160 {
-            if c.stream.write_all(&chunk).is_err() {
-                break;
-            }
-        }
-        c.drain();
-    });
+    let (addr, server) = serve(hostile::ten_megabyte_line);
     let mut pty = Pty::spawn(&[&addr.to_string()]);
     pty.wait_for("connected to");
     pty.wait_for("malformed reply: reply line longer than 4096 bytes");
@@ -95,11 +86,7 @@ fn a_ten_megabyte_line_without_an_end() {
 /// keys, and quits.
 #[test]
 fn a_flood_of_replies() {
-    let (addr, server) = serve(|mut c| {
-        c.send(b"220 flood.example ESMTP\r\n");
-        let flood = b"250 ok\r\n".repeat(8192);
-        while c.stream.write_all(&flood).is_ok() {}
-    });
+    let (addr, server) = serve(hostile::flood);
     let mut pty = Pty::spawn(&[&addr.to_string()]);
     pty.wait_for("← 250 ok");
     // Under the flood for a while, the keys still work.
@@ -111,15 +98,7 @@ fn a_flood_of_replies() {
 
 #[test]
 fn a_hundred_thousand_line_reply() {
-    let (addr, server) = serve(|mut c| {
-        let mut big = Vec::with_capacity(2_000_000);
-        for i in 0..100_000 {
-            big.extend_from_slice(format!("220-line {i}\r\n").as_bytes());
-        }
-        big.extend_from_slice(b"220 end\r\n");
-        c.send(&big);
-        c.drain();
-    });
+    let (addr, server) = serve(hostile::hundred_thousand_lines);
     let mut pty = Pty::spawn(&[&addr.to_string()]);
     pty.wait_for("malformed reply: reply has more than 1000 lines");
     assert_responsive(&mut pty);
@@ -199,11 +178,7 @@ fn a_hang_up_in_the_middle_of_data() {
 
 #[test]
 fn a_421_in_the_middle_of_the_session() {
-    let (addr, server) = serve(|mut c| {
-        c.greet_and_ehlo(&[]);
-        let _ = c.line();
-        c.send(b"421 4.3.2 shutting down\r\n");
-    });
+    let (addr, server) = serve(hostile::closing_with_421);
     let mut pty = Pty::spawn(&[&addr.to_string()]);
     pty.wait_for("220 fake.example ESMTP");
     pty.keys("deliver");
