@@ -2,6 +2,7 @@
 //! what the reader sees, and what each difference means.
 
 use super::Finding;
+use crate::proto::visible::visible;
 
 /// The envelope: MAIL FROM (None for the null sender `<>`) and RCPT TO.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -10,7 +11,7 @@ pub struct EnvelopeSide {
     pub rcpts: Vec<String>,
 }
 
-/// Addresses from the header fields, bare (no display names).
+/// The address fields of a message's header section, and its subject.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderSide {
     pub from: Vec<String>,
@@ -19,30 +20,58 @@ pub struct HeaderSide {
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub bcc: Vec<String>,
+    /// Made visible (no control characters).
+    pub subject: Option<String>,
 }
 
-fn bare(a: Option<&mail_parser::Address<'_>>) -> Vec<String> {
-    a.map(|a| {
-        a.iter()
-            .filter_map(|x| x.address().map(str::to_string))
-            .collect()
-    })
-    .unwrap_or_default()
+/// How the addresses are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressForm {
+    /// `alice@example.test`: for comparing with the envelope.
+    Bare,
+    /// `Alice <alice@example.test>`, made visible: as a reader sees it.
+    Shown,
 }
 
 impl HeaderSide {
-    /// Reads the header fields of a message (only its header section).
+    /// Reads the header fields of a message (only its header section), with
+    /// bare addresses.
     pub fn from_message(message: &[u8]) -> Self {
-        match mail_parser::MessageParser::default().parse_headers(message) {
-            Some(m) => Self {
-                from: bare(m.from()),
-                sender: bare(m.sender()),
-                reply_to: bare(m.reply_to()),
-                to: bare(m.to()),
-                cc: bare(m.cc()),
-                bcc: bare(m.bcc()),
-            },
-            None => Self::default(),
+        Self::read(message, AddressForm::Bare)
+    }
+
+    /// Reads the header fields of a message (only its header section).
+    pub fn read(message: &[u8], form: AddressForm) -> Self {
+        let Some(m) = mail_parser::MessageParser::default().parse_headers(message) else {
+            return Self::default();
+        };
+        let list = |a: Option<&mail_parser::Address<'_>>| -> Vec<String> {
+            let Some(a) = a else { return Vec::new() };
+            a.iter()
+                .filter_map(|addr| {
+                    let mail = addr.address();
+                    match form {
+                        AddressForm::Bare => mail.map(str::to_string),
+                        AddressForm::Shown => {
+                            let mail = mail.unwrap_or_default();
+                            let shown = match addr.name() {
+                                Some(n) if !n.is_empty() => format!("{n} <{mail}>"),
+                                _ => mail.to_string(),
+                            };
+                            Some(visible(shown.as_bytes()))
+                        }
+                    }
+                })
+                .collect()
+        };
+        Self {
+            from: list(m.from()),
+            sender: list(m.sender()),
+            reply_to: list(m.reply_to()),
+            to: list(m.to()),
+            cc: list(m.cc()),
+            bcc: list(m.bcc()),
+            subject: m.subject().map(|s| visible(s.as_bytes())),
         }
     }
 }
@@ -149,6 +178,23 @@ pub fn compare(env: &EnvelopeSide, h: &HeaderSide) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_fields_bare_or_as_shown() {
+        let m = b"From: Boss <ceo@example.test>\r\nTo: a@example.test, \"B\" <b@example.test>\r\n\
+                  Subject: hi \x1b[2J\r\n\r\nbody\r\n";
+        let bare = HeaderSide::from_message(m);
+        assert_eq!(bare.from, ["ceo@example.test"]);
+        assert_eq!(bare.to, ["a@example.test", "b@example.test"]);
+        let shown = HeaderSide::read(m, AddressForm::Shown);
+        assert_eq!(shown.from, ["Boss <ceo@example.test>"]);
+        assert_eq!(shown.to, ["a@example.test", "B <b@example.test>"]);
+        assert_eq!(shown.subject.as_deref(), Some("hi ␛[2J"));
+        assert_eq!(
+            HeaderSide::read(b"", AddressForm::Shown),
+            HeaderSide::default()
+        );
+    }
 
     fn env(from: Option<&str>, rcpts: &[&str]) -> EnvelopeSide {
         EnvelopeSide {

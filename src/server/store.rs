@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::analysis::compare::{AddressForm, HeaderSide};
 use crate::proto::server::ReceivedMessage;
-use crate::proto::visible::visible;
 
 /// How much the in-memory store holds before it drops the oldest message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,18 +27,6 @@ impl Default for StoreLimits {
     }
 }
 
-/// Header fields read from the content, for showing beside the envelope.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeaderView {
-    pub from: Vec<String>,
-    pub sender: Vec<String>,
-    pub reply_to: Vec<String>,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub bcc: Vec<String>,
-    pub subject: Option<String>,
-}
-
 /// An accepted message as delivered: `Return-Path:` and `Received:`
 /// prepended to the content, as an MTA does on final delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,23 +34,8 @@ pub struct StoredMessage {
     pub received: ReceivedMessage,
     pub at: SystemTime,
     pub delivered: Vec<u8>,
-    pub headers: HeaderView,
-}
-
-fn addresses(a: Option<&mail_parser::Address<'_>>) -> Vec<String> {
-    a.map(|a| {
-        a.iter()
-            .map(|addr| {
-                let mail = addr.address().unwrap_or_default();
-                let shown = match addr.name() {
-                    Some(n) if !n.is_empty() => format!("{n} <{mail}>"),
-                    _ => mail.to_string(),
-                };
-                visible(shown.as_bytes())
-            })
-            .collect()
-    })
-    .unwrap_or_default()
+    /// The header fields as the reader sees them, beside the envelope.
+    pub headers: HeaderSide,
 }
 
 impl StoredMessage {
@@ -89,18 +62,7 @@ impl StoredMessage {
         )
         .into_bytes();
         delivered.extend_from_slice(&received.content);
-        let headers = match mail_parser::MessageParser::default().parse_headers(&received.content) {
-            Some(m) => HeaderView {
-                from: addresses(m.from()),
-                sender: addresses(m.sender()),
-                reply_to: addresses(m.reply_to()),
-                to: addresses(m.to()),
-                cc: addresses(m.cc()),
-                bcc: addresses(m.bcc()),
-                subject: m.subject().map(|s| visible(s.as_bytes())),
-            },
-            None => HeaderView::default(),
-        };
+        let headers = HeaderSide::read(&received.content, AddressForm::Shown);
         Self {
             received,
             at,
