@@ -295,6 +295,9 @@ pub struct AppState {
     pub confirm_quit: bool,
     pub reveal: bool,
     pub goal: Option<Goal>,
+    /// The last line a "Run to" sent, and the stage it was sent at: the
+    /// same again means the reply did not move the session on.
+    pub goal_last: Option<(Stage, String)>,
     /// DATA was sent from the palette: send the message on 354.
     pub content_on_354: bool,
     /// Default user for AUTH prompts.
@@ -412,6 +415,7 @@ impl AppState {
             confirm_quit: false,
             reveal: false,
             goal: None,
+            goal_last: None,
             content_on_354: false,
             auth_user: "alice@example.test".into(),
             page: 10,
@@ -597,7 +601,9 @@ impl AppState {
                     }
                 }
                 v.append(&mut later);
-                if s.stage < Stage::Data {
+                // Without a greeting read, there is nothing to run to.
+                let greeted = s.stage != Stage::Connected || s.awaiting;
+                if s.stage < Stage::Data && greeted {
                     v.push(item(
                         "Run to MAIL FROM".into(),
                         "send what is missing up to MAIL FROM",
@@ -1114,6 +1120,7 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
         }
         ItemKind::RunTo(goal) => {
             state.goal = Some(goal);
+            state.goal_last = None;
             advance_goal(state, fx);
         }
         ItemKind::Raw => open_prompt(state, Prompt::Raw, ""),
@@ -1268,6 +1275,33 @@ fn headers_from_envelope(state: &mut AppState) {
     state.notice = Some("From and To set from the envelope".into());
 }
 
+/// Ends a "Run to" early, saying why.
+fn stop_goal(state: &mut AppState, why: &str) {
+    state.goal = None;
+    state.goal_last = None;
+    state.notice = Some(format!("Run to stopped: {why}"));
+}
+
+/// A "Run to" stops at a refusal or at a reply it cannot read. A refused
+/// recipient does not stop it while others may be accepted.
+fn stop_goal_at(state: &mut AppState, event: &Event) {
+    match event {
+        Event::BadReply { error, .. } => {
+            stop_goal(state, &format!("a reply could not be read ({error})"));
+        }
+        Event::Reply { verb, reply, .. }
+            if !reply.code.is_positive() && *verb != Some(Verb::Rcpt) =>
+        {
+            let what = verb.map_or("the greeting", Verb::name);
+            stop_goal(
+                state,
+                &format!("{what} was answered {}; see the transcript", reply.code),
+            );
+        }
+        _ => {}
+    }
+}
+
 /// "Run to": sends what is missing for the goal whenever nothing is awaited.
 fn advance_goal(state: &mut AppState, fx: &mut Vec<Effect>) {
     let Some(goal) = state.goal else { return };
@@ -1283,36 +1317,51 @@ fn advance_goal(state: &mut AppState, fx: &mut Vec<Effect>) {
         .into_iter()
         .filter(|r| !state.rcpts_sent.contains(r))
         .collect();
-    match s.stage {
-        Stage::Connected => {}
-        Stage::Greeted => {
-            let l = format!("EHLO {}", state.ehlo_name);
-            send_line(state, l, fx);
+    let next = match s.stage {
+        Stage::Greeted => format!("EHLO {}", state.ehlo_name),
+        Stage::Ready if goal >= Goal::Mail => format!("MAIL FROM:<{}>", state.envelope_sender()),
+        Stage::Mail | Stage::Rcpt if goal >= Goal::Rcpt && !unsent.is_empty() => {
+            format!("RCPT TO:<{}>", unsent[0])
         }
-        Stage::Ready if goal >= Goal::Mail => {
-            let from = format!("MAIL FROM:<{}>", state.envelope_sender());
-            send_line(state, from, fx);
-            if caps.pipelining && goal >= Goal::Rcpt {
-                // RFC 2920: MAIL, the RCPTs and DATA may go in one write.
-                for r in &unsent {
-                    send_line(state, format!("RCPT TO:<{r}>"), fx);
-                }
-                if goal == Goal::Delivered && !unsent.is_empty() {
-                    state.content_on_354 = true;
-                    send_line(state, "DATA".into(), fx);
-                    state.goal = None;
-                }
+        Stage::Rcpt if goal == Goal::Delivered => "DATA".into(),
+        Stage::Mail if goal >= Goal::Rcpt => {
+            return stop_goal(state, "no recipient was accepted, so DATA was not sent");
+        }
+        Stage::Connected => {
+            return stop_goal(state, "the server has not greeted (no 220 was read)");
+        }
+        _ => {
+            state.goal = None;
+            state.goal_last = None;
+            return;
+        }
+    };
+    // A reply that did not move the session on (a positive code the
+    // command cannot get, say) must not make the run send it again.
+    if state.goal_last.as_ref() == Some(&(s.stage, next.clone())) {
+        let why = format!("the reply to {next} did not move the session on");
+        return stop_goal(state, &why);
+    }
+    state.goal_last = Some((s.stage, next.clone()));
+    match s.stage {
+        Stage::Ready if caps.pipelining && goal >= Goal::Rcpt => {
+            // RFC 2920: MAIL, the RCPTs and DATA may go in one write.
+            send_line(state, next, fx);
+            for r in &unsent {
+                send_line(state, format!("RCPT TO:<{r}>"), fx);
+            }
+            if goal == Goal::Delivered && !unsent.is_empty() {
+                state.content_on_354 = true;
+                send_line(state, "DATA".into(), fx);
+                state.goal = None;
             }
         }
-        Stage::Mail | Stage::Rcpt if goal >= Goal::Rcpt && !unsent.is_empty() => {
-            send_line(state, format!("RCPT TO:<{}>", unsent[0]), fx);
-        }
-        Stage::Rcpt if goal == Goal::Delivered => {
+        Stage::Rcpt if next == "DATA" => {
             state.content_on_354 = true;
-            send_line(state, "DATA".into(), fx);
+            send_line(state, next, fx);
             state.goal = None;
         }
-        _ => state.goal = None,
+        _ => send_line(state, next, fx),
     }
 }
 
@@ -1320,6 +1369,9 @@ fn session_msg(state: &mut AppState, msg: SessionMsg, fx: &mut Vec<Effect>) {
     match msg {
         SessionMsg::Started { peer } => state.peer = Some(peer),
         SessionMsg::Event(timed) => {
+            if state.goal.is_some() {
+                stop_goal_at(state, &timed.event);
+            }
             push_lines(state, &timed);
             state.events.push(timed);
             trim(state);

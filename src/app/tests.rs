@@ -219,6 +219,124 @@ fn run_to_rcpt_without_pipelining_goes_step_by_step() {
     assert_eq!(s.goal, None);
 }
 
+fn reply_to(verb: Verb, text: &str) -> Event {
+    let code = crate::proto::reply::ReplyCode::new(text[..3].parse().unwrap()).unwrap();
+    Event::Reply {
+        answers: Some(1),
+        verb: Some(verb),
+        reply: crate::proto::reply::Reply::new(code, &text[4..]),
+    }
+}
+
+fn run_to(s: &mut AppState, goal: Goal) -> Vec<Effect> {
+    s.palette_index = s
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::RunTo(goal))
+        .unwrap();
+    update(s, Action::Submit)
+}
+
+#[test]
+fn run_to_stops_at_a_refusal_instead_of_sending_again() {
+    let mut s = connected();
+    status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    assert_eq!(
+        raw(&run_to(&mut s, Goal::Delivered)),
+        ["MAIL FROM:<student@client.example>"]
+    );
+    event(
+        &mut s,
+        reply_to(Verb::Mail, "530 5.7.0 Authentication required"),
+    );
+    let fx = status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    assert!(raw(&fx).is_empty(), "MAIL sent again: {fx:?}");
+    assert_eq!(s.goal, None);
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("Run to stopped: MAIL FROM was answered 530; see the transcript")
+    );
+}
+
+#[test]
+fn run_to_stops_when_a_reply_does_not_move_the_session_on() {
+    let mut s = connected();
+    status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    run_to(&mut s, Goal::Rcpt);
+    // A positive reply MAIL cannot get: the stage stays where it was.
+    event(&mut s, reply_to(Verb::Mail, "220 what"));
+    let fx = status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    assert!(raw(&fx).is_empty(), "MAIL sent again: {fx:?}");
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("Run to stopped: the reply to MAIL FROM:<student@client.example> did not move the session on")
+    );
+}
+
+#[test]
+fn run_to_stops_at_a_reply_it_cannot_read() {
+    let mut s = connected();
+    run_to(&mut s, Goal::Mail);
+    event(
+        &mut s,
+        Event::BadReply {
+            answers: Some(1),
+            error: crate::proto::reply::ReplyError::TooManyLines { limit: 1000 },
+        },
+    );
+    assert!(raw(&status(&mut s, view(Stage::Greeted, None, false))).is_empty());
+    assert!(
+        s.notice
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Run to stopped: a reply could not be read")),
+        "{:?}",
+        s.notice
+    );
+}
+
+#[test]
+fn run_to_says_when_no_recipient_was_accepted() {
+    let mut s = connected();
+    status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    run_to(&mut s, Goal::Delivered);
+    status(&mut s, view(Stage::Mail, Some(caps(false)), false));
+    event(&mut s, reply_to(Verb::Rcpt, "550 5.1.1 no such user"));
+    let fx = status(&mut s, view(Stage::Mail, Some(caps(false)), false));
+    assert_eq!(
+        raw(&fx),
+        ["RCPT TO:<bob@example.test>"],
+        "a refused RCPT does not stop it"
+    );
+    event(&mut s, reply_to(Verb::Rcpt, "550 5.1.1 no such user"));
+    let fx = status(&mut s, view(Stage::Mail, Some(caps(false)), false));
+    assert!(raw(&fx).is_empty(), "{fx:?}");
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("Run to stopped: no recipient was accepted, so DATA was not sent")
+    );
+}
+
+#[test]
+fn run_to_without_a_greeting_says_so() {
+    let mut s = state();
+    update(&mut s, Action::Submit);
+    // Chosen while the greeting is awaited...
+    status(&mut s, view(Stage::Connected, None, true));
+    assert!(raw(&run_to(&mut s, Goal::Delivered)).is_empty());
+    // ...and the greeting could not be read: nothing awaited, no 220.
+    let fx = status(&mut s, view(Stage::Connected, None, false));
+    assert!(raw(&fx).is_empty());
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("Run to stopped: the server has not greeted (no 220 was read)")
+    );
+    // And it is no longer offered.
+    assert!(!s
+        .items()
+        .iter()
+        .any(|i| matches!(i.kind, ItemKind::RunTo(_))));
+}
+
 #[test]
 fn raw_line_is_sent_exactly() {
     let mut s = connected();

@@ -297,8 +297,9 @@ pub struct ClientSession {
     /// those sent but not shown.
     content_shown: usize,
     content_hidden: Hidden,
-    /// Replies that answered nothing, in a session driven by hand.
-    unsolicited: usize,
+    /// Replies that answered nothing or could not be read, in a session
+    /// driven by hand.
+    junk: usize,
 }
 
 impl ClientSession {
@@ -330,7 +331,7 @@ impl ClientSession {
             partial_refusal: None,
             content_shown: 0,
             content_hidden: Hidden::default(),
-            unsolicited: 0,
+            junk: 0,
         }
     }
 
@@ -517,6 +518,20 @@ impl ClientSession {
                     });
                     if self.driver.is_some() {
                         self.finish(Outcome::Protocol(error.to_string()));
+                        self.close();
+                    } else if self.junk() {
+                        // Unreadable replies by the thousand: a flood.
+                    } else if matches!(
+                        error,
+                        ReplyError::LineTooLong { .. } | ReplyError::TooManyLines { .. }
+                    ) {
+                        // By hand the session goes on after a reply it
+                        // could not read, but not after one past the
+                        // limits: reading on would read more of the same.
+                        let m =
+                            format!("{error}: no SMTP server sends that; closing the connection");
+                        self.error(m.clone());
+                        self.finish(Outcome::Protocol(m));
                         self.close();
                     }
                 }
@@ -880,16 +895,36 @@ impl ClientSession {
             return;
         }
         // By hand the session goes on; a flood is told of a few times, not
-        // once per reply.
-        self.unsolicited += 1;
-        match self.unsolicited {
+        // once per reply, and ended.
+        if self.junk() {
+            return;
+        }
+        match self.junk {
             n if n < UNSOLICITED_TOLD => self.warn(m),
             UNSOLICITED_TOLD => self.warn(format!(
-                "{m}; that makes {UNSOLICITED_TOLD}: more such replies are shown without \
-                 this warning"
+                "{m} (more such replies are shown without this warning)"
             )),
             _ => {}
         }
+    }
+
+    /// Counts a reply that answers nothing or could not be read, in a
+    /// session driven by hand; true (and the session closed) at the limit.
+    fn junk(&mut self) -> bool {
+        self.junk += 1;
+        if self.junk < JUNK_LIMIT {
+            return false;
+        }
+        if self.junk == JUNK_LIMIT {
+            let m = format!(
+                "the server has sent {JUNK_LIMIT} replies that answer nothing or cannot be \
+                 read: it floods; closing the connection"
+            );
+            self.error(m.clone());
+            self.finish(Outcome::Protocol(m));
+            self.close();
+        }
+        true
     }
 
     // ------------------------------------------------ what a reply changes
@@ -1429,8 +1464,11 @@ impl ClientSession {
 /// size in memory.
 pub const CONTENT_LINES_SHOWN: usize = 1000;
 
-/// Replies that answer nothing are warned of this many times in a session.
+/// In a session driven by hand, replies that answer nothing are warned of
+/// this many times; at `JUNK_LIMIT` of those and unreadable ones together,
+/// the session is closed.
 const UNSOLICITED_TOLD: usize = 10;
+const JUNK_LIMIT: usize = 1000;
 
 /// Content lines sent but not shown in the transcript.
 #[derive(Debug, Default, Clone, Copy)]
@@ -2153,10 +2191,41 @@ mod tests {
             })
             .collect();
         assert_eq!(warnings.len(), 10, "{warnings:?}");
-        assert!(warnings[9]
-            .ends_with("that makes 10: more such replies are shown without this warning"));
+        assert!(warnings[9].ends_with("(more such replies are shown without this warning)"));
         let replies = events.iter().filter(|e| matches!(e, Event::Reply { .. }));
         assert_eq!(replies.count(), 26, "every reply is still shown");
+        assert!(!s.is_closed());
+    }
+
+    #[test]
+    fn by_hand_a_flood_or_an_endless_line_closes_the_session() {
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"220 hi\r\n");
+        s.handle_input(&b"250 ok\r\n2x0 unreadable\r\n".repeat(499));
+        assert!(!s.is_closed(), "998 of them are not yet a flood");
+        s.handle_input(b"250 ok\r\n250 ok\r\n250 ok\r\n");
+        assert!(s.is_closed());
+        match s.outcome() {
+            Some(Outcome::Protocol(m)) => assert!(
+                m.starts_with(
+                    "the server has sent 1000 replies that answer nothing or cannot be read"
+                ),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"220 ");
+        s.handle_input(&[b'x'; 5000]);
+        assert!(s.is_closed());
+        assert!(matches!(s.outcome(), Some(Outcome::Protocol(m))
+            if m == "reply line longer than 4096 bytes: no SMTP server sends that; \
+                     closing the connection"));
+
+        // A reply that is merely malformed leaves the session open.
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"22O hello\r\n");
         assert!(!s.is_closed());
     }
 

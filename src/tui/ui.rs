@@ -113,6 +113,9 @@ pub fn status(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         Conn::Connecting => parts.push(" connecting…".into()),
         Conn::Open(s) => {
             parts.push(format!(" stage: {}", s.stage));
+            if s.stage == Stage::Connected && !s.awaiting {
+                parts.push("no greeting could be read: QUIT, Disconnect or a raw line".into());
+            }
             if s.awaiting {
                 parts.push("waiting for the server…".into());
             }
