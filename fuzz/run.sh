@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for a bounded time, from this directory.
+# Runs every fuzz target for a bounded time, then minimises its corpus.
 #
-#   FUZZ_SECONDS=300 bash fuzz/run.sh        # default: 60 s per target
+#   bash fuzz/run.sh                         # 60 s per target, all targets
+#   FUZZ_SECONDS=900 bash fuzz/run.sh        # longer
+#   bash fuzz/run.sh server_session analysis # only these
 #
 # Needs `cargo install cargo-fuzz`. cargo-fuzz builds with nightly-only
 # flags (-Zsanitizer=address and friends); on a stable toolchain it works
 # with RUSTC_BOOTSTRAP=1, which this script sets when rustc is not nightly.
-# New inputs are added to corpus/TARGET (kept in git); a crashing input is
-# written to artifacts/TARGET/ (ignored) and the script stops.
+#
+# seeds/TARGET holds hand-written inputs (read, never changed); what the
+# fuzzer finds goes to corpus/TARGET, which `cargo fuzz cmin` then keeps to
+# the inputs that each add coverage. Both are in git, and the main crate's
+# tests replay them. A crashing input is written to artifacts/TARGET/
+# (ignored) and the script stops: keep it in regressions/TARGET/ and fix
+# the bug (see README.md).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 seconds="${FUZZ_SECONDS:-60}"
-targets=(reply_parser data_decoder data_roundtrip server_session analysis)
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    targets=(reply_parser data_decoder data_roundtrip server_session analysis)
+fi
 
 if ! rustc --version | grep -q nightly; then
     export RUSTC_BOOTSTRAP=1
@@ -23,7 +33,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 for target in "${targets[@]}"; do
     echo "== fuzzing $target for ${seconds}s"
-    mkdir -p "corpus/$target"
-    cargo fuzz run "$target" "corpus/$target" -- \
+    mkdir -p "corpus/$target" "seeds/$target"
+    cargo fuzz run "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -rss_limit_mb=512
+    echo "== minimising corpus/$target"
+    cargo fuzz cmin "$target" "corpus/$target" 2>&1 | tail -n 2
 done

@@ -41,12 +41,17 @@ fn run<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<ServerEve
     });
     let mut out = Vec::new();
     let mut events = Vec::new();
-    for part in parts {
-        s.handle_input(part, &mut env);
+    let mut take = |s: &mut ServerSession| {
         if let Some(b) = s.poll_transmit() {
             out.extend_from_slice(&b);
         }
         events.extend(std::iter::from_fn(|| s.poll_event()));
+    };
+    // The greeting goes out before the client says anything.
+    take(&mut s);
+    for part in parts {
+        s.handle_input(part, &mut env);
+        take(&mut s);
     }
     (out, events)
 }

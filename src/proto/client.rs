@@ -19,7 +19,7 @@ use super::auth::{AuthExchange, AuthLine, Credentials, Mechanism};
 use super::capabilities::Capabilities;
 use super::command::{Address, Command, CommandError, Param, ReversePath, Verb};
 use super::data::{self, DataEncoder, DataReport, Framing};
-use super::reply::{Reply, ReplyError, ReplyLimits, ReplyParser};
+use super::reply::{Deviation, Reply, ReplyError, ReplyLimits, ReplyParser};
 use super::visible::visible;
 
 /// How far a session has come.
@@ -300,6 +300,8 @@ pub struct ClientSession {
     /// Replies that answered nothing or could not be read, in a session
     /// driven by hand.
     junk: usize,
+    /// The kinds of RFC 5321 deviation already warned of.
+    deviations_told: Vec<Deviation>,
 }
 
 impl ClientSession {
@@ -332,6 +334,7 @@ impl ClientSession {
             content_shown: 0,
             content_hidden: Hidden::default(),
             junk: 0,
+            deviations_told: Vec::new(),
         }
     }
 
@@ -503,8 +506,15 @@ impl ClientSession {
                         verb: expect.and_then(Expect::verb),
                         reply: reply.clone(),
                     });
+                    // Each kind once: a server that ends every line with a
+                    // bare LF does not need saying so on every reply.
                     for d in &reply.deviations {
-                        self.warn(format!("server deviates from RFC 5321: {d}"));
+                        if !self.deviations_told.contains(d) {
+                            self.deviations_told.push(*d);
+                            self.warn(format!(
+                                "server deviates from RFC 5321: {d} (said once per session)"
+                            ));
+                        }
                     }
                     match expect {
                         Some(expect) => self.on_reply(expect, &reply),
@@ -601,11 +611,22 @@ impl ClientSession {
         self.close_requested = true;
     }
 
-    /// No reply came within the transport's deadline.
+    /// No reply came within the transport's deadline. The deadline covers a
+    /// reply as a whole, so part of one may have come: that is shown.
     pub fn handle_timeout(&mut self) {
-        let (outcome, message) = self.describe_loss("no reply within the time limit");
+        let (outcome, mut message) = self.describe_loss("no reply within the time limit");
+        if self.parser.has_partial() {
+            let part = self.parser.partial_line();
+            let shown = visible(&part[..part.len().min(80)]);
+            let more = if part.len() > 80 { "…" } else { "" };
+            message.push_str(&format!(
+                "; part of a reply came, never finished (the limit covers a whole reply): \
+                 \"{shown}{more}\""
+            ));
+        }
         let outcome = match outcome {
-            Outcome::ConnectionLost(m) => Outcome::TimedOut(m),
+            Outcome::ConnectionLost(_) => Outcome::TimedOut(message.clone()),
+            Outcome::DeliveryUnknown(_) => Outcome::DeliveryUnknown(message.clone()),
             other => other,
         };
         self.error(message);
@@ -626,15 +647,11 @@ impl ClientSession {
                 (Outcome::DeliveryUnknown(m.clone()), m)
             }
             Some(e) => {
-                let m = format!(
-                    "{what} while waiting for the reply to {} (stage {})",
-                    e.describe(),
-                    self.stage
-                );
+                let m = format!("{what} while waiting for the reply to {}", e.describe());
                 (Outcome::ConnectionLost(m.clone()), m)
             }
             None => {
-                let m = format!("{what} (stage {})", self.stage);
+                let m = format!("{what}, with no reply awaited");
                 (Outcome::ConnectionLost(m.clone()), m)
             }
         }
@@ -1797,7 +1814,7 @@ mod tests {
             Some(Outcome::TimedOut(m)) => assert_eq!(
                 m,
                 "writing to the server failed (the server took no data for 30s) while \
-                 waiting for the reply to EHLO (stage greeted)"
+                 waiting for the reply to EHLO"
             ),
             other => panic!("{other:?}"),
         }
@@ -1922,12 +1939,12 @@ mod tests {
     }
 
     #[test]
-    fn hang_up_at_each_stage_names_the_stage() {
+    fn hang_up_at_each_stage_names_the_command() {
         for (verb, stage) in [
-            ("EHLO", "greeted"),
-            ("MAIL", "ready"),
-            ("RCPT", "mail"),
-            ("DATA", "rcpt"),
+            ("EHLO", "EHLO"),
+            ("MAIL", "MAIL FROM"),
+            ("RCPT", "RCPT TO"),
+            ("DATA", "DATA"),
         ] {
             let mut fake = Fake::new();
             fake.hang_up_at = Some(verb.to_string());
@@ -1937,7 +1954,10 @@ mod tests {
             );
             match s.outcome() {
                 Some(Outcome::ConnectionLost(m)) => {
-                    assert!(m.contains(&format!("stage {stage}")), "{verb}: {m}")
+                    assert!(
+                        m.ends_with(&format!("while waiting for the reply to {stage}")),
+                        "{verb}: {m}"
+                    )
                 }
                 other => panic!("{verb}: {other:?}"),
             }
@@ -2227,6 +2247,27 @@ mod tests {
         let mut s = ClientSession::new(ReplyLimits::default());
         s.handle_input(b"22O hello\r\n");
         assert!(!s.is_closed());
+    }
+
+    #[test]
+    fn a_timeout_shows_the_part_of_a_reply_that_came() {
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"220 slow.exa");
+        s.handle_timeout();
+        assert_eq!(
+            s.outcome(),
+            Some(&Outcome::TimedOut(
+                "no reply within the time limit while waiting for the reply to the greeting; \
+                 part of a reply came, never finished (the limit covers a whole reply): \
+                 \"220 slow.exa\""
+                    .into()
+            ))
+        );
+        // A multi-line reply cut after a whole line shows that line.
+        let mut s = ClientSession::new(ReplyLimits::default());
+        s.handle_input(b"220-first\r\n");
+        s.handle_timeout();
+        assert!(matches!(s.outcome(), Some(Outcome::TimedOut(m)) if m.ends_with("\"220-first\"")));
     }
 
     #[test]

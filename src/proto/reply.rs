@@ -328,6 +328,16 @@ impl ReplyParser {
     }
 
     /// True when bytes of an unfinished reply are held.
+    /// The last bytes read of a reply that is not finished: the line being
+    /// read (up to the line limit), or else the last whole line of an
+    /// unfinished multi-line reply. For saying what came of it.
+    pub fn partial_line(&self) -> &[u8] {
+        match (&self.partial, self.line.is_empty()) {
+            (Some(p), true) => p.lines.last().map_or(&[][..], Vec::as_slice),
+            _ => &self.line,
+        }
+    }
+
     pub fn has_partial(&self) -> bool {
         !self.line.is_empty() || self.overflow || self.partial.is_some()
     }

@@ -130,7 +130,7 @@ pub fn explain_handshake_error(e: &std::io::Error, name: &str) -> String {
         None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             "the server closed the connection during the TLS handshake".to_string()
         }
-        None => format!("TLS handshake failed: {e}"),
+        None => e.to_string(),
     }
 }
 

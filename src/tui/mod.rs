@@ -128,7 +128,7 @@ impl Observer for Relay {
             caps: s.capabilities().cloned(),
             tls: s.is_tls(),
             auth: s.authenticated_user().map(str::to_string),
-            awaiting: s.awaiting_reply(),
+            awaiting: s.awaiting_reply() || s.awaiting_tls(),
             suggested: s.suggested(),
         };
         self.send(SessionMsg::Status(view));

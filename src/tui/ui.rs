@@ -770,14 +770,20 @@ mod tests {
     /// The same with an error: the connection lost and said so.
     fn broken() -> AppState {
         let mut s = busy();
-        update(&mut s, Action::Session {
-            id: 1,
-            msg: SessionMsg::Ended("the server closed the connection while waiting for the reply to RCPT TO (stage mail)".into()),
-        });
+        update(
+            &mut s,
+            Action::Session {
+                id: 1,
+                msg: SessionMsg::Ended(
+                    "the server closed the connection while waiting for the reply to RCPT TO"
+                        .into(),
+                ),
+            },
+        );
         s.lines.push(line(
             11,
             Dir::Error,
-            "the server closed the connection while waiting for the reply to RCPT TO (stage mail)",
+            "the server closed the connection while waiting for the reply to RCPT TO",
             None,
         ));
         s

@@ -286,7 +286,10 @@ fn a_reply_dripped_forever_cannot_defeat_the_deadline() {
     against(
         &envelope_args_timeout(addr, "1"),
         3,
-        &["no reply within the time limit while waiting for the reply to the greeting"],
+        &[
+            "no reply within the time limit while waiting for the reply to the greeting; \
+             part of a reply came, never finished (the limit covers a whole reply): \"220 x",
+        ],
     );
     server.join().unwrap();
 }
@@ -331,11 +334,12 @@ fn lf_only_replies_work_and_are_reported() {
         let _ = c.line();
         c.send(b"221 bye\n");
     });
-    against(
+    let text = against(
         &no_pipelining(addr),
         0,
-        &["line ended with a bare LF instead of CRLF"],
+        &["line ended with a bare LF instead of CRLF (said once per session)"],
     );
+    assert_eq!(text.matches("bare LF instead of CRLF").count(), 1, "{text}");
     server.join().unwrap();
 }
 
