@@ -485,18 +485,34 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
     }
     let mut inner = b.inner(area);
     frame.render_widget(b, area);
-    // A selected reply is explained in full under the lines.
-    let explained_selection = state
-        .selected
-        .and_then(|i| state.lines.get(i))
-        .and_then(explain_line);
-    if let Some(e) = explained_selection {
-        let lines: Vec<TLine> = e
-            .lines()
-            .into_iter()
-            .map(|l| TLine::from(Span::styled(l, theme.notice())))
-            .collect();
-        let rows = (lines.len() as u16 + 1).min(inner.height / 2);
+    // Under the lines, the selected line in full when it is wider than the
+    // pane (a long refusal, an error), and a selected reply explained.
+    let mut detail: Vec<TLine> = Vec::new();
+    let mut detail_rows = 0usize;
+    let mut title = " the selected line ";
+    if let Some(line) = state.selected.and_then(|i| state.lines.get(i)) {
+        let width = usize::from(inner.width.max(1));
+        let text = app::shown(line, state.reveal);
+        // Time and marker take ten columns before the text.
+        let chars = text.chars().count();
+        if chars + 10 > width {
+            detail_rows += chars.div_ceil(width);
+            detail.push(TLine::from(Span::styled(
+                text.to_string(),
+                theme.line(line.dir, line.code),
+            )));
+        }
+        if let Some(e) = explain_line(line) {
+            title = " the selected reply ";
+            for l in e.lines() {
+                detail_rows += l.chars().count().div_ceil(width).max(1);
+                detail.push(TLine::from(Span::styled(l, theme.notice())));
+            }
+        }
+    }
+    if !detail.is_empty() {
+        let lines = detail;
+        let rows = (detail_rows as u16 + 1).min(inner.height / 2);
         let parts = Layout::default()
             .direction(Direction::Vertical)
             .constraints([Constraint::Min(1), Constraint::Length(rows)])
@@ -504,7 +520,7 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
         let explain_block = Block::default()
             .borders(Borders::TOP)
             .border_style(theme.block(false))
-            .title(Span::styled(" the selected reply ", theme.hint()));
+            .title(Span::styled(title, theme.hint()));
         let explain_inner = explain_block.inner(parts[1]);
         frame.render_widget(explain_block, parts[1]);
         frame.render_widget(
