@@ -107,8 +107,11 @@ struct Relay {
 
 impl Relay {
     fn send(&self, msg: SessionMsg) {
-        if self.tx.send(Action::Session { id: self.id, msg }).is_ok() {
-            self.backlog.fetch_add(1, Ordering::Relaxed);
+        // Counted before it can be taken in, so the count never goes below
+        // zero; taken back if the loop is gone.
+        self.backlog.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(Action::Session { id: self.id, msg }).is_err() {
+            self.backlog.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
