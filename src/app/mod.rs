@@ -601,7 +601,9 @@ impl AppState {
                     }
                 }
                 v.append(&mut later);
-                // Without a greeting read, there is nothing to run to.
+                // Without a 220 greeting (none could be read, or the server
+                // refused with 554), there is nothing to run to; while the
+                // greeting is awaited, a run may be chosen ahead.
                 let greeted = s.stage != Stage::Connected || s.awaiting;
                 if s.stage < Stage::Data && greeted {
                     v.push(item(
@@ -1289,10 +1291,16 @@ fn stop_goal_at(state: &mut AppState, event: &Event) {
         Event::BadReply { error, .. } => {
             stop_goal(state, &format!("a reply could not be read ({error})"));
         }
-        Event::Reply { verb, reply, .. }
-            if !reply.code.is_positive() && *verb != Some(Verb::Rcpt) =>
-        {
-            let what = verb.map_or("the greeting", Verb::name);
+        Event::Reply {
+            verb,
+            reply,
+            answers,
+        } if !reply.code.is_positive() && *verb != Some(Verb::Rcpt) => {
+            let what = match (verb, answers) {
+                (Some(v), _) => v.name(),
+                (None, Some(0)) => "the greeting",
+                (None, _) => "a reply that answers no command",
+            };
             stop_goal(
                 state,
                 &format!("{what} was answered {}; see the transcript", reply.code),

@@ -264,7 +264,7 @@ fn run_to_stops_when_a_reply_does_not_move_the_session_on() {
     status(&mut s, view(Stage::Ready, Some(caps(false)), false));
     run_to(&mut s, Goal::Rcpt);
     // A positive reply MAIL cannot get: the stage stays where it was.
-    event(&mut s, reply_to(Verb::Mail, "220 what"));
+    event(&mut s, reply_to(Verb::Mail, "354 what"));
     let fx = status(&mut s, view(Stage::Ready, Some(caps(false)), false));
     assert!(raw(&fx).is_empty(), "MAIL sent again: {fx:?}");
     assert_eq!(

@@ -302,6 +302,8 @@ pub struct ClientSession {
     junk: usize,
     /// The kinds of RFC 5321 deviation already warned of.
     deviations_told: Vec<Deviation>,
+    /// Lines numbered below this have gone out through `poll_transmit`.
+    transmitted: u64,
 }
 
 impl ClientSession {
@@ -335,6 +337,7 @@ impl ClientSession {
             content_hidden: Hidden::default(),
             junk: 0,
             deviations_told: Vec::new(),
+            transmitted: 0,
         }
     }
 
@@ -470,6 +473,7 @@ impl ClientSession {
         for p in &mut self.pending {
             p.on_wire = true;
         }
+        self.transmitted = self.next_seq;
         Some(std::mem::take(&mut self.out))
     }
 
@@ -527,8 +531,7 @@ impl ClientSession {
                         error: error.clone(),
                     });
                     if self.driver.is_some() {
-                        self.finish(Outcome::Protocol(error.to_string()));
-                        self.close();
+                        self.abort(error.to_string(), false);
                     } else if self.junk() {
                         // Unreadable replies by the thousand: a flood.
                     } else if matches!(
@@ -540,9 +543,7 @@ impl ClientSession {
                         // limits: reading on would read more of the same.
                         let m =
                             format!("{error}: no SMTP server sends that; closing the connection");
-                        self.error(m.clone());
-                        self.finish(Outcome::Protocol(m));
-                        self.close();
+                        self.abort(m, true);
                     }
                 }
             }
@@ -586,6 +587,17 @@ impl ClientSession {
     /// delivered: that is said plainly, unlike a loss after the final dot.
     pub fn handle_write_failure(&mut self, why: &str, timed_out: bool) {
         if self.stage == Stage::Closed {
+            return;
+        }
+        // As for a hang-up: a server that goes away as QUIT is written has
+        // done nothing wrong.
+        if self
+            .pending
+            .iter()
+            .any(|p| p.expect == Expect::Command(Verb::Quit))
+        {
+            self.stage = Stage::Closed;
+            self.close_requested = true;
             return;
         }
         let content_in_flight = matches!(
@@ -906,9 +918,7 @@ impl ClientSession {
             )
         };
         if self.driver.is_some() {
-            self.error(m.clone());
-            self.finish(Outcome::Protocol(m));
-            self.close();
+            self.abort(m, true);
             return;
         }
         // By hand the session goes on; a flood is told of a few times, not
@@ -925,6 +935,24 @@ impl ClientSession {
         }
     }
 
+    /// Ends the session as a protocol error: says `m` (as an error line when
+    /// `say`), and sends nothing more. Whatever was queued and not yet sent
+    /// (message content after a 354 read with a stray reply, say) is
+    /// dropped, so that a session reported as failed never delivers.
+    fn abort(&mut self, m: String, say: bool) {
+        if say {
+            self.error(m.clone());
+        }
+        // The transcript must not show as sent what never went out.
+        let cut = self.transmitted;
+        self.events
+            .retain(|e| !matches!(e, Event::Sent { seq, .. } if *seq >= cut));
+        self.out.clear();
+        self.pending.retain(|p| p.on_wire);
+        self.finish(Outcome::Protocol(m));
+        self.close();
+    }
+
     /// Counts a reply that answers nothing or could not be read, in a
     /// session driven by hand; true (and the session closed) at the limit.
     fn junk(&mut self) -> bool {
@@ -937,9 +965,7 @@ impl ClientSession {
                 "the server has sent {JUNK_LIMIT} replies that answer nothing or cannot be \
                  read: it floods; closing the connection"
             );
-            self.error(m.clone());
-            self.finish(Outcome::Protocol(m));
-            self.close();
+            self.abort(m, true);
         }
         true
     }
@@ -950,15 +976,19 @@ impl ClientSession {
         let code = reply.code.value();
         let ok = reply.code.is_positive() && code < 300;
         if reply.code.is_positive() && !expect.can_get(code) {
-            let m = format!(
-                "{} cannot be answered with {code} (RFC 5321, section 4.3.2): the \
-                 server is out of step or broken",
-                expect.describe()
-            );
+            let m = match expect {
+                Expect::Greeting => format!(
+                    "a greeting must be 220 (or 554 to refuse), not {code} (RFC 5321, \
+                     section 4.3.2): the server is out of step or broken"
+                ),
+                _ => format!(
+                    "{} cannot be answered with {code} (RFC 5321, section 4.3.2): the \
+                     server is out of step or broken",
+                    expect.describe()
+                ),
+            };
             if self.driver.is_some() {
-                self.error(m.clone());
-                self.finish(Outcome::Protocol(m));
-                self.close();
+                self.abort(m, true);
                 return;
             }
             self.warn(m);
@@ -2328,8 +2358,26 @@ mod tests {
                  out of step (a broken server, or one flooding replies)";
         assert_eq!(outcome, Some(Outcome::Protocol(m.into())));
         assert!(events.contains(&Event::Error(m.into())));
-        // EHLO was queued, never answered; nothing else was sent.
-        assert_eq!(sent_lines(&events), ["EHLO client.example"]);
+        // EHLO was queued, never sent: the transcript does not show it.
+        assert!(sent_lines(&events).is_empty(), "{events:?}");
+    }
+
+    #[test]
+    fn a_session_ended_as_a_protocol_error_sends_nothing_more() {
+        // The 354 and a stray reply in one read: the content was queued on
+        // the 354, and must not go out once the stray reply ends the session.
+        let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
+        for turn in &TURNS[..5] {
+            s.handle_input(turn);
+            let _ = s.poll_transmit();
+        }
+        let _ = std::iter::from_fn(|| s.poll_event()).count();
+        s.handle_input(b"354 go\r\n250 stray\r\n");
+        assert!(matches!(s.outcome(), Some(Outcome::Protocol(_))));
+        assert_eq!(s.poll_transmit(), None, "content sent after the failure");
+        assert!(s.is_closed());
+        let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
+        assert!(sent_lines(&events).is_empty(), "shown as sent: {events:?}");
     }
 
     #[test]
@@ -2338,7 +2386,11 @@ mod tests {
             (5, &b"250 ok\r\n"[..], "DATA cannot be answered with 250"),
             (2, b"354 go\r\n", "MAIL FROM cannot be answered with 354"),
             (1, b"220 hi\r\n", "EHLO cannot be answered with 220"),
-            (0, b"250 hi\r\n", "the greeting cannot be answered with 250"),
+            (
+                0,
+                b"250 hi\r\n",
+                "a greeting must be 220 (or 554 to refuse), not 250",
+            ),
         ] {
             let mut chunks: Vec<&[u8]> = TURNS[..turn].to_vec();
             chunks.push(wrong);

@@ -327,7 +327,6 @@ impl ReplyParser {
         self.ready.pop_front()
     }
 
-    /// True when bytes of an unfinished reply are held.
     /// The last bytes read of a reply that is not finished: the line being
     /// read (up to the line limit), or else the last whole line of an
     /// unfinished multi-line reply. For saying what came of it.
@@ -338,6 +337,7 @@ impl ReplyParser {
         }
     }
 
+    /// True when bytes of an unfinished reply are held.
     pub fn has_partial(&self) -> bool {
         !self.line.is_empty() || self.overflow || self.partial.is_some()
     }

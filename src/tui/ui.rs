@@ -114,7 +114,7 @@ pub fn status(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         Conn::Open(s) => {
             parts.push(format!(" stage: {}", s.stage));
             if s.stage == Stage::Connected && !s.awaiting {
-                parts.push("no greeting could be read: QUIT, Disconnect or a raw line".into());
+                parts.push("no 220 greeting: QUIT, Disconnect or a raw line".into());
             }
             if s.awaiting {
                 parts.push("waiting for the server…".into());
@@ -512,7 +512,9 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
     }
     if !detail.is_empty() {
         let lines = detail;
-        let rows = (detail_rows as u16 + 1).min(inner.height / 2);
+        let rows = u16::try_from(detail_rows.saturating_add(1))
+            .unwrap_or(u16::MAX)
+            .min(inner.height / 2);
         let parts = Layout::default()
             .direction(Direction::Vertical)
             .constraints([Constraint::Min(1), Constraint::Length(rows)])
