@@ -12,19 +12,11 @@ use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use smtp_workbench::app::{AppState, Dir, Line, Start, Target};
+use smtp_workbench::app::{AppState, Dir, Line, Start};
 use smtp_workbench::tui::{theme::Theme, ui};
 
 fn state(lines: usize) -> AppState {
-    let mut s = AppState::new(Start {
-        target: Target {
-            server: None,
-            implicit_tls: false,
-        },
-        ehlo_name: "client.example".into(),
-        date: "Sat, 28 Nov 2026 12:00:00 +0000".into(),
-        message_id: "1@client.example".into(),
-    });
+    let mut s = AppState::new(Start::fixed());
     s.lines = (0..lines)
         .map(|i| Line {
             at: Some(Duration::from_millis(i as u64)),

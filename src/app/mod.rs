@@ -382,6 +382,22 @@ pub struct Start {
     pub message_id: String,
 }
 
+impl Start {
+    /// The built-in server, and a fixed date and Message-ID: the same state
+    /// every time, for tests, snapshots and benchmarks.
+    pub fn fixed() -> Self {
+        Self {
+            target: Target {
+                server: None,
+                implicit_tls: false,
+            },
+            ehlo_name: "client.example".into(),
+            date: "Sat, 28 Nov 2026 12:00:00 +0000".into(),
+            message_id: "1@client.example".into(),
+        }
+    }
+}
+
 impl AppState {
     pub fn new(start: Start) -> Self {
         let headers = format!(

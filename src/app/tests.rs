@@ -2,15 +2,7 @@ use super::*;
 use crate::proto::capabilities::Capabilities;
 
 fn state() -> AppState {
-    AppState::new(Start {
-        target: Target {
-            server: None,
-            implicit_tls: false,
-        },
-        ehlo_name: "client.example".into(),
-        date: "Sat, 28 Nov 2026 12:00:00 +0000".into(),
-        message_id: "1@client.example".into(),
-    })
+    AppState::new(Start::fixed())
 }
 
 #[test]

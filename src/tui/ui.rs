@@ -672,7 +672,7 @@ pub fn can_send(state: &AppState) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{update, Action, Line, SessionMsg, SessionView, Start, Target};
+    use crate::app::{update, Action, Line, SessionMsg, SessionView, Start};
     use crate::proto::capabilities::Capabilities;
     use crate::proto::command::Verb;
     use ratatui::backend::TestBackend;
@@ -682,13 +682,8 @@ mod tests {
 
     fn empty() -> AppState {
         AppState::new(Start {
-            target: Target {
-                server: None,
-                implicit_tls: false,
-            },
-            ehlo_name: "client.example".into(),
-            date: "Sat, 28 Nov 2026 12:00:00 +0000".into(),
             message_id: "1.2@client.example".into(),
+            ..Start::fixed()
         })
     }
 
