@@ -7,7 +7,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -16,7 +16,8 @@ use crate::proto::auth::{Credentials, Mechanism, Secret};
 use crate::proto::client::{ClientSession, Outcome, Plan, QuitAfter, Transfer};
 use crate::proto::command::{Address, Param, ReversePath};
 use crate::proto::reply::ReplyLimits;
-use crate::server;
+use crate::proto::server::Policy;
+use crate::server::{self, demo::Demo};
 use crate::transcript::{self, Writer};
 use crate::transport::{self, ConnectOptions, Target, TlsMode, TlsOptions};
 
@@ -378,23 +379,20 @@ pub fn send(args: &SendArgs) -> u8 {
         let builtin = if prepared.builtin {
             // `send` reads the store at the end; the log is not needed.
             let (log, _) = tokio::sync::mpsc::unbounded_channel();
-            match server::start_demo(log).await {
-                Ok((handle, certificate)) => {
-                    prepared.connect.target = Target {
-                        host: handle.local_addr.ip().to_string(),
-                        port: handle.local_addr.port(),
-                    };
-                    prepared.connect.tls.trust = vec![certificate];
-                    let policy = handle.shared.policy();
+            match Demo::start(Policy::default(), log).await {
+                Ok(demo) => {
+                    prepared.connect.target = demo.target();
+                    prepared.connect.tls = demo.trusting(&prepared.connect.tls);
+                    let policy = demo.handle.shared.policy();
                     prepared.notes.insert(
                         0,
                         format!(
                             "no --server given: talking to the built-in demo server on {} ({})",
-                            handle.local_addr,
+                            demo.addr(),
                             serve::describe_policy(&policy).join("; ")
                         ),
                     );
-                    Some(handle)
+                    Some(demo)
                 }
                 Err(e) => {
                     eprintln!("smtp-workbench send: cannot start the built-in server: {e}");
@@ -439,8 +437,8 @@ pub fn send(args: &SendArgs) -> u8 {
             let _ = writer.write(&e);
         })
         .await;
-        if let Some(handle) = &builtin {
-            for line in builtin_report(handle) {
+        if let Some(demo) = &builtin {
+            for line in builtin_report(&demo.handle) {
                 let _ = writer.write_note(last, &line);
             }
         }
@@ -529,23 +527,20 @@ pub fn exit_status(session: &ClientSession) -> (u8, String) {
     (exit, text)
 }
 
-/// Everything `send` needs, checked before any connection is made.
 /// The envelope against the headers of the message about to be sent, and
 /// the checks of its content (the server's extensions are not known yet).
 fn analyse(plan: &Plan) -> Vec<crate::analysis::Finding> {
-    use crate::analysis::compare::{compare, EnvelopeSide, HeaderSide};
     if plan.rcpts.is_empty() {
         return Vec::new();
     }
-    let env = EnvelopeSide {
+    let env = crate::analysis::compare::EnvelopeSide {
         mail_from: plan.mail_from.address().map(ToString::to_string),
         rcpts: plan.rcpts.iter().map(|(a, _)| a.to_string()).collect(),
     };
-    let mut out = compare(&env, &HeaderSide::from_message(&plan.content));
-    out.extend(crate::analysis::lint::lint(&plan.content, None));
-    out
+    crate::analysis::findings(&env, &plan.content, None)
 }
 
+/// Everything `send` needs, checked before any connection is made.
 pub struct Prepared {
     /// No --server: run the built-in server in this process.
     pub builtin: bool,
@@ -713,23 +708,11 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
                     .or_else(|| Some("smtp-workbench test".to_string())),
                 extra,
             };
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
             let id_domain = mail_from
                 .address()
                 .and_then(Address::domain)
-                .unwrap_or("smtp-workbench.invalid")
-                .to_string();
-            let stamp = Stamp {
-                unix_time: i64::try_from(now.as_secs()).unwrap_or(0),
-                message_id: format!(
-                    "{}.{}.{}@{id_domain}",
-                    now.as_secs(),
-                    now.subsec_nanos(),
-                    std::process::id()
-                ),
-            };
+                .unwrap_or("smtp-workbench.invalid");
+            let stamp = Stamp::new(SystemTime::now(), std::process::id(), id_domain);
             let composed = message::compose(&envelope, &fields, &body, &stamp)
                 .map_err(|e| usage(e.to_string()))?;
             notes.extend(composed.notes);
