@@ -1,9 +1,5 @@
-//! The command line: the arguments, the face they pick (the workbench,
-//! `send`, `serve`), and the exit statuses.
-//!
-//! Exit statuses (the contract in the README): 0 accepted or stopped as
-//! asked, 2 usage error, 3 connection, TLS, timeout or protocol failure,
-//! 4 a 4xx reply ended it, 5 a 5xx reply ended it.
+//! The command line: the arguments (`args`), the face they pick (the
+//! workbench, `send`, `serve`), and the exit statuses (`exit`).
 
 mod args;
 mod connection;
