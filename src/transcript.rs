@@ -17,6 +17,11 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// Each form by the name `--format` gives it.
+    pub const NAMES: [(&'static str, Format); 2] = [("text", Self::Text), ("json", Self::Json)];
+}
+
 /// Writes transcript entries as they come.
 pub struct Writer<W: Write> {
     out: W,

@@ -7,6 +7,9 @@ pub mod compare;
 pub mod explain;
 pub mod lint;
 
+use crate::proto::capabilities::Capabilities;
+use compare::{EnvelopeSide, HeaderSide};
+
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -41,4 +44,17 @@ impl Finding {
             text: text.into(),
         }
     }
+}
+
+/// What the workbench and `send` show about a message before it goes: the
+/// envelope against its header fields, then the checks of its content
+/// (`caps`, the server's extensions, once EHLO has told them).
+pub fn findings(
+    envelope: &EnvelopeSide,
+    message: &[u8],
+    caps: Option<&Capabilities>,
+) -> Vec<Finding> {
+    let mut out = compare::compare(envelope, &HeaderSide::from_message(message));
+    out.extend(lint::lint(message, caps));
+    out
 }

@@ -33,7 +33,14 @@ pub struct ServerSpec {
     pub require_tls: Option<bool>,
     pub greylist_secs: Option<u64>,
     pub max_size: Option<u64>,
-    pub vrfy: Option<String>,
+    /// One of `VrfyMode::NAMES`; another word is an error naming its line.
+    #[serde(default, deserialize_with = "vrfy_mode")]
+    pub vrfy: Option<VrfyMode>,
+}
+
+fn vrfy_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<VrfyMode>, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -126,12 +133,9 @@ impl Lesson {
             p.max_size = v;
         }
         p.greylist_secs = s.greylist_secs.filter(|&g| g > 0);
-        p.vrfy = match s.vrfy.as_deref() {
-            Some("verify") => VrfyMode::Verify,
-            Some("refuse") => VrfyMode::Refuse,
-            Some("disabled") => VrfyMode::Disabled,
-            _ => VrfyMode::Ambiguous,
-        };
+        if let Some(v) = s.vrfy {
+            p.vrfy = v;
+        }
         p
     }
 }
@@ -238,6 +242,18 @@ mod tests {
         assert_eq!(e.line, 3, "{e}");
         let e = Lesson::parse("typo.toml", "title = \"x\"\nsumary = \"y\"\n").unwrap_err();
         assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn a_vrfy_mode_is_one_of_the_names_and_a_typo_names_its_line() {
+        let lesson = |vrfy: &str| {
+            format!("title = \"x\"\nsummary = \"y\"\n[server]\nvrfy = \"{vrfy}\"\n[[step]]\nsay = \"z\"\nexpect = {{ reply = 250 }}\n")
+        };
+        let l = Lesson::parse("ok.toml", &lesson("refuse")).unwrap();
+        assert_eq!(l.policy().vrfy, VrfyMode::Refuse);
+        let e = Lesson::parse("typo.toml", &lesson("verfy")).unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("\"verfy\" is not a VRFY mode"), "{e}");
     }
 
     fn sent(seq: u64, text: &str) -> Timed {

@@ -2,111 +2,13 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::SystemTime;
 
-use clap::{Args, ValueEnum};
-
-use super::{FormatArg, UsageError, EXIT_CONNECTION, EXIT_OK, EXIT_USAGE};
-use crate::proto::server::{Policy, VrfyMode};
-use crate::server::{self, report, ServerOptions, StoreLimits};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VrfyArg {
-    /// 252: cannot verify, will accept (what most servers say).
-    Ambiguous,
-    /// 250 for a known user, 550 for others.
-    Verify,
-    /// 550 always.
-    Refuse,
-    /// 502: VRFY switched off.
-    Disabled,
-}
-
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
-  smtp-workbench serve                                   # 127.0.0.1:2525, the demo policy\n  \
-  smtp-workbench serve --require-auth --greylist 60 -v   # a stricter server, every line shown\n  \
-  swaks --server 127.0.0.1 --port 2525 --to alice@example.test --from me@client.example\n\n\
-It is a test and teaching server: it keeps what it accepts (in memory, and\n\
-with --maildir as files) and never delivers anything onward.")]
-pub struct ServeArgs {
-    /// Address and port to listen on.
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525")]
-    pub listen: SocketAddr,
-    /// Allow listening on an address other than loopback.
-    #[arg(long)]
-    pub allow_remote: bool,
-    /// The server's name in the greeting, EHLO and Received: fields.
-    #[arg(long, value_name = "NAME", default_value = "demo.example.test")]
-    pub hostname: String,
-    /// A domain the server takes mail for (repeatable; default example.test
-    /// and localhost). Others are relaying, which needs AUTH.
-    #[arg(long = "domain", value_name = "DOMAIN")]
-    pub domains: Vec<String>,
-    /// A user for AUTH, NAME:PASSWORD (repeatable; default alice@example.test:wonderland).
-    #[arg(long = "user", value_name = "NAME:PASSWORD")]
-    pub users: Vec<String>,
-    /// MAIL needs AUTH first.
-    #[arg(long)]
-    pub require_auth: bool,
-    /// MAIL and AUTH need STARTTLS first.
-    #[arg(long)]
-    pub require_tls: bool,
-    /// Largest message in bytes (announced as SIZE).
-    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
-    pub max_size: u64,
-    /// Greylisting: refuse each new (client, sender, recipient) with 450
-    /// until this many seconds have passed.
-    #[arg(long, value_name = "SECONDS")]
-    pub greylist: Option<u64>,
-    /// Wait this many milliseconds before each reply.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
-    pub tarpit: u64,
-    /// How VRFY is answered.
-    #[arg(long, value_enum, default_value = "ambiguous")]
-    pub vrfy: VrfyArg,
-    /// Chance (0 to 1) that a RCPT gets a 451 drill failure.
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
-    pub fail_rate: f64,
-    /// Connections at once; more get 421.
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    pub max_connections: usize,
-    /// Hang up on a client silent this long.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    pub idle_timeout: u64,
-    /// Accept content with bare LF line ends (refused by default).
-    #[arg(long)]
-    pub allow_bare_lf: bool,
-    /// Certificate chain (PEM) for STARTTLS; without it one is made at start.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// Private key (PEM) for --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// Offer no STARTTLS at all.
-    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "require_tls"])]
-    pub no_tls: bool,
-    /// Also write each accepted message to this Maildir (tmp/, new/, cur/).
-    #[arg(long, value_name = "DIR")]
-    pub maildir: Option<PathBuf>,
-    /// Messages kept in memory.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub store_messages: usize,
-    /// Bytes kept in memory.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
-    pub store_bytes: usize,
-    /// Log format on stdout.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: FormatArg,
-    /// Show every command and reply.
-    #[arg(short, long)]
-    pub verbose: bool,
-}
-
-fn usage(s: impl Into<String>) -> UsageError {
-    UsageError(s.into())
-}
+use super::args::ServeArgs;
+use super::exit::{usage, UsageError, EXIT_CONNECTION, EXIT_OK, EXIT_USAGE};
+use crate::proto::server::Policy;
+use crate::server::{self, report, LogEvent, ServerOptions, StoreLimits};
+use crate::transcript::Format;
 
 /// The policy the flags describe.
 pub fn policy(args: &ServeArgs) -> Result<Policy, UsageError> {
@@ -134,12 +36,7 @@ pub fn policy(args: &ServeArgs) -> Result<Policy, UsageError> {
     p.max_size = args.max_size;
     p.greylist_secs = args.greylist;
     p.tarpit_ms = args.tarpit;
-    p.vrfy = match args.vrfy {
-        VrfyArg::Ambiguous => VrfyMode::Ambiguous,
-        VrfyArg::Verify => VrfyMode::Verify,
-        VrfyArg::Refuse => VrfyMode::Refuse,
-        VrfyArg::Disabled => VrfyMode::Disabled,
-    };
+    p.vrfy = args.vrfy;
     p.transient_failure = args.fail_rate;
     p.max_connections = args.max_connections.max(1);
     p.idle_timeout_secs = args.idle_timeout.max(1);
@@ -179,7 +76,7 @@ pub fn describe_policy(p: &Policy) -> Vec<String> {
         ));
     }
     rules.push(format!("max size {} bytes", p.max_size));
-    rules.push(format!("VRFY {:?}", p.vrfy).to_lowercase());
+    rules.push(format!("VRFY {}", p.vrfy.name()));
     out.push(rules.join("; "));
     out
 }
@@ -212,21 +109,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
             args.listen
         ))));
     }
-    let tls = if args.no_tls {
-        None
-    } else {
-        Some(
-            match (&args.tls_cert, &args.tls_key) {
-                (Some(c), Some(k)) => server::tls::load(c, k),
-                _ => server::tls::generate(&[
-                    args.hostname.clone(),
-                    "localhost".into(),
-                    args.listen.ip().to_string(),
-                ]),
-            }
-            .map_err(|e| ServeError::Usage(usage(e.to_string())))?,
-        )
-    };
+    let tls = identity(args).map_err(ServeError::Usage)?;
     let options = ServerOptions {
         listen: args.listen,
         hostname: args.hostname.clone(),
@@ -236,84 +119,127 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
             max_messages: args.store_messages.max(1),
             max_bytes: args.store_bytes,
         },
-        log_lines: args.verbose || args.format == FormatArg::Json,
+        log_lines: args.verbose || args.format == Format::Json,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ServeError::Failed(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let handle = server::start(options, policy.clone(), tx)
             .await
             .map_err(|e| ServeError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
         // Buffered, and flushed whenever no more events wait: a busy server
         // writes in batches, an idle one shows each line at once.
         let mut out = std::io::BufWriter::new(std::io::stdout());
-        if args.format == FormatArg::Text {
-            let mut intro = vec![format!(
-                "smtp-workbench demo server on {} as {}",
-                handle.local_addr, args.hostname
-            )];
-            match &tls {
-                Some(t) => intro.push(format!(
-                    "STARTTLS: certificate {}; SHA-256 {}",
-                    t.source, t.fingerprint
-                )),
-                None => intro.push("STARTTLS: off".into()),
-            }
-            intro.extend(describe_policy(&policy));
-            if let Some(d) = &args.maildir {
-                intro.push(format!("accepted messages are also written to the Maildir {}", d.display()));
-            }
-            if !args.listen.ip().is_loopback() {
-                intro.push(
-                    "WARNING: listening beyond loopback; this test server has no spam controls"
-                        .into(),
-                );
-            }
-            intro.push("a test server: it keeps what it accepts and never delivers onward. Ctrl-C stops it.".into());
-            for l in intro {
+        if args.format == Format::Text {
+            for l in intro(args, handle.local_addr, tls.as_ref(), &policy) {
                 let _ = writeln!(out, "{l}");
             }
             let _ = out.flush();
         }
-        let stop = shutdown_signal();
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                event = rx.recv() => {
-                    let Some(event) = event else { break };
-                    let now = SystemTime::now();
-                    let line = match args.format {
-                        FormatArg::Text => report::text(&event, now, args.verbose),
-                        FormatArg::Json => Some(report::json(&event, now).to_string()),
-                    };
-                    if let Some(l) = line {
-                        if writeln!(out, "{l}").is_err() {
-                            break;
-                        }
-                    }
-                    if rx.is_empty() {
-                        let _ = out.flush();
-                    }
-                }
-                _ = &mut stop => break,
-            }
-        }
+        log_until_stopped(args, rx, &mut out).await;
         let accepted = handle
             .shared
             .store
             .lock()
             .map(|s| s.accepted())
             .unwrap_or(0);
-        if args.format == FormatArg::Text {
+        if args.format == Format::Text {
             let _ = writeln!(out, "stopped; {accepted} message(s) accepted");
         }
         let _ = out.flush();
         handle.stop();
         Ok(())
     })
+}
+
+/// The certificate for STARTTLS: the one given, else one made now for the
+/// listen name; none with --no-tls.
+fn identity(args: &ServeArgs) -> Result<Option<server::tls::Identity>, UsageError> {
+    if args.no_tls {
+        return Ok(None);
+    }
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => server::tls::load(c, k),
+        _ => server::tls::generate(&[
+            args.hostname.clone(),
+            "localhost".into(),
+            args.listen.ip().to_string(),
+        ]),
+    }
+    .map(Some)
+    .map_err(|e| usage(e.to_string()))
+}
+
+/// The startup message: where, which certificate, which policy.
+fn intro(
+    args: &ServeArgs,
+    addr: SocketAddr,
+    tls: Option<&server::tls::Identity>,
+    policy: &Policy,
+) -> Vec<String> {
+    let mut intro = vec![format!(
+        "smtp-workbench demo server on {addr} as {}",
+        args.hostname
+    )];
+    match tls {
+        Some(t) => intro.push(format!(
+            "STARTTLS: certificate {}; SHA-256 {}",
+            t.source, t.fingerprint
+        )),
+        None => intro.push("STARTTLS: off".into()),
+    }
+    intro.extend(describe_policy(policy));
+    if let Some(d) = &args.maildir {
+        intro.push(format!(
+            "accepted messages are also written to the Maildir {}",
+            d.display()
+        ));
+    }
+    if !args.listen.ip().is_loopback() {
+        intro.push(
+            "WARNING: listening beyond loopback; this test server has no spam controls".into(),
+        );
+    }
+    intro.push(
+        "a test server: it keeps what it accepts and never delivers onward. Ctrl-C stops it."
+            .into(),
+    );
+    intro
+}
+
+/// Writes the server's log until it is stopped (Ctrl-C, SIGTERM) or stdout
+/// is gone.
+async fn log_until_stopped(
+    args: &ServeArgs,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<LogEvent>,
+    out: &mut impl Write,
+) {
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            event = rx.recv() => {
+                let Some(event) = event else { break };
+                let now = SystemTime::now();
+                let line = match args.format {
+                    Format::Text => report::text(&event, now, args.verbose),
+                    Format::Json => Some(report::json(&event, now).to_string()),
+                };
+                if let Some(l) = line {
+                    if writeln!(out, "{l}").is_err() {
+                        break;
+                    }
+                }
+                if rx.is_empty() {
+                    let _ = out.flush();
+                }
+            }
+            _ = &mut stop => break,
+        }
+    }
 }
 
 async fn shutdown_signal() {

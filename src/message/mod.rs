@@ -1,9 +1,10 @@
 //! The message apart from the protocol: the envelope (what the server acts
 //! on) and the content (header fields and body, what the reader sees), and
-//! turning the content into bytes. No I/O and no clock: the date comes in as
+//! turning the content into bytes. No I/O and no clock: the time comes in as
 //! an argument.
 
 use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use mail_builder::headers::address::Address as MbAddress;
 use mail_builder::headers::date::Date;
@@ -38,6 +39,25 @@ pub struct Stamp {
     pub unix_time: i64,
     /// The Message-ID, without angle brackets.
     pub message_id: String,
+}
+
+impl Stamp {
+    /// The stamp of a message made at `at`: a Message-ID unique without a
+    /// counter (the time to the nanosecond and `unique`, the process id, at
+    /// `domain`), so two runs a moment apart never share one.
+    pub fn new(at: SystemTime, unique: u32, domain: &str) -> Self {
+        let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        Self {
+            unix_time: i64::try_from(secs).unwrap_or(0),
+            message_id: format!("{secs}.{}.{unique}@{domain}", since.subsec_nanos()),
+        }
+    }
+
+    /// The Date field's value, as `compose` writes it (RFC 5322 3.3).
+    pub fn date(&self) -> String {
+        Date::new(self.unix_time).to_rfc822()
+    }
 }
 
 /// A header field that could not be used.
@@ -185,6 +205,15 @@ mod tests {
             unix_time: 1_700_000_000,
             message_id: "1.2@client.example".into(),
         }
+    }
+
+    #[test]
+    fn a_stamp_names_the_time_the_process_and_the_domain() {
+        let at = UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 42);
+        let s = Stamp::new(at, 7, "client.example");
+        assert_eq!(s.unix_time, 1_700_000_000);
+        assert_eq!(s.message_id, "1700000000.42.7@client.example");
+        assert_eq!(s.date(), "Tue, 14 Nov 2023 22:13:20 +0000");
     }
 
     fn text(c: &Composed) -> String {

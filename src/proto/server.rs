@@ -42,6 +42,38 @@ pub enum VrfyMode {
     Disabled,
 }
 
+impl VrfyMode {
+    /// Each mode by the name `serve --vrfy` and lessons give it.
+    pub const NAMES: [(&'static str, VrfyMode); 4] = [
+        ("ambiguous", Self::Ambiguous),
+        ("verify", Self::Verify),
+        ("refuse", Self::Refuse),
+        ("disabled", Self::Disabled),
+    ];
+
+    pub fn name(self) -> &'static str {
+        // NAMES lists the modes in their declared order (a test checks it).
+        Self::NAMES[self as usize].0
+    }
+}
+
+/// A VRFY mode by a name that is none of `VrfyMode::NAMES`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a VRFY mode (ambiguous, verify, refuse or disabled)")]
+pub struct UnknownVrfyMode(pub String);
+
+impl std::str::FromStr for VrfyMode {
+    type Err = UnknownVrfyMode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| UnknownVrfyMode(s.to_string()))
+    }
+}
+
 /// The server's behaviour, changeable while it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {

@@ -3,6 +3,7 @@
 //! happened. The protocol is `proto::server`; this layer moves bytes, keeps
 //! time and holds the state connections share (policy, greylist, store).
 
+pub mod demo;
 pub mod report;
 pub mod store;
 pub mod tls;
@@ -172,30 +173,6 @@ pub async fn start(
         shared,
         task,
     })
-}
-
-/// The demo server as the workbench and `send` start it in-process: on a
-/// loopback port of its own, the demo policy, a certificate made now; with
-/// the certificate, so that the client can trust exactly it.
-pub async fn start_demo(
-    log: mpsc::UnboundedSender<LogEvent>,
-) -> Result<(ServerHandle, rustls::pki_types::CertificateDer<'static>), String> {
-    let hostname = "demo.example.test".to_string();
-    let identity = tls::generate(&[hostname.clone(), "localhost".into(), "127.0.0.1".into()])
-        .map_err(|e| e.to_string())?;
-    let certificate = identity.certificate.clone();
-    let options = ServerOptions {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        hostname,
-        tls: Some(identity),
-        maildir: None,
-        store: StoreLimits::default(),
-        log_lines: false,
-    };
-    let handle = start(options, Policy::default(), log)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((handle, certificate))
 }
 
 /// What a session asks of the world, answered from the shared state.

@@ -100,6 +100,15 @@ pub enum TlsMode {
     Implicit,
 }
 
+impl TlsMode {
+    /// Each mode by the name `--tls` gives it.
+    pub const NAMES: [(&'static str, TlsMode); 3] = [
+        ("none", Self::None),
+        ("starttls", Self::StartTls),
+        ("implicit", Self::Implicit),
+    ];
+}
+
 /// Everything the transport needs besides the session.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {

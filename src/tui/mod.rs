@@ -28,9 +28,10 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 
 use crate::app::{self, Action, AppState, Effect, SessionMsg, SessionView, Start, Target};
+use crate::message::Stamp;
 use crate::proto::client::ClientSession;
 use crate::proto::reply::ReplyLimits;
-use crate::server::{self, ServerHandle};
+use crate::server::{self, demo::Demo};
 use crate::transport::{self, ConnectOptions, Control, Observer, Timed, TlsMode, TlsOptions};
 
 /// Options of the interactive face.
@@ -83,20 +84,6 @@ pub fn run(options: Options) -> io::Result<()> {
     result
 }
 
-fn now_parts() -> (String, String) {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let date = mail_builder::headers::date::Date::new(now.as_secs() as i64).to_rfc822();
-    let id = format!(
-        "{}.{}.{}@client.example",
-        now.as_secs(),
-        now.subsec_nanos(),
-        std::process::id()
-    );
-    (date, id)
-}
-
 /// Tells the UI loop what a session task sees.
 struct Relay {
     id: u64,
@@ -145,7 +132,7 @@ struct Runner {
     sessions: HashMap<u64, mpsc::UnboundedSender<Control>>,
     /// What the sessions' relays have sent and the loop not yet taken in.
     backlog: Arc<AtomicUsize>,
-    builtin: Option<(ServerHandle, rustls::pki_types::CertificateDer<'static>)>,
+    builtin: Option<Demo>,
     clipboard: Option<arboard::Clipboard>,
     /// A policy for the built-in server before it has started.
     policy: Option<crate::proto::server::Policy>,
@@ -156,12 +143,12 @@ async fn event_loop(options: Options) -> io::Result<()> {
     let mut terminal = Terminal::new(backend)?;
     terminal.clear()?;
     let theme = theme::Theme::from_env();
-    let (date, message_id) = now_parts();
+    let stamp = Stamp::new(SystemTime::now(), std::process::id(), "client.example");
     let mut state = AppState::new(Start {
         target: options.target.clone(),
         ehlo_name: options.ehlo.clone(),
-        date,
-        message_id,
+        date: stamp.date(),
+        message_id: stamp.message_id,
     });
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let mut runner = Runner {
@@ -277,7 +264,7 @@ impl Runner {
             }
             Effect::Connect { id, target } => self.connect(id, target).await,
             Effect::SetPolicy(p) => match &self.builtin {
-                Some((handle, _)) => handle.shared.set_policy(*p),
+                Some(demo) => demo.handle.shared.set_policy(*p),
                 None => self.policy = Some(*p),
             },
             Effect::Control { id, control } => match self.sessions.get(&id) {
@@ -376,13 +363,8 @@ impl Runner {
                             }
                         }
                     });
-                    match server::start_demo(log).await {
-                        Ok(b) => {
-                            if let Some(p) = self.policy.take() {
-                                b.0.shared.set_policy(p);
-                            }
-                            self.builtin = Some(b);
-                        }
+                    match Demo::start(self.policy.take().unwrap_or_default(), log).await {
+                        Ok(demo) => self.builtin = Some(demo),
                         Err(e) => {
                             let _ = tx.send(Action::Session {
                                 id,
@@ -394,14 +376,11 @@ impl Runner {
                         }
                     }
                 }
-                let Some((handle, cert)) = &self.builtin else {
+                let Some(demo) = &self.builtin else {
                     return;
                 };
-                tls.trust = vec![cert.clone()];
-                transport::Target {
-                    host: handle.local_addr.ip().to_string(),
-                    port: handle.local_addr.port(),
-                }
+                tls = demo.trusting(&tls);
+                demo.target()
             }
         };
         let opts = ConnectOptions {

@@ -78,14 +78,14 @@ impl Tally {
     /// 0 when every message was accepted; else the worst: 5, 4, then 3.
     pub fn exit_status(&self) -> u8 {
         if self.accepted == self.sent {
-            return super::EXIT_OK;
+            return crate::cli::exit::EXIT_OK;
         }
         if self.codes.keys().any(|c| *c >= 500) {
-            super::EXIT_PERMANENT
+            crate::cli::exit::EXIT_PERMANENT
         } else if self.codes.keys().any(|c| (400..500).contains(c)) {
-            super::EXIT_TRANSIENT
+            crate::cli::exit::EXIT_TRANSIENT
         } else {
-            super::EXIT_CONNECTION
+            crate::cli::exit::EXIT_CONNECTION
         }
     }
 }

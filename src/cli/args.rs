@@ -1,0 +1,247 @@
+//! The command line's arguments: the clap types of the workbench, `send` and
+//! `serve`. What each face does with them lives beside it (`workbench.rs`,
+//! `send/`, `serve.rs`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::modes;
+use crate::proto::client::QuitAfter;
+use crate::proto::server::VrfyMode;
+use crate::transcript::Format;
+use crate::transport::TlsMode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "smtp-workbench",
+    version,
+    about = "Step through SMTP sessions by hand: telnet to port 25, done properly.",
+    after_help = "Exit status of `send`: 0 accepted (or stopped as --quit-after asked), \
+                  2 usage error, 3 connection, TLS, timeout or protocol failure, \
+                  4 a 4xx reply ended it, 5 a 5xx reply ended it."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The server for the interactive workbench, HOST[:PORT]; without it,
+    /// the built-in demo server on a loopback port.
+    pub server: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Start with a lesson: a built-in one by name (first-session,
+    /// envelope-vs-headers, blind-copy, relay-denied, dot-stuffing,
+    /// greylisting, starttls-auth) or a TOML file of your own.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub lesson: Option<String>,
+}
+
+/// How to reach the server: the flags `send` and the workbench share.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Transport security: none; starttls (after EHLO; in the workbench,
+    /// from the palette); implicit (TLS from the first byte, port 465).
+    #[arg(long, value_parser = modes::tls(), default_value = "none")]
+    pub tls: TlsMode,
+    /// Do not check the server's certificate at all (a warning says so).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Trust the CA certificates in this PEM file instead of the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// The name the certificate must carry, when connecting by address.
+    #[arg(long, value_name = "NAME")]
+    pub tls_name: Option<String>,
+    /// The name to give in EHLO (default: this machine's host name).
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
+    /// Seconds to wait for the connection, the TLS handshake and each reply.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one SMTP transaction without the UI; the transcript goes to stdout.
+    Send(Box<SendArgs>),
+    /// Run the built-in demo server alone, for other clients (swaks, a mail
+    /// program, a class).
+    Serve(Box<ServeArgs>),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+  smtp-workbench send --server 127.0.0.1:2525 --mail-from me@client.test --rcpt alice@example.test\n  \
+  smtp-workbench send --server mail.example.test:587 --tls starttls --auth PLAIN --user alice \\\n      \
+  --password-env SMTP_PASSWORD --mail-from alice@example.test --rcpt bob@example.test\n  \
+  smtp-workbench send --server mx.example.test --quit-after rcpt --mail-from a@b.test --rcpt c@d.test\n\n\
+Exit status: 0 accepted (or stopped as --quit-after asked), 2 usage error, 3 connection, TLS,\n\
+timeout or protocol failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it.")]
+pub struct SendArgs {
+    /// The server, HOST[:PORT] (port 25, or 465 with --tls implicit).
+    /// Without it, the built-in demo server runs in this process.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub server: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    /// Authenticate with this SASL mechanism: PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.
+    #[arg(long, value_name = "MECH", requires = "user")]
+    pub auth: Option<String>,
+    /// The user name for --auth.
+    #[arg(long, value_name = "USER", requires = "auth")]
+    pub user: Option<String>,
+    /// Read the password from this environment variable (else it is asked for).
+    #[arg(long, value_name = "VAR", requires = "auth")]
+    pub password_env: Option<String>,
+
+    /// Envelope sender (MAIL FROM), optionally with parameters:
+    /// "me@example.test BODY=8BITMIME". Use "<>" for the null sender.
+    #[arg(long, value_name = "ADDR [PARAM...]", allow_hyphen_values = true)]
+    pub mail_from: Option<String>,
+    /// Envelope recipient (RCPT TO), repeatable, optionally with parameters:
+    /// "bob@example.test NOTIFY=SUCCESS,FAILURE".
+    #[arg(long, value_name = "ADDR [PARAM...]")]
+    pub rcpt: Vec<String>,
+
+    /// Ask the server about this address or name with VRFY, after EHLO (and
+    /// AUTH); repeatable. Without --rcpt the session ends after the answers,
+    /// and the exit status follows the worst of them.
+    #[arg(long, value_name = "NAME")]
+    pub vrfy: Vec<String>,
+
+    /// Header From: (default: the envelope sender).
+    #[arg(long, value_name = "MAILBOX")]
+    pub header_from: Option<String>,
+    /// Header To:, repeatable (default: the envelope recipients).
+    #[arg(long, value_name = "MAILBOX")]
+    pub header_to: Vec<String>,
+    /// Header Cc:, repeatable.
+    #[arg(long, value_name = "MAILBOX")]
+    pub cc: Vec<String>,
+    /// Header Subject:.
+    #[arg(long, value_name = "TEXT")]
+    pub subject: Option<String>,
+    /// Any other header field, "Name: value", repeatable.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The body text.
+    #[arg(long, value_name = "TEXT", conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the body text from a file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Send this file as the whole message (headers and body) exactly as it
+    /// is; only line ends are made CRLF and leading dots stuffed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "header_from", "header_to", "cc", "subject", "headers", "body", "body_file"
+    ])]
+    pub data: Option<PathBuf>,
+
+    /// Use BDAT (CHUNKING, RFC 3030) instead of DATA.
+    #[arg(long)]
+    pub bdat: bool,
+    /// BDAT chunk size in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 65536, requires = "bdat")]
+    pub chunk_size: usize,
+    /// Do not pipeline MAIL, RCPT and DATA even when the server offers PIPELINING.
+    #[arg(long)]
+    pub no_pipelining: bool,
+    /// Stop after this step and say QUIT.
+    #[arg(long, value_parser = modes::quit_after(), value_name = "STEP")]
+    pub quit_after: Option<QuitAfter>,
+    /// Transcript format on stdout.
+    #[arg(long, value_parser = modes::format(), default_value = "text")]
+    pub format: Format,
+    /// Show AUTH secrets in the transcript instead of masking them.
+    #[arg(long)]
+    pub reveal_secrets: bool,
+    /// Send the message this many times (a load mode: one summary line with
+    /// messages per second and the final replies counted, no transcript).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: usize,
+    /// With --count: sessions at once.
+    #[arg(long, value_name = "C", default_value_t = 1)]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+  smtp-workbench serve                                   # 127.0.0.1:2525, the demo policy\n  \
+  smtp-workbench serve --require-auth --greylist 60 -v   # a stricter server, every line shown\n  \
+  swaks --server 127.0.0.1 --port 2525 --to alice@example.test --from me@client.example\n\n\
+It is a test and teaching server: it keeps what it accepts (in memory, and\n\
+with --maildir as files) and never delivers anything onward.")]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525")]
+    pub listen: SocketAddr,
+    /// Allow listening on an address other than loopback.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// The server's name in the greeting, EHLO and Received: fields.
+    #[arg(long, value_name = "NAME", default_value = "demo.example.test")]
+    pub hostname: String,
+    /// A domain the server takes mail for (repeatable; default example.test
+    /// and localhost). Others are relaying, which needs AUTH.
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    /// A user for AUTH, NAME:PASSWORD (repeatable; default alice@example.test:wonderland).
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    pub users: Vec<String>,
+    /// MAIL needs AUTH first.
+    #[arg(long)]
+    pub require_auth: bool,
+    /// MAIL and AUTH need STARTTLS first.
+    #[arg(long)]
+    pub require_tls: bool,
+    /// Largest message in bytes (announced as SIZE).
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_size: u64,
+    /// Greylisting: refuse each new (client, sender, recipient) with 450
+    /// until this many seconds have passed.
+    #[arg(long, value_name = "SECONDS")]
+    pub greylist: Option<u64>,
+    /// Wait this many milliseconds before each reply.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub tarpit: u64,
+    /// How VRFY is answered.
+    #[arg(long, value_parser = modes::vrfy(), default_value = "ambiguous")]
+    pub vrfy: VrfyMode,
+    /// Chance (0 to 1) that a RCPT gets a 451 drill failure.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Connections at once; more get 421.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_connections: usize,
+    /// Hang up on a client silent this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub idle_timeout: u64,
+    /// Accept content with bare LF line ends (refused by default).
+    #[arg(long)]
+    pub allow_bare_lf: bool,
+    /// Certificate chain (PEM) for STARTTLS; without it one is made at start.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Offer no STARTTLS at all.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "require_tls"])]
+    pub no_tls: bool,
+    /// Also write each accepted message to this Maildir (tmp/, new/, cur/).
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
+    /// Messages kept in memory.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub store_messages: usize,
+    /// Bytes kept in memory.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub store_bytes: usize,
+    /// Log format on stdout.
+    #[arg(long, value_parser = modes::format(), default_value = "text")]
+    pub format: Format,
+    /// Show every command and reply.
+    #[arg(short, long)]
+    pub verbose: bool,
+}

@@ -1,0 +1,185 @@
+//! `smtp-workbench send`: one SMTP transaction without the UI, its
+//! transcript on stdout (or, with `--count`, the load mode's summary).
+
+mod auth;
+mod content;
+mod envelope;
+mod load;
+mod prepare;
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::args::SendArgs;
+use super::exit::{exit_status, EXIT_CONNECTION, EXIT_USAGE};
+use super::serve::describe_policy;
+use crate::analysis::compare::EnvelopeSide;
+use crate::analysis::{self, Severity};
+use crate::proto::client::{ClientSession, Event, Outcome, Plan};
+use crate::proto::reply::ReplyLimits;
+use crate::proto::server::Policy;
+use crate::server::{demo::Demo, ServerHandle};
+use crate::transcript::Writer;
+use crate::transport::{self, Timed};
+pub use prepare::{prepare, Prepared};
+
+/// Runs `send` and returns its exit status.
+pub fn send(args: &SendArgs) -> u8 {
+    let prepared = match prepare(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("smtp-workbench send: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("smtp-workbench send: cannot start the async runtime: {e}");
+            return EXIT_CONNECTION;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut writer = Writer::new(stdout.lock(), args.format, args.reveal_secrets);
+    runtime.block_on(run(args, prepared, &mut writer))
+}
+
+async fn run<W: Write>(args: &SendArgs, mut prepared: Prepared, writer: &mut Writer<W>) -> u8 {
+    let builtin = if prepared.builtin {
+        match start_builtin(&mut prepared).await {
+            Ok(demo) => Some(demo),
+            Err(e) => {
+                eprintln!("smtp-workbench send: cannot start the built-in server: {e}");
+                return EXIT_CONNECTION;
+            }
+        }
+    } else {
+        None
+    };
+    for note in &prepared.notes {
+        let _ = writer.write_note(Duration::ZERO, note);
+    }
+    if args.count > 1 || args.concurrency > 1 {
+        let tally = load::run(
+            &prepared.plan,
+            &prepared.connect,
+            args.count,
+            args.concurrency,
+        )
+        .await;
+        let exit = tally.exit_status();
+        let _ = writer.write_result(tally.elapsed, &tally.summary(args.concurrency), exit);
+        let _ = writer.flush();
+        return exit;
+    }
+    for f in findings(&prepared.plan) {
+        let text = format!("envelope/headers: {}", f.text);
+        let event = match f.severity {
+            Severity::Warning => Event::Warning(text),
+            Severity::Info => Event::Info(text),
+        };
+        let _ = writer.write(&Timed {
+            at: Duration::ZERO,
+            latency: None,
+            event,
+        });
+    }
+    let session = ClientSession::with_plan(ReplyLimits::default(), prepared.plan);
+    let mut last = Duration::ZERO;
+    let session = transport::run(session, &prepared.connect, &mut |e: Timed| {
+        last = e.at;
+        let _ = writer.write(&e);
+    })
+    .await;
+    if let Some(demo) = &builtin {
+        for line in builtin_report(&demo.handle) {
+            let _ = writer.write_note(last, &line);
+        }
+    }
+    finish(writer, &session, last)
+}
+
+/// No --server: the built-in server, in this process, on a loopback port
+/// of its own choosing; the connection is pointed at it.
+async fn start_builtin(prepared: &mut Prepared) -> Result<Demo, String> {
+    // `send` reads the store at the end; the log is not needed.
+    let (log, _) = tokio::sync::mpsc::unbounded_channel();
+    let demo = Demo::start(Policy::default(), log).await?;
+    prepared.connect.target = demo.target();
+    prepared.connect.tls = demo.trusting(&prepared.connect.tls);
+    let policy = demo.handle.shared.policy();
+    prepared.notes.insert(
+        0,
+        format!(
+            "no --server given: talking to the built-in demo server on {} ({})",
+            demo.addr(),
+            describe_policy(&policy).join("; ")
+        ),
+    );
+    Ok(demo)
+}
+
+/// The findings for the message about to be sent (the server's extensions
+/// are not known yet); none when there is no transaction, only VRFY.
+fn findings(plan: &Plan) -> Vec<analysis::Finding> {
+    if plan.rcpts.is_empty() {
+        return Vec::new();
+    }
+    let envelope = EnvelopeSide {
+        mail_from: plan.mail_from.address().map(ToString::to_string),
+        rcpts: plan.rcpts.iter().map(|(a, _)| a.to_string()).collect(),
+    };
+    analysis::findings(&envelope, &plan.content, None)
+}
+
+/// The result line, after what a refusal means and what to try.
+fn finish<W: Write>(writer: &mut Writer<W>, session: &ClientSession, last: Duration) -> u8 {
+    let (exit, text) = exit_status(session);
+    let refusal = match session.outcome() {
+        Some(Outcome::Refused(r)) => Some(r),
+        _ => session.partial_refusal(),
+    };
+    if let Some(r) = refusal {
+        for line in analysis::explain::explain(r.code.value(), r.enhanced).lines() {
+            let _ = writer.write_note(last, &format!("why: {line}"));
+        }
+    }
+    let _ = writer.write_result(last, &text, exit);
+    let _ = writer.flush();
+    exit
+}
+
+/// What the built-in server kept: the envelope it acted on beside the
+/// header fields the recipient will see.
+fn builtin_report(handle: &ServerHandle) -> Vec<String> {
+    let Ok(store) = handle.shared.store.lock() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for m in store.messages() {
+        let r = &m.received;
+        let rcpts: Vec<String> = r.rcpts.iter().map(|(a, _)| format!("<{a}>")).collect();
+        out.push(format!(
+            "the built-in server stored message {}: envelope MAIL FROM:<{}> RCPT TO:{}; \
+             headers From: {} To: {} Cc: {}",
+            r.id,
+            r.mail_from,
+            rcpts.join(", "),
+            join_or_none(&m.headers.from),
+            join_or_none(&m.headers.to),
+            join_or_none(&m.headers.cc),
+        ));
+    }
+    out
+}
+
+fn join_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join(", ")
+    }
+}

@@ -1,0 +1,56 @@
+//! `send`'s flags made into a plan: the connection, the envelope, the
+//! content and AUTH, each checked by its own part, put together here.
+
+use super::super::args::SendArgs;
+use super::super::connection;
+use super::super::exit::{usage, UsageError};
+use super::{auth, content, envelope};
+use crate::proto::client::{Plan, Transfer};
+use crate::transport::{ConnectOptions, TlsMode};
+
+/// Everything `send` needs, checked before any connection is made.
+pub struct Prepared {
+    /// No --server: run the built-in server in this process.
+    pub builtin: bool,
+    pub plan: Plan,
+    pub connect: ConnectOptions,
+    /// Info lines for the transcript before the session starts.
+    pub notes: Vec<String>,
+}
+
+pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
+    let (connect, builtin) = connection::for_send(args)?;
+    if args.count == 0 || args.concurrency == 0 || args.concurrency > 10_000 {
+        return Err(usage("--count takes 1 or more, --concurrency 1 to 10000"));
+    }
+    let mut notes = Vec::new();
+    let envelope = envelope::envelope(args, builtin, &mut notes)?;
+    let content = content::content(args, &envelope, &mut notes)?;
+    let auth = auth::auth(args)?;
+    let ehlo = args.conn.ehlo(&mut notes)?;
+    let plan = Plan {
+        ehlo,
+        starttls: connect.tls_mode == TlsMode::StartTls,
+        auth,
+        vrfy: args.vrfy.clone(),
+        mail_from: envelope.mail_from,
+        mail_params: envelope.mail_params,
+        rcpts: envelope.rcpts,
+        content: content.into(),
+        transfer: if args.bdat {
+            Transfer::Bdat {
+                chunk_size: args.chunk_size.max(1),
+            }
+        } else {
+            Transfer::Data
+        },
+        pipelining: !args.no_pipelining,
+        quit_after: args.quit_after,
+    };
+    Ok(Prepared {
+        builtin,
+        plan,
+        connect,
+        notes,
+    })
+}

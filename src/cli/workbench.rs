@@ -1,0 +1,75 @@
+//! Starting the interactive workbench from the command line: the flags
+//! checked and a lesson loaded before the terminal is taken over.
+
+use std::io::IsTerminal as _;
+
+use super::args::Cli;
+use super::exit::{usage, UsageError, EXIT_CONNECTION, EXIT_OK, EXIT_USAGE};
+use crate::app::lesson::{builtin, Lesson};
+use crate::transport::{Target, TlsMode};
+
+/// Runs the interactive workbench and returns its exit status.
+pub fn workbench(cli: &Cli) -> u8 {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "smtp-workbench: the workbench needs a terminal. For scripts use \
+             `smtp-workbench send` (see --help)."
+        );
+        return EXIT_USAGE;
+    }
+    let options = match options(cli) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("smtp-workbench: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match crate::tui::run(options) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("smtp-workbench: terminal error: {e}");
+            EXIT_CONNECTION
+        }
+    }
+}
+
+/// The workbench's options from the flags, checked.
+fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
+    if let Some(s) = &cli.server {
+        Target::parse(s, 25).map_err(|e| usage(format!("{s}: {e}")))?;
+    }
+    let lesson = match &cli.lesson {
+        None => None,
+        Some(l) => Some(load_lesson(l)?),
+    };
+    if lesson.is_some() && cli.server.is_some() {
+        return Err(usage(
+            "lessons run against the built-in server: leave out the server argument",
+        ));
+    }
+    Ok(crate::tui::Options {
+        lesson,
+        target: crate::app::Target {
+            server: cli.server.clone(),
+            implicit_tls: cli.conn.tls == TlsMode::Implicit,
+        },
+        tls: cli.conn.tls_options(),
+        ehlo: cli.conn.ehlo(&mut Vec::new())?,
+        timeout: cli.conn.timeout()?,
+    })
+}
+
+/// A built-in lesson by name, or a lesson file; errors name the line.
+fn load_lesson(name: &str) -> Result<Lesson, UsageError> {
+    if let Some((n, text)) = builtin().into_iter().find(|(n, _)| *n == name) {
+        return Lesson::parse(n, text).map_err(|e| usage(e.to_string()));
+    }
+    let text = std::fs::read_to_string(name).map_err(|e| {
+        let names: Vec<&str> = builtin().iter().map(|(n, _)| *n).collect();
+        usage(format!(
+            "--lesson {name}: {e} (built-in lessons: {})",
+            names.join(", ")
+        ))
+    })?;
+    Lesson::parse(name, &text).map_err(|e| usage(format!("lesson {e}")))
+}
