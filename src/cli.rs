@@ -501,7 +501,7 @@ pub fn exit_status(session: &ClientSession) -> (u8, String) {
             "the session ended without a result".to_string(),
         );
     };
-    let text = transport::describe_outcome(outcome);
+    let text = outcome.to_string();
     let by_code = |code: u16| {
         if (400..500).contains(&code) {
             EXIT_TRANSIENT
@@ -514,10 +514,7 @@ pub fn exit_status(session: &ClientSession) -> (u8, String) {
             Some(r) => {
                 return (
                     by_code(r.code.value()),
-                    format!(
-                        "{text}, but the server refused: {}",
-                        transport::reply_summary(r)
-                    ),
+                    format!("{text}, but the server refused: {}", r.summary()),
                 )
             }
             None => EXIT_OK,

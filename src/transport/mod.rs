@@ -17,7 +17,7 @@ use tokio::time::{timeout, timeout_at, Instant};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use crate::proto::client::{ClientSession, Event, Outcome};
+use crate::proto::client::{ClientSession, Event};
 pub use tls::TlsOptions;
 
 /// A server to connect to: a host name, an IPv4 address or an IPv6 literal.
@@ -549,35 +549,10 @@ async fn handshake(
     }
 }
 
-/// A reply on one line: code, enhanced status and text.
-pub fn reply_summary(r: &crate::proto::reply::Reply) -> String {
-    match r.enhanced {
-        Some(e) => format!("{} {e} {}", r.code, r.message()),
-        None => format!("{} {}", r.code, r.message()),
-    }
-}
-
-/// The outcome as a one-line sentence.
-pub fn describe_outcome(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Completed { accepted: Some(r) } => {
-            format!("message accepted: {}", reply_summary(r))
-        }
-        Outcome::Completed { accepted: None } => "stopped as asked".into(),
-        Outcome::Refused(r) => format!("refused: {}", reply_summary(r)),
-        Outcome::NotOffered(m)
-        | Outcome::Protocol(m)
-        | Outcome::ConnectionLost(m)
-        | Outcome::DeliveryUnknown(m)
-        | Outcome::TimedOut(m)
-        | Outcome::Tls(m)
-        | Outcome::Local(m) => m.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::client::Outcome;
 
     #[test]
     fn targets() {
