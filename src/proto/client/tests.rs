@@ -7,6 +7,7 @@ use super::*;
 use crate::proto::auth::{Credentials, Mechanism, Secret};
 use crate::proto::command::{Address, ReversePath};
 use crate::proto::data;
+use crate::proto::pair::{sent_lines, Pair, Peer};
 use crate::proto::reply::ReplyCode;
 
 /// A scripted server: answers each command by its verb, accepts
@@ -20,6 +21,8 @@ struct Fake {
     trailer: Option<(String, String)>,
     /// Hang up instead of answering this verb.
     hang_up_at: Option<String>,
+    hung_up: bool,
+    out: Vec<u8>,
 }
 
 impl Fake {
@@ -33,6 +36,8 @@ impl Fake {
             received: Vec::new(),
             trailer: None,
             hang_up_at: None,
+            hung_up: false,
+            out: b"220 mx.example ESMTP\r\n".to_vec(),
         }
     }
 
@@ -92,6 +97,45 @@ impl Fake {
     }
 }
 
+impl Peer for Fake {
+    fn handle_input(&mut self, bytes: &[u8]) {
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let mut rest = text.as_str();
+        while let Some((line, tail)) = rest.split_once("\r\n") {
+            rest = tail;
+            if self.hung_up {
+                return;
+            }
+            // A BDAT line is followed by exactly that many bytes.
+            if let Some(n) = line
+                .strip_prefix("BDAT ")
+                .and_then(|a| a.split(' ').next())
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                rest = &rest[n.min(rest.len())..];
+            }
+            match self.answer(line) {
+                Ok(Some(r)) => self.out.extend_from_slice(r.as_bytes()),
+                Ok(None) => {}
+                Err(()) => {
+                    // Gone: what it would have said to the lines before
+                    // never arrives either.
+                    self.hung_up = true;
+                    self.out.clear();
+                }
+            }
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
+    }
+
+    fn is_closed(&self) -> bool {
+        self.hung_up
+    }
+}
+
 fn plan() -> Plan {
     Plan {
         ehlo: "client.example".into(),
@@ -111,75 +155,20 @@ fn plan() -> Plan {
     }
 }
 
-/// Runs a session against the fake, step-capped so that a livelock
-/// fails the test instead of hanging it. Returns the session, the
-/// writes (one entry per poll_transmit) and the events.
-fn drive(mut s: ClientSession, fake: &mut Fake) -> (ClientSession, Vec<String>, Vec<Event>) {
-    let mut writes = Vec::new();
-    let mut events = Vec::new();
-    let mut input = b"220 mx.example ESMTP\r\n".to_vec();
-    for _ in 0..100 {
-        if !input.is_empty() {
-            s.handle_input(&std::mem::take(&mut input));
-        }
-        if s.awaiting_tls() {
-            s.handle_tls_established(vec!["TLS up".into()]);
-        }
-        events.extend(std::iter::from_fn(|| s.poll_event()));
-        if let Some(bytes) = s.poll_transmit() {
-            let text = String::from_utf8(bytes).unwrap();
-            writes.push(text.clone());
-            let mut rest = text.as_str();
-            while let Some((line, tail)) = rest.split_once("\r\n") {
-                rest = tail;
-                // A BDAT line is followed by exactly that many bytes.
-                if let Some(n) = line
-                    .strip_prefix("BDAT ")
-                    .and_then(|a| a.split(' ').next())
-                    .and_then(|n| n.parse::<usize>().ok())
-                {
-                    rest = &rest[n.min(rest.len())..];
-                }
-                match fake.answer(line) {
-                    Ok(Some(r)) => input.extend_from_slice(r.as_bytes()),
-                    Ok(None) => {}
-                    Err(()) => {
-                        s.handle_eof();
-                        events.extend(std::iter::from_fn(|| s.poll_event()));
-                        return (s, writes, events);
-                    }
-                }
-            }
-            continue;
-        }
-        if s.is_closed() || input.is_empty() && !s.awaiting_reply() {
-            return (s, writes, events);
-        }
-        if input.is_empty() {
-            // The fake has nothing more to say and the client waits.
-            return (s, writes, events);
-        }
-    }
-    panic!("the session did not finish within 100 steps");
-}
-
-fn sent_lines(events: &[Event]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Sent { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
+/// Runs `plan` against `fake`.
+fn drive(plan: Plan, fake: Fake) -> Pair<Fake> {
+    Pair::new(ClientSession::with_plan(ReplyLimits::default(), plan), fake).run()
 }
 
 #[test]
 fn a_whole_transaction_one_command_at_a_time() {
-    let mut fake = Fake::new();
-    let (s, writes, events) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut fake,
-    );
+    let fake = Fake::new();
+    let Pair {
+        client: s,
+        writes,
+        events,
+        ..
+    } = drive(plan(), fake);
     assert_eq!(
         writes,
         vec![
@@ -221,14 +210,16 @@ fn long_content(n: usize) -> Arc<[u8]> {
 #[test]
 fn a_long_message_goes_whole_but_the_transcript_shows_its_head() {
     for transfer in [Transfer::Data, Transfer::Bdat { chunk_size: 4000 }] {
-        let mut fake = Fake::new();
+        let fake = Fake::new();
         let mut p = plan();
         p.content = long_content(2500);
         p.transfer = transfer;
-        let (s, writes, events) = drive(
-            ClientSession::with_plan(ReplyLimits::default(), p),
-            &mut fake,
-        );
+        let Pair {
+            client: s,
+            writes,
+            events,
+            ..
+        } = drive(p, fake);
         assert_eq!(s.messages_accepted(), 1, "{transfer:?}");
         // Every line went out.
         let wire = writes.concat();
@@ -301,13 +292,12 @@ fn size_is_the_normalised_length_without_a_copy() {
 
 #[test]
 fn pipelining_sends_mail_rcpt_and_data_in_one_write() {
-    let mut fake = Fake::new();
+    let fake = Fake::new();
     let mut p = plan();
     p.pipelining = true;
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut fake,
-    );
+    let Pair {
+        client: s, writes, ..
+    } = drive(p, fake);
     assert_eq!(
         writes[1],
         "MAIL FROM:<a@client.example> SIZE=21\r\nRCPT TO:<b@mx.example>\r\n\
@@ -321,17 +311,16 @@ fn pipelining_sends_mail_rcpt_and_data_in_one_write() {
 
 #[test]
 fn pipelined_refusal_of_mail_sends_no_content() {
-    let mut fake = Fake::new()
+    let fake = Fake::new()
         .on("MAIL", "550 5.7.1 sender refused\r\n")
         .on("RCPT", "503 5.5.1 need MAIL\r\n")
         .on("RCPT", "503 5.5.1 need MAIL\r\n")
         .on("DATA", "503 5.5.1 need RCPT\r\n");
     let mut p = plan();
     p.pipelining = true;
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut fake,
-    );
+    let Pair {
+        client: s, writes, ..
+    } = drive(p, fake);
     assert_eq!(writes.last().map(String::as_str), Some("QUIT\r\n"));
     assert!(!writes.concat().contains("Subject"));
     match s.outcome() {
@@ -342,15 +331,14 @@ fn pipelined_refusal_of_mail_sends_no_content() {
 
 #[test]
 fn a_354_after_a_failed_pipeline_closes_without_content() {
-    let mut fake = Fake::new()
+    let fake = Fake::new()
         .on("RCPT", "550 5.1.1 no\r\n")
         .on("RCPT", "550 5.1.1 no\r\n");
     let mut p = plan();
     p.pipelining = true;
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut fake,
-    );
+    let Pair {
+        client: s, writes, ..
+    } = drive(p, fake);
     assert!(s.is_closed());
     assert!(!writes.concat().contains("Subject"), "{writes:?}");
     assert!(matches!(s.outcome(), Some(Outcome::Refused(r)) if r.code.value() == 550));
@@ -358,11 +346,10 @@ fn a_354_after_a_failed_pipeline_closes_without_content() {
 
 #[test]
 fn one_refused_recipient_still_delivers_to_the_other() {
-    let mut fake = Fake::new().on("RCPT", "550 5.1.1 unknown\r\n");
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut fake,
-    );
+    let fake = Fake::new().on("RCPT", "550 5.1.1 unknown\r\n");
+    let Pair {
+        client: s, writes, ..
+    } = drive(plan(), fake);
     assert!(writes.concat().contains("..dot"));
     assert!(matches!(
         s.outcome(),
@@ -374,11 +361,10 @@ fn one_refused_recipient_still_delivers_to_the_other() {
 #[test]
 fn mixed_codes_in_the_final_reply_are_never_success() {
     // swaks delivers on this; it is a protocol error.
-    let mut fake = Fake::new().on(".", "550-5.7.1 rejected\r\n250 2.0.0 queued\r\n");
-    let (s, _, events) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut fake,
-    );
+    let fake = Fake::new().on(".", "550-5.7.1 rejected\r\n250 2.0.0 queued\r\n");
+    let Pair {
+        client: s, events, ..
+    } = drive(plan(), fake);
     assert!(
         matches!(s.outcome(), Some(Outcome::Protocol(_))),
         "{:?}",
@@ -420,10 +406,7 @@ fn hang_up_at_each_stage_names_the_command() {
     ] {
         let mut fake = Fake::new();
         fake.hang_up_at = Some(verb.to_string());
-        let (s, _, _) = drive(
-            ClientSession::with_plan(ReplyLimits::default(), plan()),
-            &mut fake,
-        );
+        let Pair { client: s, .. } = drive(plan(), fake);
         match s.outcome() {
             Some(Outcome::ConnectionLost(m)) => {
                 assert!(
@@ -460,10 +443,12 @@ fn starttls_drops_what_followed_220_and_says_ehlo_again() {
     fake.trailer = Some(("STARTTLS".into(), "250 injected\r\n".into()));
     let mut p = plan();
     p.starttls = true;
-    let (s, writes, events) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut fake,
-    );
+    let Pair {
+        client: s,
+        writes,
+        events,
+        ..
+    } = drive(p, fake);
     assert_eq!(writes[0], "EHLO client.example\r\n");
     assert_eq!(writes[1], "STARTTLS\r\n");
     assert_eq!(writes[2], "EHLO client.example\r\n");
@@ -483,17 +468,16 @@ fn starttls_not_offered_fails_before_mail() {
     fake.ehlo = "250-mx\r\n250 PIPELINING\r\n".into();
     let mut p = plan();
     p.starttls = true;
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut fake,
-    );
+    let Pair {
+        client: s, writes, ..
+    } = drive(p, fake);
     assert!(matches!(s.outcome(), Some(Outcome::NotOffered(_))));
     assert!(!writes.concat().contains("MAIL"));
 }
 
 #[test]
 fn auth_login_masks_the_password() {
-    let mut fake = Fake::new()
+    let fake = Fake::new()
         .on("AUTH", "334 VXNlcm5hbWU6\r\n")
         .on("YWxpY2U=", "334 UGFzc3dvcmQ6\r\n")
         .on("c2VjcmV0", "235 2.7.0 ok\r\n");
@@ -506,10 +490,12 @@ fn auth_login_masks_the_password() {
         },
     ));
     p.quit_after = Some(QuitAfter::Auth);
-    let (s, writes, events) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut fake,
-    );
+    let Pair {
+        client: s,
+        writes,
+        events,
+        ..
+    } = drive(p, fake);
     assert_eq!(s.authenticated_user(), Some("alice"));
     assert!(writes.concat().contains("c2VjcmV0\r\n"));
     let shown = sent_lines(&events).join("\n");
@@ -533,13 +519,15 @@ fn quit_after_each_point() {
         (QuitAfter::Rcpt, "RCPT"),
     ];
     for (q, last_before_quit) in cases {
-        let mut fake = Fake::new();
+        let fake = Fake::new();
         let mut p = plan();
         p.quit_after = Some(q);
-        let (s, writes, _) = drive(
-            ClientSession::with_plan(ReplyLimits::default(), p),
-            &mut fake,
-        );
+        let Pair {
+            client: s,
+            server: fake,
+            writes,
+            ..
+        } = drive(p, fake);
         let lines: Vec<&str> = writes
             .iter()
             .flat_map(|w| w.split_terminator("\r\n"))
@@ -562,27 +550,25 @@ fn quit_after_each_point() {
         );
     }
     // Connect: nothing at all is written.
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(
-            ReplyLimits::default(),
-            Plan {
-                quit_after: Some(QuitAfter::Connect),
-                ..plan()
-            },
-        ),
-        &mut Fake::new(),
+    let Pair {
+        client: s, writes, ..
+    } = drive(
+        Plan {
+            quit_after: Some(QuitAfter::Connect),
+            ..plan()
+        },
+        Fake::new(),
     );
     assert!(writes.is_empty() && s.is_closed());
     // Data: DATA is accepted, then the connection closes with no content.
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(
-            ReplyLimits::default(),
-            Plan {
-                quit_after: Some(QuitAfter::Data),
-                ..plan()
-            },
-        ),
-        &mut Fake::new(),
+    let Pair {
+        client: s, writes, ..
+    } = drive(
+        Plan {
+            quit_after: Some(QuitAfter::Data),
+            ..plan()
+        },
+        Fake::new(),
     );
     assert_eq!(writes.last().map(String::as_str), Some("DATA\r\n"));
     assert!(s.is_closed());
@@ -590,11 +576,10 @@ fn quit_after_each_point() {
 
 #[test]
 fn ehlo_refused_falls_back_to_helo() {
-    let mut fake = Fake::new().on("EHLO", "502 5.5.1 what?\r\n");
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut fake,
-    );
+    let fake = Fake::new().on("EHLO", "502 5.5.1 what?\r\n");
+    let Pair {
+        client: s, writes, ..
+    } = drive(plan(), fake);
     assert_eq!(writes[1], "HELO client.example\r\n");
     // HELO means no SIZE parameter: the server announced nothing.
     assert_eq!(writes[2], "MAIL FROM:<a@client.example>\r\n");
@@ -603,13 +588,12 @@ fn ehlo_refused_falls_back_to_helo() {
 
 #[test]
 fn bdat_chunks() {
-    let mut fake = Fake::new();
+    let fake = Fake::new();
     let mut p = plan();
     p.transfer = Transfer::Bdat { chunk_size: 10 };
-    let (s, writes, _) = drive(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut fake,
-    );
+    let Pair {
+        client: s, writes, ..
+    } = drive(p, fake);
     let all = writes.concat();
     assert!(all.contains("BDAT 10\r\nSubject: h"), "{all}");
     assert!(all.contains("BDAT 1 LAST\r\n\n"), "{all}");
