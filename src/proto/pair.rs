@@ -3,8 +3,19 @@
 //! clock, the number of steps capped so that a livelock fails a test
 //! instead of hanging it.
 
+use std::sync::OnceLock;
+use std::time::Instant;
+
 use super::client::{ClientSession, Event};
 use super::server::{ReceivedMessage, ServerConfig, ServerEnv, ServerEvent, ServerSession};
+
+/// The tests' one moment: the sessions only compare instants, so the
+/// tests give them this one and offsets from it. (`Instant` has no other
+/// constructor; the clock is read here once, never by proto itself.)
+pub(crate) fn at() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
 
 /// Steps before a pair that has not finished is called a livelock.
 const STEPS: usize = 1000;
@@ -64,7 +75,7 @@ impl<P: Peer> Pair<P> {
     fn step(&mut self) -> bool {
         let mut moved = false;
         if let Some(bytes) = self.server.poll_transmit() {
-            self.client.handle_input(&bytes);
+            self.client.handle_input(at(), &bytes);
             moved = true;
         }
         if self.client.awaiting_tls() {

@@ -139,8 +139,6 @@ pub struct ServerConfig {
     pub client: String,
     /// STARTTLS can be offered (a certificate is loaded).
     pub tls_available: bool,
-    /// The connection is TLS from the start (implicit TLS).
-    pub implicit_tls: bool,
 }
 
 /// A message the server accepted, with everything it acted on.
@@ -220,14 +218,13 @@ impl ServerSession {
     /// A session that has just accepted a connection; the greeting is queued.
     pub fn new(config: ServerConfig) -> Self {
         let greeting = format!("220 {} ESMTP smtp-workbench demo server", config.hostname);
-        let tls = config.implicit_tls;
         let mut s = Self {
             config,
             state: State::Command,
             line: Vec::new(),
             overflow: false,
             helo: None,
-            tls,
+            tls: false,
             auth: None,
             mail: None,
             rcpts: Vec::new(),
@@ -941,7 +938,6 @@ mod tests {
             hostname: "demo.example.test".into(),
             client: "127.0.0.1".into(),
             tls_available: true,
-            implicit_tls: false,
         }
     }
 

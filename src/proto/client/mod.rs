@@ -3,8 +3,10 @@
 //! Bytes from the server go in through [`ClientSession::handle_input`]; bytes
 //! to write come out of [`ClientSession::poll_transmit`], and what happened
 //! comes out of [`ClientSession::poll_event`]. The transport says when the
-//! connection ends, when a deadline passed and when TLS is up; the session
-//! never learns the time.
+//! connection ends and when TLS is up. Time comes in as an argument: the
+//! session says when it next needs to act ([`ClientSession::poll_timeout`])
+//! and is told when that time has come ([`ClientSession::handle_timeout`]);
+//! it never reads a clock.
 //!
 //! A session can be driven one command at a time (the TUI), including wrong
 //! commands sent on purpose as raw lines, or given a [`Plan`] that it runs by
@@ -22,9 +24,11 @@ mod plan;
 mod replies;
 #[cfg(test)]
 mod tests;
+mod timer;
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use super::auth::{AuthExchange, AuthLine, Credentials, Mechanism};
 use super::capabilities::Capabilities;
@@ -39,6 +43,7 @@ pub use outcome::Outcome;
 use plan::Driver;
 pub use plan::{Plan, QuitAfter, Transfer};
 use replies::Awaited;
+use timer::ReplyTimer;
 
 /// How far a session has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -124,7 +129,7 @@ pub struct ClientSession {
     out: Vec<u8>,
     events: VecDeque<Event>,
     next_seq: u64,
-    replies: u64,
+    timer: ReplyTimer,
     caps: Option<Capabilities>,
     tls: bool,
     awaiting_tls: bool,
@@ -166,7 +171,7 @@ impl ClientSession {
             out: Vec::new(),
             events: VecDeque::new(),
             next_seq: 1,
-            replies: 0,
+            timer: ReplyTimer::default(),
             caps: None,
             tls: false,
             awaiting_tls: false,
@@ -221,10 +226,21 @@ impl ClientSession {
         !self.pending.is_empty()
     }
 
-    /// How many replies (or malformed ones) have been read so far; the
-    /// transport restarts its per-reply deadline whenever this changes.
-    pub fn replies_received(&self) -> u64 {
-        self.replies
+    /// How long the server may take over each reply; without a limit the
+    /// session never times out.
+    pub fn set_reply_timeout(&mut self, limit: Duration) {
+        self.timer.set_limit(limit);
+    }
+
+    /// When the session next needs [`Self::handle_timeout`]: the deadline
+    /// of the reply awaited, if any. While nothing is awaited there is none,
+    /// so a user may think as long as they like.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.pending.is_empty() || self.close_requested || self.stage == Stage::Closed {
+            return None;
+        }
+        self.timer.deadline()
     }
 
     /// The session wants the connection closed (after QUIT, or to abort).
@@ -309,13 +325,13 @@ impl ClientSession {
     // ----------------------------------------------------------------- input
 
     /// Takes bytes received from the server.
-    pub fn handle_input(&mut self, bytes: &[u8]) {
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         if self.stage == Stage::Closed || self.awaiting_tls {
             return;
         }
         self.parser.feed(bytes);
         while let Some(result) = self.parser.poll_reply() {
-            self.replies += 1;
+            self.timer.restart(now);
             // A reply read together with the one that made us queue a
             // command arrived before that command went out: it answers
             // nothing (a server talking out of turn, or replies flooded).
@@ -375,6 +391,29 @@ impl ClientSession {
                 break;
             }
         }
+    }
+
+    /// The connection is made (and TLS is up, for implicit TLS): the wait
+    /// for the greeting begins.
+    pub fn handle_connected(&mut self, now: Instant) {
+        self.timer.restart(now);
+    }
+
+    /// What [`Self::poll_transmit`] gave has all been written: the wait for
+    /// its replies begins.
+    pub fn handle_written(&mut self, now: Instant) {
+        self.timer.restart(now);
+    }
+
+    /// The owner is too far behind to take more events and reading stops
+    /// until [`Self::handle_resume`]; that wait is not counted against the
+    /// server.
+    pub fn handle_pause(&mut self, now: Instant) {
+        self.timer.pause(now);
+    }
+
+    pub fn handle_resume(&mut self, now: Instant) {
+        self.timer.resume(now);
     }
 
     /// The connection could not be made at all.
@@ -446,9 +485,13 @@ impl ClientSession {
         self.close_requested = true;
     }
 
-    /// No reply came within the transport's deadline. The deadline covers a
-    /// reply as a whole, so part of one may have come: that is shown.
-    pub fn handle_timeout(&mut self) {
+    /// The time [`Self::poll_timeout`] named has come: no reply within the
+    /// limit. The limit covers a reply as a whole, so part of one may have
+    /// come: that is shown. Called early, it does nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_none_or(|due| now < due) {
+            return;
+        }
         let lost = self.loss("no reply within the time limit");
         let mut message = lost.to_string();
         if self.parser.has_partial() {

@@ -2,12 +2,13 @@
 //! sessions by hand, and replies split at every byte.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::*;
 use crate::proto::auth::{Credentials, Mechanism, Secret};
 use crate::proto::command::{Address, ReversePath};
 use crate::proto::data;
-use crate::proto::pair::{sent_lines, Pair, Peer};
+use crate::proto::pair::{at, sent_lines, Pair, Peer};
 use crate::proto::reply::ReplyCode;
 
 /// A scripted server: answers each command by its verb, accepts
@@ -256,7 +257,7 @@ fn a_long_message_goes_whole_but_the_transcript_shows_its_head() {
 fn a_write_failure_in_the_content_means_nothing_was_delivered() {
     let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
     for turn in &TURNS[..6] {
-        s.handle_input(turn);
+        s.handle_input(at(), turn);
         let _ = s.poll_transmit();
     }
     s.handle_write_failure("write failed: broken pipe", false);
@@ -271,7 +272,7 @@ fn a_write_failure_in_the_content_means_nothing_was_delivered() {
 
     // Before any content: where it happened, as for a hang-up.
     let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
-    s.handle_input(b"220 mx\r\n");
+    s.handle_input(at(), b"220 mx\r\n");
     s.handle_write_failure("the server took no data for 30s", true);
     match s.outcome() {
         Some(Outcome::TimedOut(m)) => assert_eq!(
@@ -376,7 +377,7 @@ fn mixed_codes_in_the_final_reply_are_never_success() {
 #[test]
 fn hang_up_after_the_final_dot_is_delivery_unknown() {
     let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
-    s.handle_input(b"220 hi\r\n");
+    s.handle_input(at(), b"220 hi\r\n");
     let script = [
         &b"250 mx\r\n"[..],
         b"250 ok\r\n",
@@ -387,7 +388,7 @@ fn hang_up_after_the_final_dot_is_delivery_unknown() {
     .into_iter();
     for r in script {
         let _ = s.poll_transmit();
-        s.handle_input(r);
+        s.handle_input(at(), r);
     }
     assert!(s.poll_transmit().unwrap().ends_with(b"\r\n.\r\n"));
     s.handle_eof();
@@ -419,9 +420,49 @@ fn hang_up_at_each_stage_names_the_command() {
     }
 }
 
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A session with a reply deadline, connected at [`at`].
+fn timed(mut s: ClientSession) -> ClientSession {
+    s.set_reply_timeout(LIMIT);
+    s.handle_connected(at());
+    s
+}
+
+#[test]
+fn the_deadline_is_the_sessions_own() {
+    let mut s = ClientSession::new(ReplyLimits::default());
+    s.handle_connected(at());
+    assert_eq!(s.poll_timeout(), None, "no limit given");
+    s.set_reply_timeout(LIMIT);
+    s.handle_connected(at());
+    assert_eq!(s.poll_timeout(), Some(at() + LIMIT), "the greeting is due");
+    let later = at() + Duration::from_secs(10);
+    s.handle_input(later, b"220 hi\r\n");
+    assert_eq!(s.poll_timeout(), None, "nothing awaited: a user may think");
+    s.send_raw("NOOP").unwrap();
+    let _ = s.poll_transmit();
+    let sent = later + Duration::from_secs(100);
+    s.handle_written(sent);
+    assert_eq!(s.poll_timeout(), Some(sent + LIMIT));
+    // Part of a reply restarts nothing: the limit covers a reply whole.
+    s.handle_input(sent + Duration::from_secs(1), b"250 o");
+    assert_eq!(s.poll_timeout(), Some(sent + LIMIT));
+    // The owner was behind for 20 s: that wait is not the server's.
+    s.handle_pause(sent + Duration::from_secs(5));
+    s.handle_resume(sent + Duration::from_secs(25));
+    let due = sent + LIMIT + Duration::from_secs(20);
+    assert_eq!(s.poll_timeout(), Some(due));
+    s.handle_timeout(sent + LIMIT);
+    assert_eq!(s.outcome(), None, "called early, nothing happens");
+    s.handle_timeout(due);
+    assert!(matches!(s.outcome(), Some(Outcome::TimedOut(_))));
+    assert_eq!(s.poll_timeout(), None);
+}
+
 #[test]
 fn timeout_waiting_for_the_verdict_is_delivery_unknown() {
-    let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
+    let mut s = timed(ClientSession::with_plan(ReplyLimits::default(), plan()));
     for r in [
         "220 hi\r\n",
         "250 mx\r\n",
@@ -430,10 +471,11 @@ fn timeout_waiting_for_the_verdict_is_delivery_unknown() {
         "250 ok\r\n",
         "354 go\r\n",
     ] {
-        s.handle_input(r.as_bytes());
+        s.handle_input(at(), r.as_bytes());
         let _ = s.poll_transmit();
+        s.handle_written(at());
     }
-    s.handle_timeout();
+    s.handle_timeout(at() + LIMIT);
     assert!(matches!(s.outcome(), Some(Outcome::DeliveryUnknown(_))));
 }
 
@@ -613,23 +655,23 @@ fn by_hand_with_raw_lines() {
         s.send_raw(line).unwrap();
         wire.extend(s.poll_transmit().unwrap_or_default());
     };
-    s.handle_input(b"220 mx ESMTP\r\n");
+    s.handle_input(at(), b"220 mx ESMTP\r\n");
     assert_eq!(s.stage(), Stage::Greeted);
     assert_eq!(s.suggested()[0], Verb::Ehlo);
     raw(&mut s, "ehlo me");
-    s.handle_input(b"250-mx\r\n250 AUTH LOGIN\r\n");
+    s.handle_input(at(), b"250-mx\r\n250 AUTH LOGIN\r\n");
     assert_eq!(s.stage(), Stage::Ready);
     assert!(s.suggested().contains(&Verb::Auth));
     raw(&mut s, "HELLO wrong");
-    s.handle_input(b"500 5.5.2 unknown command\r\n");
+    s.handle_input(at(), b"500 5.5.2 unknown command\r\n");
     assert_eq!(s.stage(), Stage::Ready);
     raw(&mut s, "MAIL FROM:<a@b>");
-    s.handle_input(b"250 ok\r\n");
+    s.handle_input(at(), b"250 ok\r\n");
     assert_eq!(s.stage(), Stage::Mail);
     raw(&mut s, "RCPT TO:<c@d>");
-    s.handle_input(b"250 ok\r\n");
+    s.handle_input(at(), b"250 ok\r\n");
     raw(&mut s, "DATA");
-    s.handle_input(b"354 go\r\n");
+    s.handle_input(at(), b"354 go\r\n");
     assert_eq!(s.stage(), Stage::Data);
     raw(&mut s, "Subject: by hand");
     raw(&mut s, "");
@@ -637,17 +679,17 @@ fn by_hand_with_raw_lines() {
     assert!(!s.awaiting_reply());
     raw(&mut s, ".");
     assert!(s.awaiting_reply());
-    s.handle_input(b"250 2.0.0 queued\r\n");
+    s.handle_input(at(), b"250 2.0.0 queued\r\n");
     assert_eq!(s.stage(), Stage::Ready);
     assert_eq!(s.messages_accepted(), 1);
     assert!(s.send_raw("a\r\nb").is_err());
     // AUTH typed by hand: the next raw line answers the challenge.
     raw(&mut s, "AUTH LOGIN");
-    s.handle_input(b"334 VXNlcm5hbWU6\r\n");
+    s.handle_input(at(), b"334 VXNlcm5hbWU6\r\n");
     raw(&mut s, "YWxpY2U=");
-    s.handle_input(b"334 UGFzc3dvcmQ6\r\n");
+    s.handle_input(at(), b"334 UGFzc3dvcmQ6\r\n");
     raw(&mut s, "c2VjcmV0");
-    s.handle_input(b"235 2.7.0 ok\r\n");
+    s.handle_input(at(), b"235 2.7.0 ok\r\n");
     assert!(s.authenticated_user().is_some());
     let wire = String::from_utf8(wire).unwrap();
     assert!(wire.ends_with("AUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\n"));
@@ -656,8 +698,8 @@ fn by_hand_with_raw_lines() {
 #[test]
 fn a_flood_of_replies_by_hand_is_warned_of_ten_times() {
     let mut s = ClientSession::new(ReplyLimits::default());
-    s.handle_input(b"220 hi\r\n");
-    s.handle_input(&b"250 ok\r\n".repeat(25));
+    s.handle_input(at(), b"220 hi\r\n");
+    s.handle_input(at(), &b"250 ok\r\n".repeat(25));
     let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
     let warnings: Vec<_> = events
         .iter()
@@ -676,10 +718,10 @@ fn a_flood_of_replies_by_hand_is_warned_of_ten_times() {
 #[test]
 fn by_hand_a_flood_or_an_endless_line_closes_the_session() {
     let mut s = ClientSession::new(ReplyLimits::default());
-    s.handle_input(b"220 hi\r\n");
-    s.handle_input(&b"250 ok\r\n2x0 unreadable\r\n".repeat(499));
+    s.handle_input(at(), b"220 hi\r\n");
+    s.handle_input(at(), &b"250 ok\r\n2x0 unreadable\r\n".repeat(499));
     assert!(!s.is_closed(), "998 of them are not yet a flood");
-    s.handle_input(b"250 ok\r\n250 ok\r\n250 ok\r\n");
+    s.handle_input(at(), b"250 ok\r\n250 ok\r\n250 ok\r\n");
     assert!(s.is_closed());
     match s.outcome() {
         Some(Outcome::Protocol(m)) => assert!(
@@ -690,8 +732,8 @@ fn by_hand_a_flood_or_an_endless_line_closes_the_session() {
     }
 
     let mut s = ClientSession::new(ReplyLimits::default());
-    s.handle_input(b"220 ");
-    s.handle_input(&[b'x'; 5000]);
+    s.handle_input(at(), b"220 ");
+    s.handle_input(at(), &[b'x'; 5000]);
     assert!(s.is_closed());
     assert!(matches!(s.outcome(), Some(Outcome::Protocol(m))
         if m == "reply line longer than 4096 bytes: no SMTP server sends that; \
@@ -699,15 +741,15 @@ fn by_hand_a_flood_or_an_endless_line_closes_the_session() {
 
     // A reply that is merely malformed leaves the session open.
     let mut s = ClientSession::new(ReplyLimits::default());
-    s.handle_input(b"22O hello\r\n");
+    s.handle_input(at(), b"22O hello\r\n");
     assert!(!s.is_closed());
 }
 
 #[test]
 fn a_timeout_shows_the_part_of_a_reply_that_came() {
-    let mut s = ClientSession::new(ReplyLimits::default());
-    s.handle_input(b"220 slow.exa");
-    s.handle_timeout();
+    let mut s = timed(ClientSession::new(ReplyLimits::default()));
+    s.handle_input(at(), b"220 slow.exa");
+    s.handle_timeout(at() + LIMIT);
     assert_eq!(
         s.outcome(),
         Some(&Outcome::TimedOut(
@@ -718,17 +760,17 @@ fn a_timeout_shows_the_part_of_a_reply_that_came() {
         ))
     );
     // A multi-line reply cut after a whole line shows that line.
-    let mut s = ClientSession::new(ReplyLimits::default());
-    s.handle_input(b"220-first\r\n");
-    s.handle_timeout();
+    let mut s = timed(ClientSession::new(ReplyLimits::default()));
+    s.handle_input(at(), b"220-first\r\n");
+    s.handle_timeout(at() + LIMIT);
     assert!(matches!(s.outcome(), Some(Outcome::TimedOut(m)) if m.ends_with("\"220-first\"")));
 }
 
 #[test]
 fn a_421_closes_the_session() {
     let mut s = ClientSession::new(ReplyLimits::default());
-    s.handle_input(b"220 hi\r\n");
-    s.handle_input(b"421 4.4.2 idle too long\r\n");
+    s.handle_input(at(), b"220 hi\r\n");
+    s.handle_input(at(), b"421 4.4.2 idle too long\r\n");
     assert!(s.is_closed());
 }
 
@@ -749,7 +791,7 @@ fn converse(chunks: &[&[u8]]) -> (Vec<Event>, Option<Outcome>) {
     let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
     let mut events = Vec::new();
     for c in chunks {
-        s.handle_input(c);
+        s.handle_input(at(), c);
         let _ = s.poll_transmit();
         events.extend(std::iter::from_fn(|| s.poll_event()));
     }
@@ -792,11 +834,11 @@ fn a_session_ended_as_a_protocol_error_sends_nothing_more() {
     // the 354, and must not go out once the stray reply ends the session.
     let mut s = ClientSession::with_plan(ReplyLimits::default(), plan());
     for turn in &TURNS[..5] {
-        s.handle_input(turn);
+        s.handle_input(at(), turn);
         let _ = s.poll_transmit();
     }
     let _ = std::iter::from_fn(|| s.poll_event()).count();
-    s.handle_input(b"354 go\r\n250 stray\r\n");
+    s.handle_input(at(), b"354 go\r\n250 stray\r\n");
     assert!(matches!(s.outcome(), Some(Outcome::Protocol(_))));
     assert_eq!(s.poll_transmit(), None, "content sent after the failure");
     assert!(s.is_closed());
@@ -826,10 +868,10 @@ fn a_positive_reply_a_command_cannot_get_is_a_protocol_error() {
     }
     // By hand, the same is a warning and the session goes on.
     let mut s = ClientSession::new(ReplyLimits::default());
-    s.handle_input(b"220 hi\r\n");
+    s.handle_input(at(), b"220 hi\r\n");
     s.send_raw("NOOP").unwrap();
     let _ = s.poll_transmit();
-    s.handle_input(b"354 go\r\n");
+    s.handle_input(at(), b"354 go\r\n");
     let events: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();
     assert!(events.iter().any(|e| matches!(e, Event::Warning(w)
         if w.starts_with("NOOP cannot be answered with 354"))));
