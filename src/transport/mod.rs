@@ -15,7 +15,7 @@ pub mod tls;
 use std::time::Duration;
 
 use crate::proto::auth::{Credentials, Mechanism};
-use crate::proto::client::ClientSession;
+use crate::proto::client::{ClientSession, Goal, RunEvent, Transaction};
 use crate::proto::command::Command;
 pub use clock::Timed;
 pub use pump::{run, run_with};
@@ -48,6 +48,8 @@ pub struct ConnectOptions {
 pub trait Observer {
     fn event(&mut self, event: Timed);
     fn status(&mut self, _session: &ClientSession) {}
+    /// A run by hand ([`Control::Run`]) reached its goal or stopped, and why.
+    fn run(&mut self, _event: RunEvent) {}
     /// How many events the owner has been given and not yet taken in. Above
     /// [`MAX_BACKLOG`] the session stops reading from the server until the
     /// owner catches up: a server that floods replies slows down instead of
@@ -76,6 +78,8 @@ pub enum Control {
     /// Message content after a 354: dot-stuffed and ended for the user.
     Content(Vec<u8>),
     Auth(Mechanism, Credentials),
+    /// Run by hand toward a goal: the session decides the commands.
+    Run(Goal, Transaction),
     /// Hang up without QUIT.
     Close,
 }

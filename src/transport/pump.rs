@@ -227,6 +227,10 @@ fn drain<O: Observer + ?Sized>(session: &mut ClientSession, clock: &mut Clock, s
         sink.event(clock.stamp(e));
         any = true;
     }
+    while let Some(e) = session.poll_run_event() {
+        sink.run(e);
+        any = true;
+    }
     if any {
         sink.status(session);
     }
@@ -245,6 +249,7 @@ fn apply(session: &mut ClientSession, control: Option<Control>) {
             session.send_content(&bytes);
         }
         Some(Control::Auth(m, c)) => session.start_auth(m, c),
+        Some(Control::Run(goal, t)) => session.run_to(goal, t),
         Some(Control::Close) | None => session.hang_up(),
     }
 }

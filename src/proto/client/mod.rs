@@ -22,6 +22,9 @@ mod content;
 mod outcome;
 mod plan;
 mod replies;
+mod run;
+#[cfg(test)]
+mod run_tests;
 #[cfg(test)]
 mod tests;
 mod timer;
@@ -43,6 +46,8 @@ pub use outcome::Outcome;
 use plan::Driver;
 pub use plan::{Plan, QuitAfter, Transfer};
 use replies::Awaited;
+use run::Run;
+pub use run::{Goal, RunEvent, Transaction};
 use timer::ReplyTimer;
 
 /// How far a session has come.
@@ -130,6 +135,11 @@ pub struct ClientSession {
     events: VecDeque<Event>,
     next_seq: u64,
     timer: ReplyTimer,
+    /// A run by hand under way, and what it has to tell.
+    run: Option<Run>,
+    run_events: VecDeque<RunEvent>,
+    /// Recipients sent in this transaction: cleared by MAIL and RSET.
+    rcpts_sent: Vec<String>,
     caps: Option<Capabilities>,
     tls: bool,
     awaiting_tls: bool,
@@ -172,6 +182,9 @@ impl ClientSession {
             events: VecDeque::new(),
             next_seq: 1,
             timer: ReplyTimer::default(),
+            run: None,
+            run_events: VecDeque::new(),
+            rcpts_sent: Vec::new(),
             caps: None,
             tls: false,
             awaiting_tls: false,
@@ -256,6 +269,11 @@ impl ClientSession {
     /// while others were accepted, or a VRFY answered 5xx.
     pub fn partial_refusal(&self) -> Option<&Reply> {
         self.partial_refusal.as_ref()
+    }
+
+    /// The recipients sent in this transaction, typed or raw, as written.
+    pub fn rcpts_sent(&self) -> &[String] {
+        &self.rcpts_sent
     }
 
     pub fn messages_accepted(&self) -> usize {
@@ -361,8 +379,15 @@ impl ClientSession {
                         }
                     }
                     match awaited {
-                        Some(awaited) => self.on_reply(awaited, &reply),
-                        None => self.unsolicited(&reply, early),
+                        Some(awaited) => {
+                            let rcpt = awaited == Awaited::Command(Verb::Rcpt);
+                            self.run_on_reply(awaited.describe(), &reply, rcpt);
+                            self.on_reply(awaited, &reply);
+                        }
+                        None => {
+                            self.run_on_reply("a reply that answers no command", &reply, false);
+                            self.unsolicited(&reply, early);
+                        }
                     }
                 }
                 Err(error) => {
@@ -370,6 +395,7 @@ impl ClientSession {
                         answers,
                         error: error.clone(),
                     });
+                    self.stop_run(format!("a reply could not be read ({error})"));
                     if self.driver.is_some() {
                         self.abort(error.to_string(), false);
                     } else if self.junk() {
@@ -391,6 +417,7 @@ impl ClientSession {
                 break;
             }
         }
+        self.advance_run();
     }
 
     /// The connection is made (and TLS is up, for implicit TLS): the wait
@@ -548,6 +575,11 @@ impl ClientSession {
         let line = command.to_string();
         let seq = self.write_line(line.trim_end_matches("\r\n"), None);
         self.await_reply(seq, Awaited::Command(command.kind()));
+        match command {
+            Command::Mail { .. } | Command::Rset => self.rcpts_sent.clear(),
+            Command::Rcpt { to, .. } => self.rcpts_sent.push(to.to_string()),
+            _ => {}
+        }
     }
 
     /// Sends a line exactly as typed. In the DATA stage it is message
@@ -570,7 +602,13 @@ impl ClientSession {
         } else if in_auth {
             self.await_reply(seq, Awaited::AuthStep);
         } else {
-            self.await_reply(seq, Awaited::Command(Verb::of_line(line)));
+            let verb = Verb::of_line(line);
+            self.await_reply(seq, Awaited::Command(verb));
+            match verb {
+                Verb::Mail | Verb::Rset => self.rcpts_sent.clear(),
+                Verb::Rcpt => self.rcpts_sent.extend(raw_rcpt(line)),
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -734,4 +772,15 @@ impl ClientSession {
             self.outcome = Some(outcome);
         }
     }
+}
+
+/// The address of a raw `RCPT TO:<address> ...` line, as written.
+fn raw_rcpt(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once(':')?;
+    let rest = rest.trim_start();
+    let address = match rest.strip_prefix('<') {
+        Some(r) => r.split_once('>')?.0,
+        None => rest.split_whitespace().next()?,
+    };
+    Some(address.to_string())
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::content::Hidden;
 use super::replies::Awaited;
+use super::run::{next, At, Goal, Next, Step};
 use super::{ClientSession, Outcome};
 use crate::proto::auth::{Credentials, Mechanism};
 use crate::proto::command::{Address, Arg, Command, Param, ReversePath, Verb};
@@ -210,10 +211,7 @@ impl ClientSession {
             }
             Awaited::Command(Verb::Mail) if ok => {
                 if !self.checkpoint(QuitAfter::Mail) {
-                    let pipelined = self.driver.as_ref().is_some_and(|d| d.pipelined);
-                    if !pipelined {
-                        self.plan_send_next_rcpt();
-                    }
+                    self.plan_advance(Vec::new());
                 }
             }
             Awaited::Command(Verb::Rcpt) => self.plan_on_rcpt(reply),
@@ -411,26 +409,52 @@ impl ClientSession {
             d.rcpt_replies = 0;
             d.next_rcpt = 0;
         }
-        self.send(&Command::mail(plan.mail_from.clone(), params));
-        if pipelined && plan.quit_after != Some(QuitAfter::Mail) {
-            while self.plan_send_next_rcpt() {}
-            if plan.quit_after != Some(QuitAfter::Rcpt) && plan.transfer == Transfer::Data {
-                self.send(&Command::Data);
-            }
-        }
+        self.plan_advance(params);
     }
 
-    /// Sends the next RCPT; false when none is left.
-    fn plan_send_next_rcpt(&mut self) -> bool {
-        let Some(d) = self.driver.as_mut() else {
-            return false;
+    /// Sends what the one driver ([`next`]) says comes next in the
+    /// transaction; `params` are MAIL's, should it be MAIL's turn. EHLO,
+    /// BDAT and the content are the plan's own steps.
+    fn plan_advance(&mut self, params: Vec<Param>) {
+        let Some(d) = self.driver.as_ref() else {
+            return;
         };
-        let Some((to, params)) = d.plan.rcpts.get(d.next_rcpt).cloned() else {
-            return false;
+        let unsent: Vec<usize> = (d.next_rcpt..d.plan.rcpts.len()).collect();
+        let goal = match d.plan.quit_after {
+            Some(q) if q <= QuitAfter::Mail => Goal::Mail,
+            Some(QuitAfter::Rcpt) => Goal::Rcpt,
+            _ => Goal::Delivered,
         };
-        d.next_rcpt += 1;
-        self.send(&Command::rcpt(to, params));
-        true
+        let at = At {
+            stage: self.stage,
+            awaiting: !self.pending.is_empty(),
+            goal,
+            unsent: &unsent,
+            pipelining: d.pipelined,
+            data_in_pipeline: d.plan.transfer == Transfer::Data,
+        };
+        let Next::Send(steps) = next(&at) else {
+            return;
+        };
+        let (from, rcpts, transfer) = (
+            d.plan.mail_from.clone(),
+            d.plan.rcpts.clone(),
+            d.plan.transfer,
+        );
+        for step in steps {
+            match step {
+                Step::Mail => self.send(&Command::mail(from.clone(), params.clone())),
+                Step::Rcpt(i) => {
+                    if let Some(d) = self.driver.as_mut() {
+                        d.next_rcpt = i + 1;
+                    }
+                    let (to, p) = rcpts[i].clone();
+                    self.send(&Command::rcpt(to, p));
+                }
+                Step::Data if transfer == Transfer::Data => self.send(&Command::Data),
+                _ => {}
+            }
+        }
     }
 
     fn plan_on_rcpt(&mut self, reply: &Reply) {
@@ -439,16 +463,12 @@ impl ClientSession {
         };
         d.rcpt_replies += 1;
         let all_answered = d.rcpt_replies >= d.plan.rcpts.len();
-        let pipelined = d.pipelined;
         let transfer = d.plan.transfer;
         if !reply.code.is_positive() {
             self.note_refusal(reply);
         }
         if !all_answered {
-            if !pipelined {
-                self.plan_send_next_rcpt();
-            }
-            return;
+            return self.plan_advance(Vec::new());
         }
         if self.rcpt_accepted == 0 {
             let worst = self.partial_refusal.take();
@@ -471,8 +491,7 @@ impl ClientSession {
             return;
         }
         match transfer {
-            Transfer::Data if !pipelined => self.send(&Command::Data),
-            Transfer::Data => {}
+            Transfer::Data => self.plan_advance(Vec::new()),
             Transfer::Bdat { chunk_size } => {
                 let content = self
                     .plan_ref()

@@ -13,8 +13,8 @@ use crate::proto::reply::ReplyCode;
 
 /// A scripted server: answers each command by its verb, accepts
 /// everything by default, and keeps every line it received.
-struct Fake {
-    ehlo: String,
+pub(super) struct Fake {
+    pub(super) ehlo: String,
     replies: Vec<(String, String)>,
     in_data: bool,
     received: Vec<String>,
@@ -27,7 +27,7 @@ struct Fake {
 }
 
 impl Fake {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             ehlo: "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 1000000\r\n250-STARTTLS\r\n\
                    250-AUTH PLAIN LOGIN CRAM-MD5\r\n250-8BITMIME\r\n250 CHUNKING\r\n"
@@ -42,7 +42,7 @@ impl Fake {
         }
     }
 
-    fn on(mut self, verb: &str, reply: &str) -> Self {
+    pub(super) fn on(mut self, verb: &str, reply: &str) -> Self {
         self.replies.push((verb.to_string(), reply.to_string()));
         self
     }
