@@ -6,7 +6,8 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use super::client::{ClientSession, Event};
+use super::client::{ClientSession, Event, Plan, Transfer};
+use super::command::{Address, ReversePath};
 use super::server::{ReceivedMessage, ServerConfig, ServerEnv, ServerEvent, ServerSession};
 
 /// The tests' one moment: the sessions only compare instants, so the
@@ -152,5 +153,26 @@ impl<E: ServerEnv> Peer for Served<'_, E> {
 
     fn is_closed(&self) -> bool {
         self.session.is_closed()
+    }
+}
+
+/// A plan for the tests: EHLO `client.example`, this envelope and content,
+/// DATA, nothing else asked for.
+pub(crate) fn plan(mail_from: &str, rcpts: &[&str], content: &[u8]) -> Plan {
+    Plan {
+        ehlo: "client.example".into(),
+        starttls: false,
+        auth: None,
+        vrfy: vec![],
+        mail_from: ReversePath::parse(mail_from).unwrap(),
+        mail_params: vec![],
+        rcpts: rcpts
+            .iter()
+            .map(|&r| (Address::new(r).unwrap(), vec![]))
+            .collect(),
+        content: content.into(),
+        transfer: Transfer::Data,
+        pipelining: false,
+        quit_after: None,
     }
 }

@@ -884,8 +884,8 @@ mod tests {
     use super::*;
     use crate::proto::auth::{Credentials, Mechanism, Secret};
     use crate::proto::client::{ClientSession, Outcome, Plan, QuitAfter, Transfer};
-    use crate::proto::command::{Address, ReversePath};
-    use crate::proto::pair::{Pair, Served};
+    use crate::proto::command::Address;
+    use crate::proto::pair::{self, Pair, Served};
     use crate::proto::reply::ReplyLimits;
     use std::collections::HashMap;
 
@@ -943,22 +943,12 @@ mod tests {
 
     fn plan() -> Plan {
         Plan {
-            ehlo: "client.example".into(),
-            starttls: false,
-            auth: None,
-            vrfy: vec![],
-            mail_from: ReversePath::parse("sender@client.example").unwrap(),
-            mail_params: vec![],
-            rcpts: vec![
-                (Address::new("alice@example.test").unwrap(), vec![]),
-                (Address::new("bob@example.test").unwrap(), vec![]),
-            ],
-            content: b"From: x\r\nSubject: t\r\n\r\n.leading dot\r\n..two\r\nend\r\n"
-                .as_slice()
-                .into(),
-            transfer: Transfer::Data,
             pipelining: true,
-            quit_after: None,
+            ..pair::plan(
+                "sender@client.example",
+                &["alice@example.test", "bob@example.test"],
+                b"From: x\r\nSubject: t\r\n\r\n.leading dot\r\n..two\r\nend\r\n",
+            )
         }
     }
 

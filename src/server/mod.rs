@@ -408,17 +408,8 @@ async fn accept_tls(
 ) -> Result<(tokio_rustls::server::TlsStream<TcpStream>, String), String> {
     match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => {
-            let (_, c) = tls.get_ref();
-            let version = match c.protocol_version() {
-                Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
-                Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
-                _ => "TLS",
-            };
-            let suite = c
-                .negotiated_cipher_suite()
-                .and_then(|s| s.suite().as_str())
-                .unwrap_or("unknown cipher");
-            Ok((tls, format!("TLS established: {version}, {suite}")))
+            let detail = crate::transport::tls::established(tls.get_ref().1);
+            Ok((tls, detail))
         }
         Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
         Err(_) => Err("TLS handshake timed out".into()),

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::*;
 use crate::proto::auth::{Credentials, Mechanism, Secret};
-use crate::proto::command::{Address, ReversePath};
+
 use crate::proto::data;
-use crate::proto::pair::{at, sent_lines, Pair, Peer};
+use crate::proto::pair::{self, at, sent_lines, Pair, Peer};
 use crate::proto::reply::ReplyCode;
 
 /// A scripted server: answers each command by its verb, accepts
@@ -138,22 +138,11 @@ impl Peer for Fake {
 }
 
 fn plan() -> Plan {
-    Plan {
-        ehlo: "client.example".into(),
-        starttls: false,
-        auth: None,
-        vrfy: vec![],
-        mail_from: ReversePath::parse("a@client.example").unwrap(),
-        mail_params: vec![],
-        rcpts: vec![
-            (Address::new("b@mx.example").unwrap(), vec![]),
-            (Address::new("c@mx.example").unwrap(), vec![]),
-        ],
-        content: b"Subject: hi\r\n\r\n.dot\r\n".as_slice().into(),
-        transfer: Transfer::Data,
-        pipelining: false,
-        quit_after: None,
-    }
+    pair::plan(
+        "a@client.example",
+        &["b@mx.example", "c@mx.example"],
+        b"Subject: hi\r\n\r\n.dot\r\n",
+    )
 }
 
 /// Runs `plan` against `fake`.
