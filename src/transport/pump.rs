@@ -39,6 +39,8 @@ pub async fn run<O: Observer + ?Sized>(
 /// Like [`run`], and also takes commands from `control` as they come: the
 /// interactive face. No deadline applies while nothing is awaited, so a
 /// user may think as long as they like; the server may still speak (a 421).
+// Long: one loop in the order each turn must go (write, upgrade, close,
+// wait for the owner, read); each step is a call.
 pub async fn run_with<O: Observer + ?Sized>(
     mut session: ClientSession,
     opts: &ConnectOptions,

@@ -145,6 +145,7 @@ impl ClientSession {
 
     // ------------------------------------------------ what a reply changes
 
+    // Long: one match, an arm per command, is the table of what each reply does.
     pub(super) fn on_reply(&mut self, awaited: Awaited, reply: &Reply) {
         let code = reply.code.value();
         let ok = reply.code.is_positive() && code < 300;
