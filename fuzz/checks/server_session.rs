@@ -37,7 +37,6 @@ fn run<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<ServerEve
         hostname: "fuzz.example".into(),
         client: "127.0.0.1".into(),
         tls_available: true,
-        implicit_tls: false,
     });
     let mut out = Vec::new();
     let mut events = Vec::new();

@@ -31,7 +31,7 @@ fn view(stage: Stage, caps: Option<Capabilities>, awaiting: bool) -> SessionView
         _ => &[b"220 hi\r\n"],
     };
     for l in script {
-        s.handle_input(l);
+        s.handle_input(std::time::Instant::now(), l);
     }
     let suggested = match stage {
         Stage::Ready => vec![

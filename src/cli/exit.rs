@@ -3,7 +3,6 @@
 //! failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it.
 
 use crate::proto::client::{ClientSession, Outcome};
-use crate::transport;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_USAGE: u8 = 2;
@@ -28,7 +27,7 @@ pub fn exit_status(session: &ClientSession) -> (u8, String) {
             "the session ended without a result".to_string(),
         );
     };
-    let text = transport::describe_outcome(outcome);
+    let text = outcome.to_string();
     let by_code = |code: u16| {
         if (400..500).contains(&code) {
             EXIT_TRANSIENT
@@ -41,10 +40,7 @@ pub fn exit_status(session: &ClientSession) -> (u8, String) {
             Some(r) => {
                 return (
                     by_code(r.code.value()),
-                    format!(
-                        "{text}, but the server refused: {}",
-                        transport::reply_summary(r)
-                    ),
+                    format!("{text}, but the server refused: {}", r.summary()),
                 )
             }
             None => EXIT_OK,

@@ -85,7 +85,7 @@ pub fn vrfy() -> OneOf<VrfyMode> {
 
 /// `send --quit-after`.
 pub fn quit_after() -> OneOf<QuitAfter> {
-    one_of(QuitAfter::ALL.map(|q| (q.name(), q)), |_| None)
+    one_of(QuitAfter::NAMES, |_| None)
 }
 
 /// `--format`, of the transcript (`send`) or of the log (`serve`).
@@ -111,8 +111,9 @@ mod tests {
             assert_eq!(name.parse::<VrfyMode>(), Ok(mode));
             assert_eq!(mode.name(), name);
         }
-        for q in QuitAfter::ALL {
-            assert_eq!(parse(&quit_after(), q.name()).ok(), Some(q));
+        for (name, q) in QuitAfter::NAMES {
+            assert_eq!(parse(&quit_after(), name).ok(), Some(q), "{name}");
+            assert_eq!(q.name(), name);
         }
         for (name, f) in Format::NAMES {
             assert_eq!(parse(&format(), name).ok(), Some(f), "{name}");

@@ -8,6 +8,8 @@ pub mod capabilities;
 pub mod client;
 pub mod command;
 pub mod data;
+#[cfg(test)]
+pub(crate) mod pair;
 pub mod reply;
 pub mod server;
 pub mod visible;

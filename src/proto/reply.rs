@@ -217,6 +217,14 @@ impl Reply {
     }
 
     /// All lines' text joined with spaces: a one-line summary.
+    /// The reply on one line: code, enhanced status and text.
+    pub fn summary(&self) -> String {
+        match self.enhanced {
+            Some(e) => format!("{} {e} {}", self.code, self.message()),
+            None => format!("{} {}", self.code, self.message()),
+        }
+    }
+
     pub fn message(&self) -> String {
         self.message_lines().join(" ")
     }

@@ -171,8 +171,6 @@ pub struct ServerConfig {
     pub client: String,
     /// STARTTLS can be offered (a certificate is loaded).
     pub tls_available: bool,
-    /// The connection is TLS from the start (implicit TLS).
-    pub implicit_tls: bool,
 }
 
 /// A message the server accepted, with everything it acted on.
@@ -252,14 +250,13 @@ impl ServerSession {
     /// A session that has just accepted a connection; the greeting is queued.
     pub fn new(config: ServerConfig) -> Self {
         let greeting = format!("220 {} ESMTP smtp-workbench demo server", config.hostname);
-        let tls = config.implicit_tls;
         let mut s = Self {
             config,
             state: State::Command,
             line: Vec::new(),
             overflow: false,
             helo: None,
-            tls,
+            tls: false,
             auth: None,
             mail: None,
             rcpts: Vec::new(),
@@ -919,7 +916,8 @@ mod tests {
     use super::*;
     use crate::proto::auth::{Credentials, Mechanism, Secret};
     use crate::proto::client::{ClientSession, Outcome, Plan, QuitAfter, Transfer};
-    use crate::proto::command::{Address, ReversePath};
+    use crate::proto::command::Address;
+    use crate::proto::pair::{self, Pair, Served};
     use crate::proto::reply::ReplyLimits;
     use std::collections::HashMap;
 
@@ -972,89 +970,26 @@ mod tests {
             hostname: "demo.example.test".into(),
             client: "127.0.0.1".into(),
             tls_available: true,
-            implicit_tls: false,
         }
     }
 
     fn plan() -> Plan {
         Plan {
-            ehlo: "client.example".into(),
-            starttls: false,
-            auth: None,
-            vrfy: vec![],
-            mail_from: ReversePath::parse("sender@client.example").unwrap(),
-            mail_params: vec![],
-            rcpts: vec![
-                (Address::new("alice@example.test").unwrap(), vec![]),
-                (Address::new("bob@example.test").unwrap(), vec![]),
-            ],
-            content: b"From: x\r\nSubject: t\r\n\r\n.leading dot\r\n..two\r\nend\r\n"
-                .as_slice()
-                .into(),
-            transfer: Transfer::Data,
             pipelining: true,
-            quit_after: None,
+            ..pair::plan(
+                "sender@client.example",
+                &["alice@example.test", "bob@example.test"],
+                b"From: x\r\nSubject: t\r\n\r\n.leading dot\r\n..two\r\nend\r\n",
+            )
         }
     }
 
-    struct Run {
-        client: ClientSession,
-        messages: Vec<ReceivedMessage>,
-        replies: Vec<String>,
-        commands: Vec<String>,
+    /// The proto client against this server in memory.
+    fn pair(client: ClientSession, env: &mut TestEnv) -> Run<'_> {
+        Pair::new(client, Served::new(config(), env)).run()
     }
 
-    /// The proto client against the proto server with no sockets. The
-    /// number of steps is capped, so a livelock fails instead of hanging.
-    fn pair(mut client: ClientSession, env: &mut TestEnv) -> Run {
-        let mut server = ServerSession::new(config());
-        let mut run = Run {
-            client: ClientSession::new(ReplyLimits::default()),
-            messages: vec![],
-            replies: vec![],
-            commands: vec![],
-        };
-        for _ in 0..500 {
-            let mut progressed = false;
-            if let Some(b) = server.poll_transmit() {
-                client.handle_input(&b);
-                progressed = true;
-            }
-            while let Some(e) = server.poll_event() {
-                match e {
-                    ServerEvent::Message(m) => run.messages.push(*m),
-                    ServerEvent::Reply(r) => run.replies.push(r),
-                    ServerEvent::Command(c) => run.commands.push(c),
-                    ServerEvent::StartTls => server.handle_tls_established(),
-                    ServerEvent::Close => {}
-                }
-            }
-            if client.awaiting_tls() {
-                client.handle_tls_established(vec![]);
-                progressed = true;
-            }
-            while client.poll_event().is_some() {}
-            if let Some(b) = client.poll_transmit() {
-                server.handle_input(&b, env);
-                progressed = true;
-            }
-            if !progressed {
-                if client.is_closed() || server.is_closed() {
-                    if server.is_closed() && !client.is_closed() {
-                        client.handle_eof();
-                    }
-                    run.client = client;
-                    return run;
-                }
-                if !client.awaiting_reply() {
-                    run.client = client;
-                    return run;
-                }
-                panic!("stuck: the client waits and the server has nothing to say");
-            }
-        }
-        panic!("no end within 500 steps");
-    }
+    type Run<'e> = Pair<Served<'e, TestEnv>>;
 
     fn accepted(run: &Run) -> bool {
         matches!(
@@ -1082,7 +1017,7 @@ mod tests {
             &mut env,
         );
         assert!(accepted(&run), "{:?}", run.client.outcome());
-        let m = &run.messages[0];
+        let m = &run.server.messages[0];
         assert_eq!(m.mail_from, "sender@client.example");
         assert_eq!(
             m.mail_params,
@@ -1100,7 +1035,7 @@ mod tests {
         );
         // Every reply carries an enhanced code but those RFC 2034 leaves
         // out: the greeting, EHLO's, and the 3xx intermediate ones.
-        for r in &run.replies {
+        for r in &run.server.replies {
             let ok = r.starts_with("220 demo")
                 || r.starts_with("250-demo")
                 || r.starts_with('3')
@@ -1179,14 +1114,18 @@ mod tests {
                 &mut env,
             );
             assert!(accepted(&run), "{mech}: {:?}", run.client.outcome());
-            assert_eq!(run.messages[0].auth.as_deref(), Some("alice@example.test"));
-            assert!(run.messages[0].tls);
+            assert_eq!(
+                run.server.messages[0].auth.as_deref(),
+                Some("alice@example.test")
+            );
+            assert!(run.server.messages[0].tls);
             assert!(
-                !run.commands
+                !run.server
+                    .commands
                     .iter()
                     .any(|c| c.contains("d29uZGVybGFuZ") || c.contains("wonderland")),
                 "{mech}: secret in the server's log: {:?}",
-                run.commands
+                run.server.commands
             );
             p.auth = Some((
                 mech,
@@ -1267,9 +1206,9 @@ mod tests {
                 &mut env,
             );
             assert!(
-                run.replies.iter().any(|r| r.starts_with(code)),
+                run.server.replies.iter().any(|r| r.starts_with(code)),
                 "{mode:?}: {:?}",
-                run.replies
+                run.server.replies
             );
         }
     }
@@ -1290,6 +1229,7 @@ mod tests {
         );
         assert_eq!(refused_with(&run).as_deref(), Some("450 4.7.1"));
         assert!(run
+            .server
             .replies
             .iter()
             .any(|r| r.contains("try again in 30 seconds")));
@@ -1313,7 +1253,7 @@ mod tests {
             &mut env,
         );
         assert!(accepted(&run));
-        assert_eq!(run.messages[0].content, &*plan().content);
+        assert_eq!(run.server.messages[0].content, &*plan().content);
         let p = Plan {
             quit_after: Some(QuitAfter::Rcpt),
             ..plan()
@@ -1322,7 +1262,7 @@ mod tests {
             ClientSession::with_plan(ReplyLimits::default(), p),
             &mut env,
         );
-        assert!(run.messages.is_empty());
+        assert!(run.server.messages.is_empty());
         let p = Plan {
             quit_after: Some(QuitAfter::Data),
             ..plan()
@@ -1331,7 +1271,7 @@ mod tests {
             ClientSession::with_plan(ReplyLimits::default(), p),
             &mut env,
         );
-        assert!(run.messages.is_empty());
+        assert!(run.server.messages.is_empty());
     }
 
     #[test]

@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -25,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::proto::server::{
     Policy, ReceivedMessage, ServerConfig, ServerEnv, ServerEvent, ServerSession,
 };
+use crate::transport::Stream;
 pub use store::{Store, StoreLimits, StoredMessage};
 
 /// How to run the server.
@@ -224,41 +224,6 @@ impl ServerEnv for Env {
     }
 }
 
-enum Conn {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-    Gone,
-}
-
-impl Conn {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.read(buf).await,
-            Conn::Tls(s) => s.read(buf).await,
-            Conn::Gone => Ok(0),
-        }
-    }
-
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Conn::Plain(s) => s.write_all(buf).await,
-            Conn::Tls(s) => {
-                s.write_all(buf).await?;
-                s.flush().await
-            }
-            Conn::Gone => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    async fn shutdown(&mut self) {
-        let _ = match self {
-            Conn::Plain(s) => s.shutdown().await,
-            Conn::Tls(s) => s.shutdown().await,
-            Conn::Gone => Ok(()),
-        };
-    }
-}
-
 /// Decrements the connection count however the task ends.
 struct Slot(Arc<Shared>);
 
@@ -285,7 +250,6 @@ async fn connection(
         hostname: options.hostname.clone(),
         client: peer.ip().to_string(),
         tls_available: acceptor.is_some(),
-        implicit_tls: false,
     };
     let mut session = if open > policy.max_connections {
         let why = format!(
@@ -313,7 +277,7 @@ async fn connection(
         shared: shared.clone(),
         rng: seed | 1,
     };
-    let mut conn = Conn::Plain(stream);
+    let mut conn = Stream::Plain(stream);
     let mut buf = vec![0u8; 16 * 1024];
     let mut messages = 0u64;
     loop {
@@ -366,45 +330,30 @@ async fn connection(
             }
         }
         if start_tls {
-            let (Some(acceptor), Conn::Plain(tcp)) =
-                (&acceptor, std::mem::replace(&mut conn, Conn::Gone))
-            else {
+            let Some(acceptor) = &acceptor else {
                 break;
             };
+            let Stream::Plain(tcp) = conn else {
+                // STARTTLS inside TLS: the session never asks for that.
+                return disconnected(&log, conn_id, messages);
+            };
             let limit = Duration::from_secs(shared.policy().idle_timeout_secs.max(1));
-            match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => {
-                    let (_, c) = tls.get_ref();
-                    let version = match c.protocol_version() {
-                        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
-                        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
-                        _ => "TLS",
-                    };
-                    let suite = c
-                        .negotiated_cipher_suite()
-                        .and_then(|s| s.suite().as_str())
-                        .unwrap_or("unknown cipher");
-                    let detail = format!("TLS established: {version}, {suite}");
+            match accept_tls(acceptor, tcp, limit).await {
+                Ok((tls, detail)) => {
                     let _ = log.send(LogEvent::Tls {
                         conn: conn_id,
                         detail,
                     });
-                    conn = Conn::Tls(Box::new(tls));
+                    conn = Stream::Tls(Box::new(tls.into()));
                     session.handle_tls_established();
                 }
-                Ok(Err(e)) => {
+                Err(text) => {
                     let _ = log.send(LogEvent::Problem {
                         conn: conn_id,
-                        text: format!("TLS handshake failed: {e}"),
+                        text,
                     });
-                    break;
-                }
-                Err(_) => {
-                    let _ = log.send(LogEvent::Problem {
-                        conn: conn_id,
-                        text: "TLS handshake timed out".into(),
-                    });
-                    break;
+                    // The connection went with the failed handshake.
+                    return disconnected(&log, conn_id, messages);
                 }
             }
             continue;
@@ -420,10 +369,28 @@ async fn connection(
         }
     }
     conn.shutdown().await;
-    let _ = log.send(LogEvent::Disconnected {
-        conn: conn_id,
-        messages,
-    });
+    disconnected(&log, conn_id, messages);
+}
+
+fn disconnected(log: &mpsc::UnboundedSender<LogEvent>, conn: u64, messages: u64) {
+    let _ = log.send(LogEvent::Disconnected { conn, messages });
+}
+
+/// The server side of the TLS handshake after its 220 to STARTTLS; the
+/// version and cipher for the log, or why it failed.
+async fn accept_tls(
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+    limit: Duration,
+) -> Result<(tokio_rustls::server::TlsStream<TcpStream>, String), String> {
+    match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => {
+            let detail = crate::transport::tls::established(tls.get_ref().1);
+            Ok((tls, detail))
+        }
+        Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+        Err(_) => Err("TLS handshake timed out".into()),
+    }
 }
 
 fn store_message(

@@ -134,8 +134,8 @@ pub fn explain_handshake_error(e: &std::io::Error, name: &str) -> String {
     }
 }
 
-/// Sentences about an established connection: version, cipher, certificate.
-pub fn describe(conn: &rustls::ClientConnection, checked_against: &str, name: &str) -> Vec<String> {
+/// The version and cipher of an established connection, either side.
+pub fn established(conn: &rustls::CommonState) -> String {
     let version = match conn.protocol_version() {
         Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
         Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
@@ -145,7 +145,12 @@ pub fn describe(conn: &rustls::ClientConnection, checked_against: &str, name: &s
         .negotiated_cipher_suite()
         .and_then(|s| s.suite().as_str())
         .unwrap_or("unknown cipher");
-    let mut out = vec![format!("TLS established: {version}, {suite}")];
+    format!("TLS established: {version}, {suite}")
+}
+
+/// Sentences about an established connection: version, cipher, certificate.
+pub fn describe(conn: &rustls::ClientConnection, checked_against: &str, name: &str) -> Vec<String> {
+    let mut out = vec![established(conn)];
     if let Some(cert) = conn.peer_certificates().and_then(|c| c.first()) {
         // The certificate comes from the server: its text is made visible
         // like any other byte the server sends.

@@ -419,7 +419,7 @@ impl Runner {
             .await;
             relay.status(&session);
             let why = match session.outcome() {
-                Some(o) => transport::describe_outcome(o),
+                Some(o) => o.to_string(),
                 None => "the session ended".into(),
             };
             let _ = tx.send(Action::Session {
