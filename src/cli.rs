@@ -306,7 +306,7 @@ fn workbench(cli: &Cli) -> u8 {
         }
         Ok(crate::tui::Options {
             lesson,
-            target: crate::app::Target {
+            target: crate::app::ServerChoice {
                 server: cli.server.clone(),
                 implicit_tls: cli.conn.tls == TlsArg::Implicit,
             },
