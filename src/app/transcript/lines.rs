@@ -196,6 +196,15 @@ impl Lines {
     }
 
     fn push(&mut self, text: &str, rec: Rec) {
+        // Grown by an eighth, not doubled: at a million lines doubling
+        // could leave as much unused as is used.
+        if self.text.capacity() - self.text.len() < text.len() {
+            let more = (self.text.len() / 8).max(text.len()).max(4096);
+            self.text.reserve_exact(more);
+        }
+        if self.recs.len() == self.recs.capacity() {
+            self.recs.reserve_exact((self.recs.len() / 8).max(64));
+        }
         self.text.push_str(text);
         let end = self.base + self.text.len() as u64;
         self.recs.push_back(Rec { end, ..rec });
