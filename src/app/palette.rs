@@ -254,6 +254,7 @@ fn commands(state: &AppState, s: &super::session::SessionView, v: &mut Vec<Item>
 }
 
 /// What the workbench itself offers, whatever the stage.
+// Longer than 80 lines: a flat list of items, one push each, in palette order.
 fn tools(state: &AppState, v: &mut Vec<Item>) {
     v.push(item(
         "Raw line…".into(),

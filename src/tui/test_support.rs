@@ -34,6 +34,7 @@ fn line(at: u64, kind: LineKind, text: &str, code: Option<u16>) -> Line {
 }
 
 /// A session after EHLO, AUTH and a refused relay.
+// Longer than 80 lines: the fixture's transcript, one line per entry.
 pub fn busy() -> AppState {
     let mut s = empty();
     s.session.id = 1;
