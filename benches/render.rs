@@ -4,7 +4,8 @@
 //!     cargo bench --bench render
 //!
 //! Prints the median time of a frame at 120x40 for each length and the
-//! ratio to the shortest, and the memory a transcript line takes.
+//! ratio to the shortest. (What a line takes in memory: the
+//! `transcript_memory` benchmark.)
 
 #![allow(clippy::expect_used)]
 
@@ -12,22 +13,26 @@ use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use smtp_workbench::app::{AppState, Dir, Line, Start};
-use smtp_workbench::tui::{theme::Theme, ui};
+use smtp_workbench::app::{AppState, Line, LineKind, Start};
+use smtp_workbench::tui::{layout, theme::Theme};
 
 fn state(lines: usize) -> AppState {
     let mut s = AppState::new(Start::fixed());
-    s.lines = (0..lines)
-        .map(|i| Line {
+    for i in 0..lines {
+        s.transcript.lines.push_line(Line {
             at: Some(Duration::from_millis(i as u64)),
-            dir: if i % 2 == 0 { Dir::Client } else { Dir::Server },
+            kind: if i % 2 == 0 {
+                LineKind::Client
+            } else {
+                LineKind::Server
+            },
             text: format!("250 2.1.5 Ok line {i}"),
             secret: None,
             code: (i % 2 == 1).then_some(250),
             latency: None,
             continued: false,
-        })
-        .collect();
+        });
+    }
     s
 }
 
@@ -37,7 +42,7 @@ fn median_frame(s: &AppState, frames: usize) -> Duration {
     let mut times: Vec<Duration> = (0..frames)
         .map(|_| {
             let start = Instant::now();
-            t.draw(|f| ui::draw(s, f, &theme)).expect("a frame");
+            t.draw(|f| layout::draw(s, f, &theme)).expect("a frame");
             start.elapsed()
         })
         .collect();
@@ -51,7 +56,7 @@ fn main() {
     let start = Instant::now();
     let s = state(0);
     let mut t = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
-    t.draw(|f| ui::draw(&s, f, &Theme { color: true }))
+    t.draw(|f| layout::draw(&s, f, &Theme { color: true }))
         .expect("a frame");
     println!(
         "first frame: {:.3} ms",
@@ -67,10 +72,5 @@ fn main() {
             m.as_secs_f64() * 1000.0,
             m.as_secs_f64() / base.as_secs_f64()
         );
-        if n == 1_000_000 {
-            let per_line = std::mem::size_of::<Line>()
-                + s.lines.iter().map(|l| l.text.capacity()).sum::<usize>() / n;
-            println!("memory per transcript line: about {per_line} bytes (struct and text)");
-        }
     }
 }

@@ -135,7 +135,10 @@ fn millis(d: Duration) -> String {
 }
 
 /// One JSON object for one entry. `kind` is `client`, `server`, `info` or
-/// `error`; server replies carry `code`, `enhanced` and `lines`.
+/// `error`; server replies carry `code`, `enhanced` and `lines`, and `raw`
+/// when the server's bytes differ from what `lines` shows.
+// Longer than 80 lines: one arm per event kind, each a few fields; split, the
+// JSON form would be harder to read against DESIGN.md's contract.
 pub fn json_entry(entry: &Timed, reveal: bool) -> Value {
     let mut m = Map::new();
     m.insert("t".into(), json!(secs(entry.at)));
@@ -172,6 +175,22 @@ pub fn json_entry(entry: &Timed, reveal: bool) -> Value {
             m.insert("code".into(), json!(reply.code.value()));
             if let Some(e) = reply.enhanced {
                 m.insert("enhanced".into(), json!(e.to_string()));
+            }
+            // A server's "␛" and its ESC look the same once made visible:
+            // where the bytes differ from what shows, the bytes go too (as
+            // JSON escapes them; invalid UTF-8 as U+FFFD, its byte in `lines`).
+            if reply
+                .lines
+                .iter()
+                .zip(&lines)
+                .any(|(raw, shown)| raw.as_slice() != shown.as_bytes())
+            {
+                let raw: Vec<String> = reply
+                    .lines
+                    .iter()
+                    .map(|l| String::from_utf8_lossy(l).into_owned())
+                    .collect();
+                m.insert("raw".into(), json!(raw));
             }
             m.insert("lines".into(), json!(lines));
             if let Some(a) = answers {
@@ -290,5 +309,29 @@ mod tests {
         assert_eq!(lines[2]["latency_ms"], 7.0);
         assert_eq!(lines[3]["level"], "warning");
         assert!(!out.contains('\u{1b}'));
+        assert_eq!(lines[0]["raw"][0], "220 mx \u{1b}[2J ESMTP");
+        assert!(
+            out.contains(r"\u001b[2J"),
+            "ESC escaped as JSON does: {out}"
+        );
+        assert!(lines[2].get("raw").is_none(), "nothing differs: no raw");
+    }
+
+    #[test]
+    fn a_literal_control_picture_is_told_from_the_control() {
+        let reply = |text: &str| Timed {
+            at: Duration::ZERO,
+            latency: None,
+            event: Event::Reply {
+                answers: Some(0),
+                verb: None,
+                reply: Reply::new(ReplyCode::new(220).unwrap(), text),
+            },
+        };
+        let literal = json_entry(&reply("mx \u{241b}"), false);
+        let control = json_entry(&reply("mx \u{1b}"), false);
+        assert_eq!(literal["lines"], control["lines"], "both show as ␛");
+        assert!(literal.get("raw").is_none());
+        assert_eq!(control["raw"][0], "220 mx \u{1b}");
     }
 }

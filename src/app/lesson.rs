@@ -4,15 +4,16 @@
 
 use serde::Deserialize;
 
-use crate::proto::client::Event;
+use std::sync::OnceLock;
+
+use crate::app::transcript::Said;
 use crate::proto::server::{Policy, VrfyMode};
-use crate::transport::Timed;
 
 /// What a step waits for: a line the client sent (by its start) and/or a
 /// reply code — to that line when both are given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Expect {
+pub struct Check {
     pub sent: Option<String>,
     pub reply: Option<u16>,
 }
@@ -22,7 +23,7 @@ pub struct Expect {
 pub struct Step {
     /// The instruction shown to the student.
     pub say: String,
-    pub expect: Expect,
+    pub expect: Check,
 }
 
 /// The built-in server's behaviour for the lesson; unset fields keep the demo policy.
@@ -174,20 +175,29 @@ pub fn builtin() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// True when `events` (newest last) satisfy `expect`.
-pub fn satisfied(expect: &Expect, events: &[Timed]) -> bool {
+/// The built-in lessons, parsed once.
+pub fn builtin_lessons() -> &'static [(&'static str, Lesson)] {
+    static PARSED: OnceLock<Vec<(&'static str, Lesson)>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        builtin()
+            .into_iter()
+            // Each parses: `every_builtin_lesson_parses` checks it.
+            .filter_map(|(name, text)| Lesson::parse(name, text).ok().map(|l| (name, l)))
+            .collect()
+    })
+}
+
+/// True when what was said (oldest first) satisfies `check`.
+pub fn satisfied<'a>(check: &Check, said: impl Iterator<Item = Said<'a>> + Clone) -> bool {
     // The lines the client sent that the step names, by their start.
-    let sent: Vec<u64> = match &expect.sent {
+    let sent: Vec<u64> = match &check.sent {
         None => Vec::new(),
         Some(prefix) => {
             let prefix = prefix.to_ascii_uppercase();
-            events
-                .iter()
-                .filter_map(|e| match &e.event {
-                    Event::Sent { seq, text, .. }
-                        if text.to_ascii_uppercase().starts_with(&prefix) =>
-                    {
-                        Some(*seq)
+            said.clone()
+                .filter_map(|e| match e {
+                    Said::Sent { seq, text } if text.to_ascii_uppercase().starts_with(&prefix) => {
+                        Some(seq)
                     }
                     _ => None,
                 })
@@ -195,13 +205,12 @@ pub fn satisfied(expect: &Expect, events: &[Timed]) -> bool {
         }
     };
     let replied = |code: u16, to_sent: bool| {
-        events.iter().any(|e| {
-            matches!(&e.event, Event::Reply { answers, reply, .. }
-                if reply.code.value() == code
-                    && (!to_sent || answers.is_some_and(|a| sent.contains(&a))))
+        said.clone().any(|e| {
+            matches!(e, Said::Reply { answers, code: c }
+                if c == code && (!to_sent || answers.is_some_and(|a| sent.contains(&a))))
         })
     };
-    match (&expect.sent, expect.reply) {
+    match (&check.sent, check.reply) {
         (Some(_), None) => !sent.is_empty(),
         (Some(_), Some(code)) => replied(code, true),
         (None, Some(code)) => replied(code, false),
@@ -212,8 +221,6 @@ pub fn satisfied(expect: &Expect, events: &[Timed]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::reply::{Reply, ReplyCode};
-    use std::time::Duration;
 
     #[test]
     fn every_builtin_lesson_parses() {
@@ -256,46 +263,42 @@ mod tests {
         assert!(e.message.contains("\"verfy\" is not a VRFY mode"), "{e}");
     }
 
-    fn sent(seq: u64, text: &str) -> Timed {
-        Timed {
-            at: Duration::ZERO,
-            latency: None,
-            event: Event::Sent {
-                seq,
-                text: text.into(),
-                revealed: None,
-            },
-        }
+    fn sent(seq: u64, text: &str) -> Said<'_> {
+        Said::Sent { seq, text }
     }
 
-    fn reply(answers: u64, code: u16) -> Timed {
-        Timed {
-            at: Duration::ZERO,
-            latency: None,
-            event: Event::Reply {
-                answers: Some(answers),
-                verb: None,
-                reply: Reply::new(ReplyCode::new(code).unwrap(), "x"),
-            },
+    fn reply(answers: u64, code: u16) -> Said<'static> {
+        Said::Reply {
+            answers: Some(answers),
+            code,
         }
     }
 
     #[test]
     fn steps_are_checked_from_the_transcript() {
-        let events = vec![
+        let events = [
             sent(1, "EHLO me"),
             reply(1, 250),
             sent(2, "RCPT TO:<a@b>"),
             reply(2, 554),
         ];
-        let e = |sent: Option<&str>, reply: Option<u16>| Expect {
+        let e = |sent: Option<&str>, reply: Option<u16>| Check {
             sent: sent.map(str::to_string),
             reply,
         };
-        assert!(satisfied(&e(Some("ehlo"), Some(250)), &events));
-        assert!(!satisfied(&e(Some("EHLO"), Some(554)), &events));
-        assert!(satisfied(&e(Some("RCPT"), Some(554)), &events));
-        assert!(satisfied(&e(None, Some(554)), &events));
-        assert!(!satisfied(&e(Some("DATA"), None), &events));
+        assert!(satisfied(
+            &e(Some("ehlo"), Some(250)),
+            events.iter().copied()
+        ));
+        assert!(!satisfied(
+            &e(Some("EHLO"), Some(554)),
+            events.iter().copied()
+        ));
+        assert!(satisfied(
+            &e(Some("RCPT"), Some(554)),
+            events.iter().copied()
+        ));
+        assert!(satisfied(&e(None, Some(554)), events.iter().copied()));
+        assert!(!satisfied(&e(Some("DATA"), None), events.iter().copied()));
     }
 }

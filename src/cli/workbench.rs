@@ -49,7 +49,7 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
     }
     Ok(crate::tui::Options {
         lesson,
-        target: crate::app::Target {
+        target: crate::app::ServerChoice {
             server: cli.server.clone(),
             implicit_tls: cli.conn.tls == TlsMode::Implicit,
         },

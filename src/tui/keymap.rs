@@ -1,174 +1,284 @@
-//! Keys to actions. The table is the one source for both the key handling
-//! and the help screen and hint bar, so they cannot disagree.
+//! Keys to actions: one table, `BINDINGS`, decides what a key does and
+//! feeds the help screen and the hint bar, so the three cannot disagree.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::{Action, AppState, Focus};
 
-/// A binding: the keys as shown, what they do, and where they apply.
+/// Which modifiers a key must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mods {
+    Any,
+    Ctrl,
+    /// Without Ctrl (Shift allowed: `?` comes with it).
+    NoCtrl,
+}
+
+/// When a key applies, beyond its code and modifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Always,
+    /// Not while typing (a filter, a prompt, an envelope or message field).
+    NotTyping,
+    /// Not while typing, and not in the palette, where a letter filters
+    /// (typing "quit" must find QUIT); there Esc or Ctrl-C leave.
+    NotTypingOutsidePalette,
+    In(Focus),
+    /// In the palette's list (no prompt open).
+    PaletteList,
+    /// In the transcript, no prompt open.
+    TranscriptNoPrompt,
+}
+
+/// One key of a row and the action it gives.
+pub struct Bind {
+    pub code: KeyCode,
+    pub mods: Mods,
+    pub when: When,
+    pub action: Action,
+}
+
+const fn bind(code: KeyCode, mods: Mods, when: When, action: Action) -> Bind {
+    Bind {
+        code,
+        mods,
+        when,
+        action,
+    }
+}
+
+/// A row of the table: the keys as the help shows them, what they do,
+/// the pane it is listed under, whether the hint bar offers it, and the
+/// keys it matches (none: keys the focused field takes, or the mouse).
 pub struct Binding {
-    pub keys: &'static str,
+    pub shown: &'static str,
     pub what: &'static str,
     /// `None`: everywhere.
     pub pane: Option<Focus>,
+    pub hint: bool,
+    pub binds: &'static [Bind],
 }
+
+use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Right, Tab, Up, F};
+use Mods::{Any, Ctrl, NoCtrl};
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
-        keys: "Tab / Shift-Tab",
+        shown: "Tab / Shift-Tab",
         what: "next / previous pane",
         pane: None,
+        hint: true,
+        binds: &[
+            bind(Tab, Any, When::Always, Action::FocusNext),
+            bind(BackTab, Any, When::Always, Action::FocusPrev),
+        ],
     },
     Binding {
-        keys: "Enter",
+        shown: "Enter",
         what: "send the selected command",
         pane: Some(Focus::Palette),
+        hint: true,
+        binds: &[bind(Enter, Any, When::In(Focus::Palette), Action::Submit)],
     },
     Binding {
-        keys: "→ / Ctrl-E",
+        shown: "→ / Ctrl-E",
         what: "edit the command before sending",
         pane: Some(Focus::Palette),
+        hint: true,
+        binds: &[
+            bind(Char('e'), Ctrl, When::Always, Action::Edit),
+            bind(Right, Any, When::PaletteList, Action::Edit),
+        ],
     },
     Binding {
-        keys: "↑ ↓",
+        shown: "↑ ↓",
         what: "choose a command",
         pane: Some(Focus::Palette),
+        hint: true,
+        binds: &[
+            bind(Up, Any, When::PaletteList, Action::Up),
+            bind(Down, Any, When::PaletteList, Action::Down),
+        ],
     },
     Binding {
-        keys: "type",
+        shown: "type",
         what: "filter the commands",
         pane: Some(Focus::Palette),
+        hint: true,
+        binds: &[],
     },
     Binding {
-        keys: "Ctrl-R",
+        shown: "Ctrl-R",
         what: "raw line: send anything, exactly as typed",
         pane: None,
+        hint: true,
+        binds: &[bind(Char('r'), Ctrl, When::Always, Action::RawLine)],
     },
     Binding {
-        keys: "↑ ↓ PgUp PgDn",
+        shown: "↑ ↓ PgUp PgDn",
         what: "scroll (and select a reply)",
         pane: Some(Focus::Transcript),
+        hint: true,
+        binds: &[
+            bind(Up, Any, When::TranscriptNoPrompt, Action::Up),
+            bind(Down, Any, When::TranscriptNoPrompt, Action::Down),
+            bind(Char('k'), Any, When::In(Focus::Transcript), Action::Up),
+            bind(Char('j'), Any, When::In(Focus::Transcript), Action::Down),
+            bind(PageUp, Any, When::Always, Action::PageUp),
+            bind(PageDown, Any, When::Always, Action::PageDown),
+        ],
     },
     Binding {
-        keys: "g / G",
+        shown: "g / G",
         what: "oldest / newest line (G follows again)",
         pane: Some(Focus::Transcript),
+        hint: true,
+        binds: &[
+            bind(Char('g'), Any, When::In(Focus::Transcript), Action::Top),
+            bind(Char('G'), Any, When::In(Focus::Transcript), Action::Bottom),
+            bind(Home, Any, When::In(Focus::Transcript), Action::Top),
+            bind(End, Any, When::In(Focus::Transcript), Action::Bottom),
+        ],
     },
     Binding {
-        keys: "↑ ↓ Enter",
+        shown: "↑ ↓ Enter",
         what: "move; MAIL FROM is one line, RCPT TO one per line",
         pane: Some(Focus::Envelope),
+        hint: true,
+        binds: &[],
     },
     Binding {
-        keys: "↑ ↓ Enter",
+        shown: "↑ ↓ Enter",
         what: "edit header lines, then the body",
         pane: Some(Focus::Composer),
+        hint: true,
+        binds: &[],
     },
     Binding {
-        keys: "Ctrl-Y",
+        shown: "Ctrl-Y",
         what: "copy the transcript",
         pane: None,
+        hint: true,
+        binds: &[bind(Char('y'), Ctrl, When::Always, Action::CopyTranscript)],
     },
     Binding {
-        keys: "Ctrl-S",
+        shown: "Ctrl-S",
         what: "reveal / mask AUTH secrets",
         pane: None,
+        hint: false,
+        binds: &[bind(Char('s'), Ctrl, When::Always, Action::RevealSecrets)],
     },
     Binding {
-        keys: "F2",
+        shown: "F2",
         what: "message / envelope against headers",
         pane: None,
+        hint: true,
+        binds: &[bind(F(2), Any, When::Always, Action::ToggleAnalysis)],
     },
     Binding {
-        keys: "F3",
+        shown: "F3",
         what: "message / the built-in server's side",
         pane: None,
+        hint: true,
+        binds: &[bind(F(3), Any, When::Always, Action::ToggleServerSide)],
     },
     Binding {
-        keys: "wheel",
+        shown: "wheel",
         what: "scroll the transcript",
         pane: None,
+        hint: false,
+        binds: &[],
     },
     Binding {
-        keys: "? / F1",
+        shown: "? / F1",
         what: "help",
         pane: None,
+        hint: true,
+        binds: &[
+            bind(Char('?'), NoCtrl, When::NotTyping, Action::ToggleHelp),
+            bind(F(1), Any, When::Always, Action::ToggleHelp),
+        ],
     },
     Binding {
-        keys: "Esc",
+        shown: "Esc",
         what: "close, cancel, back to the palette",
         pane: None,
+        hint: false,
+        binds: &[bind(Esc, Any, When::Always, Action::Cancel)],
     },
     Binding {
-        keys: "Ctrl-C / q",
+        shown: "Ctrl-C / q",
         what: "quit; asks if connected; q not in palette",
         pane: None,
+        hint: true,
+        binds: &[
+            bind(Char('c'), Ctrl, When::Always, Action::Quit),
+            bind(
+                Char('q'),
+                NoCtrl,
+                When::NotTypingOutsidePalette,
+                Action::Quit,
+            ),
+        ],
     },
 ];
 
-/// The action for a key in the current state; text keys go to the focused
-/// field unless they mean something there.
+impl Bind {
+    fn matches(&self, state: &AppState, key: &KeyEvent) -> bool {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let mods = match self.mods {
+            Mods::Any => true,
+            Mods::Ctrl => ctrl,
+            Mods::NoCtrl => !ctrl,
+        };
+        let no_prompt = state.palette.prompt.is_none();
+        let typing = match state.focus {
+            Focus::Palette => !no_prompt || !state.palette.filter.is_empty(),
+            Focus::Envelope | Focus::Composer => true,
+            Focus::Transcript => false,
+        };
+        let when = match self.when {
+            When::Always => true,
+            When::NotTyping => !typing,
+            When::NotTypingOutsidePalette => !typing && state.focus != Focus::Palette,
+            When::In(f) => state.focus == f,
+            When::PaletteList => state.focus == Focus::Palette && no_prompt,
+            When::TranscriptNoPrompt => state.focus == Focus::Transcript && no_prompt,
+        };
+        self.code == key.code && mods && when
+    }
+}
+
+/// The action for a key in the current state: the first bind in the table
+/// that matches; else the key goes to the focused field.
 pub fn action(state: &AppState, key: KeyEvent) -> Option<Action> {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let typing = match state.focus {
-        Focus::Palette => state.prompt.is_some() || !state.filter.is_empty(),
-        Focus::Envelope | Focus::Composer => true,
-        Focus::Transcript => false,
-    };
     if state.help {
-        return Some(match key.code {
-            KeyCode::Char('c') if ctrl => Action::Quit,
-            _ => Action::ToggleHelp,
+        // Any key closes the help; Ctrl-C still quits.
+        let quit = key.code == Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        return Some(if quit {
+            Action::Quit
+        } else {
+            Action::ToggleHelp
         });
     }
-    Some(match (key.code, ctrl) {
-        (KeyCode::Char('c'), true) => Action::Quit,
-        (KeyCode::Char('r'), true) => Action::RawLine,
-        (KeyCode::Char('y'), true) => Action::CopyTranscript,
-        (KeyCode::Char('s'), true) => Action::RevealSecrets,
-        (KeyCode::Char('e'), true) => Action::Edit,
-        (KeyCode::Tab, _) => Action::FocusNext,
-        (KeyCode::BackTab, _) => Action::FocusPrev,
-        (KeyCode::F(1), _) => Action::ToggleHelp,
-        (KeyCode::F(2), _) => Action::ToggleAnalysis,
-        (KeyCode::F(3), _) => Action::ToggleServerSide,
-        (KeyCode::Esc, _) => Action::Cancel,
-        (KeyCode::Char('?'), false) if !typing => Action::ToggleHelp,
-        // In the palette a letter filters (typing "quit" must find QUIT);
-        // there Esc or Ctrl-C leave.
-        (KeyCode::Char('q'), false) if !typing && state.focus != Focus::Palette => Action::Quit,
-        (KeyCode::PageUp, _) => Action::PageUp,
-        (KeyCode::PageDown, _) => Action::PageDown,
-        (KeyCode::Enter, _) if state.focus == Focus::Palette => Action::Submit,
-        (KeyCode::Right, _) if state.focus == Focus::Palette && state.prompt.is_none() => {
-            Action::Edit
-        }
-        (KeyCode::Up, _)
-            if matches!(state.focus, Focus::Palette | Focus::Transcript)
-                && state.prompt.is_none() =>
-        {
-            Action::Up
-        }
-        (KeyCode::Down, _)
-            if matches!(state.focus, Focus::Palette | Focus::Transcript)
-                && state.prompt.is_none() =>
-        {
-            Action::Down
-        }
-        (KeyCode::Home, _) if state.focus == Focus::Transcript => Action::Top,
-        (KeyCode::End, _) if state.focus == Focus::Transcript => Action::Bottom,
-        _ => Action::Input(key),
+    let found = BINDINGS
+        .iter()
+        .flat_map(|b| b.binds)
+        .find(|b| b.matches(state, &key));
+    Some(match found {
+        Some(b) => b.action.clone(),
+        None => Action::Input(key),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{Start, Target};
+    use crate::app::{ServerChoice, Start};
 
     fn state() -> AppState {
         AppState::new(Start {
-            target: Target {
+            target: ServerChoice {
                 server: None,
                 implicit_tls: false,
             },
@@ -205,5 +315,38 @@ mod tests {
             Some(Action::Quit),
             "Ctrl-C quits from anywhere"
         );
+    }
+
+    #[test]
+    fn keys_follow_focus_prompt_and_help() {
+        let k = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+        let mut s = state();
+        assert_eq!(action(&s, k(Enter)), Some(Action::Submit));
+        assert_eq!(action(&s, k(Right)), Some(Action::Edit));
+        assert_eq!(action(&s, k(Up)), Some(Action::Up));
+        assert_eq!(action(&s, key('g')), Some(Action::Input(key('g'))));
+        s.palette.prompt = Some(crate::app::Prompt::Raw);
+        assert_eq!(action(&s, k(Right)), Some(Action::Input(k(Right))));
+        assert_eq!(action(&s, k(Up)), Some(Action::Input(k(Up))));
+        assert_eq!(action(&s, key('?')), Some(Action::Input(key('?'))));
+        s.focus = Focus::Transcript;
+        assert_eq!(
+            action(&s, k(Up)),
+            Some(Action::Input(k(Up))),
+            "a prompt is open"
+        );
+        s.palette.prompt = None;
+        assert_eq!(action(&s, key('g')), Some(Action::Top));
+        assert_eq!(action(&s, key('G')), Some(Action::Bottom));
+        assert_eq!(action(&s, k(End)), Some(Action::Bottom));
+        assert_eq!(action(&s, key('k')), Some(Action::Up));
+        assert_eq!(action(&s, k(Enter)), Some(Action::Input(k(Enter))));
+        s.focus = Focus::Envelope;
+        assert_eq!(action(&s, k(PageUp)), Some(Action::PageUp));
+        assert_eq!(action(&s, k(Up)), Some(Action::Input(k(Up))));
+        s.help = true;
+        assert_eq!(action(&s, key('x')), Some(Action::ToggleHelp));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action(&s, ctrl_c), Some(Action::Quit));
     }
 }

@@ -5,8 +5,11 @@
 //! The terminal is restored on every way out, panics included.
 
 pub mod keymap;
+pub mod layout;
+pub mod pane;
+#[cfg(test)]
+mod test_support;
 pub mod theme;
-pub mod ui;
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -27,7 +30,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
-use crate::app::{self, Action, AppState, Effect, SessionMsg, SessionView, Start, Target};
+use crate::app::{self, Action, AppState, Effect, ServerChoice, SessionMsg, SessionView, Start};
 use crate::message::Stamp;
 use crate::proto::client::ClientSession;
 use crate::proto::reply::ReplyLimits;
@@ -36,7 +39,7 @@ use crate::transport::{self, ConnectOptions, Control, Observer, Timed, TlsMode, 
 
 /// Options of the interactive face.
 pub struct Options {
-    pub target: Target,
+    pub target: ServerChoice,
     /// A lesson to start with.
     pub lesson: Option<crate::app::lesson::Lesson>,
     pub tls: TlsOptions,
@@ -166,7 +169,7 @@ async fn event_loop(options: Options) -> io::Result<()> {
     // itself, after setting the server's policy.
     let mut pending: Vec<Action> = Vec::new();
     let first = match runner.options.lesson.take() {
-        Some(l) if state.target.server.is_none() => Action::StartLesson(Box::new(l)),
+        Some(l) if state.session.target.server.is_none() => Action::StartLesson(Box::new(l)),
         _ => Action::Submit,
     };
     for effect in app::update(&mut state, first) {
@@ -175,12 +178,12 @@ async fn event_loop(options: Options) -> io::Result<()> {
         }
     }
     loop {
-        state.page = terminal
+        state.transcript.page = terminal
             .size()
-            .map(|s| ui::transcript_rows(ratatui::layout::Rect::new(0, 0, s.width, s.height)))
+            .map(|s| layout::transcript_rows(ratatui::layout::Rect::new(0, 0, s.width, s.height)))
             .unwrap_or(10)
             .max(1);
-        terminal.draw(|f| ui::draw(&state, f, &theme))?;
+        terminal.draw(|f| layout::draw(&state, f, &theme))?;
         let first = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => to_action(&state, ev),
@@ -290,12 +293,12 @@ impl Runner {
                 let (name, text) = if json {
                     (
                         format!("smtp-workbench-{stamp}.jsonl"),
-                        app::transcript_as(state, crate::transcript::Format::Json),
+                        state.transcript.export(crate::transcript::Format::Json),
                     )
                 } else {
                     (
                         format!("smtp-workbench-{stamp}.txt"),
-                        app::transcript_text(state),
+                        state.transcript.export(crate::transcript::Format::Text),
                     )
                 };
                 let notice = match std::fs::write(&name, text) {
@@ -331,7 +334,7 @@ impl Runner {
         "with OSC 52 (no system clipboard here; the terminal's)"
     }
 
-    async fn connect(&mut self, id: u64, target: Target) {
+    async fn connect(&mut self, id: u64, target: ServerChoice) {
         let tx = self.tx.clone();
         let mut tls = self.options.tls.clone();
         let target_addr = match &target.server {

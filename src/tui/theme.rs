@@ -4,7 +4,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::app::Dir;
+use crate::app::LineKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -77,17 +77,17 @@ impl Theme {
     }
 
     /// A transcript line by direction and, for replies, by class.
-    pub fn line(&self, dir: Dir, code: Option<u16>) -> Style {
-        match (dir, code.map(|c| c / 100)) {
-            (Dir::Client, _) => self.fg(Color::Cyan),
-            (Dir::Server, Some(2)) => self.fg(Color::Green),
-            (Dir::Server, Some(3)) => self.fg(Color::Blue),
-            (Dir::Server, Some(4)) => self.fg(Color::Yellow).add_modifier(Modifier::BOLD),
-            (Dir::Server, Some(5)) => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            (Dir::Server, _) => Style::default(),
-            (Dir::Info, _) => self.fg(Color::Gray),
-            (Dir::Warning, _) => self.fg(Color::Yellow).add_modifier(Modifier::ITALIC),
-            (Dir::Error, _) => self
+    pub fn line(&self, kind: LineKind, code: Option<u16>) -> Style {
+        match (kind, code.map(|c| c / 100)) {
+            (LineKind::Client, _) => self.fg(Color::Cyan),
+            (LineKind::Server, Some(2)) => self.fg(Color::Green),
+            (LineKind::Server, Some(3)) => self.fg(Color::Blue),
+            (LineKind::Server, Some(4)) => self.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            (LineKind::Server, Some(5)) => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            (LineKind::Server, _) => Style::default(),
+            (LineKind::Info, _) => self.fg(Color::Gray),
+            (LineKind::Warning, _) => self.fg(Color::Yellow).add_modifier(Modifier::ITALIC),
+            (LineKind::Error, _) => self
                 .fg(Color::Red)
                 .add_modifier(Modifier::BOLD | Modifier::ITALIC),
         }

@@ -1,0 +1,103 @@
+//! The workbench's one `Action` enum (every change to the state), the
+//! `Effect`s `update` asks the loop to run, and the messages a session task
+//! sends back.
+
+use crossterm::event::KeyEvent;
+
+use crate::app::lesson::Lesson;
+use crate::app::session::{ServerChoice, SessionView};
+use crate::transport::{Control, Timed};
+
+/// Messages from a session task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionMsg {
+    /// The connection is made, to this address.
+    Started {
+        peer: String,
+    },
+    Event(Timed),
+    Status(SessionView),
+    /// The connection is over; the sentence says how.
+    Ended(String),
+}
+
+/// Every change to the state. Bindable actions have a key in the keymap
+/// (`tui::keymap`); the others come from the loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Ask to quit (confirms while a session is open).
+    Quit,
+    /// Quit at once.
+    ForceQuit,
+    /// Move focus to the next pane.
+    FocusNext,
+    /// Move focus to the previous pane.
+    FocusPrev,
+    /// Show or hide the help.
+    ToggleHelp,
+    /// Switch the lower right pane between the message and the envelope
+    /// compared with the headers.
+    ToggleAnalysis,
+    /// Switch the lower right pane to what the built-in server received.
+    ToggleServerSide,
+    /// Open the raw line: whatever is typed is sent exactly.
+    RawLine,
+    /// Up in a list.
+    Up,
+    /// Down in a list.
+    Down,
+    /// Scroll the transcript by a page.
+    PageUp,
+    PageDown,
+    /// To the oldest line.
+    Top,
+    /// To the newest line, following again.
+    Bottom,
+    /// Enter: run the selected item, send the line.
+    Submit,
+    /// Put the selected command in the raw line to edit it before sending.
+    Edit,
+    /// Esc: close what is open, clear the filter.
+    Cancel,
+    /// Show or mask AUTH secrets in the transcript.
+    RevealSecrets,
+    CopyTranscript,
+    /// Mouse wheel over the transcript: lines up (negative) or down.
+    Scroll(i32),
+    /// A key for the focused text field.
+    Input(KeyEvent),
+    /// Text pasted into the terminal, for the focused field.
+    Paste(String),
+    /// Internal: a message from session `id`.
+    Session {
+        id: u64,
+        msg: SessionMsg,
+    },
+    /// Internal: the result of an effect, for the status line.
+    Notice(String),
+    /// Internal: the built-in server accepted a message.
+    Stored(std::sync::Arc<crate::server::StoredMessage>),
+    /// Start a lesson: its policy, envelope and message, then its steps.
+    StartLesson(Box<Lesson>),
+}
+
+/// What `update` asks the loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Connect {
+        id: u64,
+        target: ServerChoice,
+    },
+    Control {
+        id: u64,
+        control: Control,
+    },
+    Copy(String),
+    /// Give the built-in server this policy.
+    SetPolicy(Box<crate::proto::server::Policy>),
+    /// Save the transcript: `json` picks the form.
+    Save {
+        json: bool,
+    },
+    Quit,
+}

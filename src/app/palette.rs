@@ -1,0 +1,349 @@
+//! The palette's state: the filter, the selected item, an open prompt and
+//! its input line, and the items offered, computed when what they depend on
+//! changes (the session's stage, the envelope, a lesson), never while drawing.
+
+use tui_textarea::TextArea;
+
+use super::lesson;
+use super::session::{Connection, Goal};
+use super::{AppState, Lower};
+use crate::proto::auth::Mechanism;
+use crate::proto::client::Stage;
+use crate::proto::command::Verb;
+
+/// A question the palette is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// A raw line, sent exactly as typed.
+    Raw,
+    AuthUser(Mechanism),
+    AuthPassword(Mechanism, String),
+    /// HOST[:PORT] to connect to.
+    Connect,
+}
+
+/// What the palette offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemKind {
+    /// Send this line (a command filled in from the envelope).
+    Line(String),
+    /// DATA, then the composed message once the server says 354.
+    Data,
+    Auth(Mechanism),
+    RunTo(Goal),
+    Raw,
+    Connect,
+    ConnectTo,
+    Disconnect,
+    CopyTranscript,
+    CopyMessage,
+    SaveText,
+    SaveJson,
+    EnvelopeFromHeaders,
+    HeadersFromEnvelope,
+    RevealSecrets,
+    Analysis,
+    ServerSide,
+    /// A built-in lesson, by name.
+    Lesson(&'static str),
+    StopLesson,
+    Help,
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub label: String,
+    pub hint: String,
+    pub kind: ItemKind,
+}
+
+#[derive(Default)]
+pub struct PaletteState {
+    pub filter: String,
+    pub index: usize,
+    pub prompt: Option<Prompt>,
+    pub input: TextArea<'static>,
+    /// The items for the current stage, filtered (see `AppState::refresh`).
+    items: Vec<Item>,
+}
+
+impl PaletteState {
+    /// The items offered now, filtered.
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// The selected item.
+    pub fn selected(&self) -> Option<&Item> {
+        self.items
+            .get(self.index.min(self.items.len().saturating_sub(1)))
+    }
+
+    pub(super) fn set_items(&mut self, all: Vec<Item>) {
+        let filter = self.filter.to_ascii_lowercase();
+        self.items = all
+            .into_iter()
+            .filter(|i| filter.is_empty() || i.label.to_ascii_lowercase().contains(&filter))
+            .collect();
+    }
+
+    pub fn clear_filter(&mut self) {
+        self.filter.clear();
+        self.index = 0;
+    }
+
+    /// Up or down the list, round.
+    pub fn step(&mut self, down: bool) {
+        let n = self.items.len();
+        if n > 0 {
+            self.index = if down {
+                (self.index + 1) % n
+            } else {
+                (self.index + n - 1) % n
+            };
+        }
+    }
+}
+
+fn item(label: String, hint: &str, kind: ItemKind) -> Item {
+    Item {
+        label,
+        hint: hint.to_string(),
+        kind,
+    }
+}
+
+fn line(l: String, hint: &str) -> Item {
+    item(l.clone(), hint, ItemKind::Line(l))
+}
+
+/// Every item for the state as it is, unfiltered.
+pub(super) fn all_items(state: &AppState) -> Vec<Item> {
+    let mut v = Vec::new();
+    let session = &state.session;
+    match &session.conn {
+        Connection::Connecting => {}
+        Connection::Disconnected | Connection::Open(_) if !session.is_open() => {
+            let again = if session.conn == Connection::Disconnected {
+                "Connect"
+            } else {
+                "Reconnect"
+            };
+            v.push(item(
+                format!("{again} to {}", session.target.label()),
+                "open a new session",
+                ItemKind::Connect,
+            ));
+            v.push(item(
+                "Connect to…".into(),
+                "another server, HOST[:PORT]",
+                ItemKind::ConnectTo,
+            ));
+        }
+        Connection::Disconnected => {}
+        Connection::Open(s) => {
+            commands(state, s, &mut v);
+            // Without a 220 greeting (none could be read, or the server
+            // refused with 554), there is nothing to run to; while the
+            // greeting is awaited, a run may be chosen ahead.
+            let greeted = s.stage != Stage::Connected || s.awaiting;
+            if s.stage < Stage::Data && greeted {
+                v.push(item(
+                    "Run to MAIL FROM".into(),
+                    "send what is missing up to MAIL FROM",
+                    ItemKind::RunTo(Goal::Mail),
+                ));
+                v.push(item(
+                    "Run to RCPT TO".into(),
+                    "… up to the last RCPT TO",
+                    ItemKind::RunTo(Goal::Rcpt),
+                ));
+                v.push(item(
+                    "Run to the end (deliver)".into(),
+                    "… and DATA with the message; pipelined when offered",
+                    ItemKind::RunTo(Goal::Delivered),
+                ));
+            }
+            v.push(item(
+                "Disconnect".into(),
+                "hang up without QUIT",
+                ItemKind::Disconnect,
+            ));
+        }
+    }
+    tools(state, &mut v);
+    v
+}
+
+/// The SMTP commands the session suggests, filled in from the envelope.
+fn commands(state: &AppState, s: &super::session::SessionView, v: &mut Vec<Item>) {
+    let caps = s.caps.clone().unwrap_or_default();
+    let ehlo = &state.session.ehlo_name;
+    let unsent = state.session.unsent(state.envelope.rcpts());
+    let mut later = Vec::new();
+    for verb in &s.suggested {
+        match verb {
+            Verb::Ehlo => v.push(line(
+                format!("EHLO {ehlo}"),
+                "introduce yourself; the reply lists the extensions",
+            )),
+            Verb::Helo => v.push(line(
+                format!("HELO {ehlo}"),
+                "the old greeting, without extensions",
+            )),
+            Verb::StartTls => v.push(line("STARTTLS".into(), "switch this connection to TLS")),
+            Verb::Auth => {
+                for m in [Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5] {
+                    if caps.offers_auth(m.name()) {
+                        v.push(item(
+                            format!("AUTH {m}"),
+                            "authenticate; asks for user and password",
+                            ItemKind::Auth(m),
+                        ));
+                    }
+                }
+            }
+            Verb::Mail => v.push(line(
+                format!("MAIL FROM:<{}>", state.envelope.sender()),
+                "start a transaction with the envelope sender",
+            )),
+            Verb::Rcpt => match unsent.first() {
+                Some(r) => v.push(line(
+                    format!("RCPT TO:<{r}>"),
+                    "add the next envelope recipient",
+                )),
+                // All sent: DATA comes first, the RCPT is there to edit.
+                None => later.push(line(
+                    "RCPT TO:<>".into(),
+                    "all envelope recipients sent; → to edit another",
+                )),
+            },
+            Verb::Data => v.push(item(
+                "DATA".into(),
+                "send the composed message (headers and body)",
+                ItemKind::Data,
+            )),
+            Verb::Rset => v.push(line("RSET".into(), "abort the transaction")),
+            Verb::Vrfy => v.push(line(
+                format!(
+                    "VRFY {}",
+                    state
+                        .envelope
+                        .rcpts()
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| "postmaster".into())
+                ),
+                "ask whether a mailbox exists",
+            )),
+            Verb::Expn => v.push(line(
+                "EXPN postmaster".into(),
+                "ask to expand a mailing list",
+            )),
+            Verb::Noop => v.push(line("NOOP".into(), "do nothing; checks the connection")),
+            Verb::Help => v.push(line("HELP".into(), "the server's own help")),
+            Verb::Quit => v.push(line("QUIT".into(), "end the session politely")),
+            _ => {}
+        }
+        if *verb == Verb::Data {
+            v.append(&mut later);
+        }
+    }
+    v.append(&mut later);
+}
+
+/// What the workbench itself offers, whatever the stage.
+// Longer than 80 lines: a flat list of items, one push each, in palette order.
+fn tools(state: &AppState, v: &mut Vec<Item>) {
+    v.push(item(
+        "Raw line…".into(),
+        "type any line, sent exactly as typed (Ctrl-R)",
+        ItemKind::Raw,
+    ));
+    v.push(item(
+        "Envelope ← headers".into(),
+        "copy From/To/Cc/Bcc into MAIL FROM and RCPT TO",
+        ItemKind::EnvelopeFromHeaders,
+    ));
+    v.push(item(
+        "Headers ← envelope".into(),
+        "copy MAIL FROM and RCPT TO into From and To",
+        ItemKind::HeadersFromEnvelope,
+    ));
+    v.push(item(
+        "Copy transcript".into(),
+        "to the clipboard (Ctrl-Y)",
+        ItemKind::CopyTranscript,
+    ));
+    v.push(item(
+        "Copy message".into(),
+        "the composed message, to the clipboard",
+        ItemKind::CopyMessage,
+    ));
+    v.push(item(
+        "Save transcript (text)".into(),
+        "to a file in the current directory",
+        ItemKind::SaveText,
+    ));
+    v.push(item(
+        "Save transcript (JSON)".into(),
+        "one JSON object per line, as send --format json",
+        ItemKind::SaveJson,
+    ));
+    v.push(item(
+        if state.transcript.reveal {
+            "Mask secrets"
+        } else {
+            "Reveal secrets"
+        }
+        .into(),
+        "show or hide AUTH secrets in the transcript (Ctrl-S)",
+        ItemKind::RevealSecrets,
+    ));
+    // The lower right pane's views: each item switches to its view, or back.
+    let view = |to: Lower, label: &str, hint: &str, kind: ItemKind| {
+        let label = if state.lower == to {
+            "Show the message"
+        } else {
+            label
+        };
+        item(label.into(), hint, kind)
+    };
+    v.push(view(
+        Lower::Analysis,
+        "Envelope against headers",
+        "what the server acts on beside what the reader sees (F2)",
+        ItemKind::Analysis,
+    ));
+    if state.session.target.server.is_none() {
+        v.push(view(
+            Lower::ServerSide,
+            "The server's side",
+            "what the built-in server received, beside what a reader will see (F3)",
+            ItemKind::ServerSide,
+        ));
+    }
+    match &state.lesson {
+        Some(_) => v.push(item(
+            "Stop the lesson".into(),
+            "leave the lesson; the session goes on",
+            ItemKind::StopLesson,
+        )),
+        None => {
+            for (name, l) in lesson::builtin_lessons() {
+                v.push(item(
+                    format!("Lesson: {}", l.title),
+                    &l.summary,
+                    ItemKind::Lesson(name),
+                ));
+            }
+        }
+    }
+    v.push(item("Help".into(), "keys and panes (?)", ItemKind::Help));
+    v.push(item(
+        "Quit".into(),
+        "leave smtp-workbench (q)",
+        ItemKind::Quit,
+    ));
+}

@@ -1,0 +1,198 @@
+//! The transcript pane's state: the lines (kept once, in `lines`), how far
+//! the view is scrolled, the selected line, and whether secrets show.
+
+pub mod lines;
+
+pub use lines::{Line, LineKind, LineView, Lines, Said};
+
+use crate::transport::Timed;
+
+/// The transcript keeps this many lines; older ones are dropped in batches,
+/// so a server that talks without end cannot grow the workbench's memory
+/// without bound.
+pub const MAX_LINES: usize = 1_000_000;
+const DROP_BATCH: usize = 10_000;
+
+pub struct TranscriptState {
+    pub lines: Lines,
+    /// Lines scrolled up from the newest; 0 follows new lines.
+    pub scroll: usize,
+    /// The line under the cursor, when scrolled.
+    pub selected: Option<usize>,
+    /// Lines the pane shows at once (set by the loop on resize).
+    pub page: usize,
+    /// Show AUTH secrets instead of the mask.
+    pub reveal: bool,
+}
+
+impl Default for TranscriptState {
+    fn default() -> Self {
+        Self {
+            lines: Lines::default(),
+            scroll: 0,
+            selected: None,
+            page: 10,
+            reveal: false,
+        }
+    }
+}
+
+impl TranscriptState {
+    /// Adds a session event's lines, keeping a scrolled view where it is.
+    pub fn push_event(&mut self, timed: &Timed) {
+        let before = self.lines.len();
+        self.lines.push_event(timed);
+        if self.scroll > 0 {
+            // Scrolled up: stay on the same lines while new ones arrive.
+            self.scroll += self.lines.len() - before;
+        }
+        self.trim();
+    }
+
+    /// Adds a line that is not a session event (the session banner).
+    pub fn push_line(&mut self, line: Line) {
+        self.lines.push_line(line);
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        if self.lines.len() > MAX_LINES + DROP_BATCH {
+            let n = self.lines.trim(MAX_LINES);
+            self.selected = self.selected.and_then(|i| i.checked_sub(n));
+            self.scroll = self.scroll.min(self.lines.len().saturating_sub(1));
+        }
+    }
+
+    /// Scrolls up (positive) or down by lines, selecting the line at the
+    /// bottom of the view while scrolled.
+    pub fn scroll_by(&mut self, up: i64) {
+        let max = self.lines.len().saturating_sub(1) as i64;
+        let next = (self.scroll as i64 + up).clamp(0, max);
+        self.scroll = next as usize;
+        self.selected = (self.scroll > 0).then(|| self.lines.len().saturating_sub(1 + self.scroll));
+    }
+
+    /// To the oldest line.
+    pub fn top(&mut self) {
+        self.scroll_by(i64::MAX / 2);
+    }
+
+    /// To the newest line, following again.
+    pub fn bottom(&mut self) {
+        self.scroll = 0;
+        self.selected = None;
+    }
+
+    pub fn selected_line(&self) -> Option<LineView<'_>> {
+        self.selected.and_then(|i| self.lines.get(i))
+    }
+
+    /// The transcript in one of `send`'s forms, secrets masked unless revealed.
+    pub fn export(&self, format: crate::transcript::Format) -> String {
+        let mut w = crate::transcript::Writer::new(Vec::new(), format, self.reveal);
+        for e in self.lines.events() {
+            let _ = w.write(&e);
+        }
+        String::from_utf8_lossy(&w.into_inner()).into_owned()
+    }
+
+    /// What Copy takes: the selected line, or the whole transcript as text.
+    pub fn copy_text(&self) -> String {
+        match self.selected_line() {
+            Some(l) => l.shown(self.reveal).to_string(),
+            None => self.export(crate::transcript::Format::Text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::test_support::*;
+    use crate::app::{update, Action, Effect, Focus};
+    use crate::proto::client::Event;
+    use crate::transcript::Format;
+
+    #[test]
+    fn scrolled_up_stays_put_and_g_follows_again() {
+        let mut s = connected();
+        s.transcript.page = 5;
+        for i in 0..50 {
+            event(&mut s, Event::Info(format!("line {i}")));
+        }
+        s.focus = Focus::Transcript;
+        update(&mut s, Action::PageUp);
+        assert_eq!(s.transcript.scroll, 5);
+        let selected = s.transcript.selected;
+        event(&mut s, Event::Info("new".into()));
+        assert_eq!(s.transcript.scroll, 6, "new lines do not move the view");
+        assert_eq!(s.transcript.selected, selected);
+        update(&mut s, Action::Bottom);
+        assert_eq!(s.transcript.scroll, 0);
+        update(&mut s, Action::Scroll(-1000));
+        assert_eq!(
+            s.transcript.scroll,
+            s.transcript.lines.len() - 1,
+            "clamped at the oldest line"
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked_until_revealed() {
+        let mut s = connected();
+        event(
+            &mut s,
+            Event::Sent {
+                seq: 3,
+                text: "AUTH PLAIN ********".into(),
+                revealed: Some("AUTH PLAIN AGEAYg==".into()),
+            },
+        );
+        let last = |s: &crate::app::AppState| {
+            let t = &s.transcript;
+            t.lines
+                .get(t.lines.len() - 1)
+                .unwrap()
+                .shown(t.reveal)
+                .to_string()
+        };
+        assert_eq!(last(&s), "AUTH PLAIN ********");
+        assert!(!s.transcript.export(Format::Text).contains("AGEAYg"));
+        update(&mut s, Action::RevealSecrets);
+        assert_eq!(last(&s), "AUTH PLAIN AGEAYg==");
+        assert!(s.transcript.export(Format::Text).contains("AGEAYg"));
+    }
+
+    #[test]
+    fn copy_takes_the_selected_line_or_everything() {
+        let mut s = connected();
+        for i in 0..5 {
+            event(&mut s, Event::Info(format!("line {i}")));
+        }
+        let fx = update(&mut s, Action::CopyTranscript);
+        assert!(
+            matches!(&fx[..], [Effect::Copy(t)] if t.contains("line 0") && t.contains("line 4"))
+        );
+        s.focus = Focus::Transcript;
+        update(&mut s, Action::Up);
+        update(&mut s, Action::Up);
+        let fx = update(&mut s, Action::CopyTranscript);
+        assert_eq!(fx, [Effect::Copy("line 2".into())]);
+    }
+
+    #[test]
+    fn the_transcript_is_bounded() {
+        let mut s = connected();
+        let template = s.transcript.lines.get(0).unwrap().to_line();
+        for _ in s.transcript.lines.len()..MAX_LINES + 10_000 {
+            s.transcript.push_line(template.clone());
+        }
+        s.transcript.selected = Some(20_000);
+        event(&mut s, Event::Info("one more".into()));
+        assert_eq!(s.transcript.lines.len(), MAX_LINES);
+        assert_eq!(s.transcript.lines.dropped(), 10_001);
+        assert_eq!(s.transcript.selected, Some(20_000 - 10_001));
+        let t = &s.transcript.lines;
+        assert_eq!(t.get(t.len() - 1).unwrap().text, "one more");
+    }
+}

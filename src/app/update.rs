@@ -1,0 +1,409 @@
+//! `update`: one action applied to the state, the effects returned. Each
+//! pane's own edits live with its state; this file routes actions to them,
+//! runs the palette's items and takes in what the session task says.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_textarea::TextArea;
+
+use super::palette::{ItemKind, Prompt};
+use super::run_to::{advance_goal, send_line, stop_goal_at};
+use super::session::{Connection, ServerChoice, SessionView};
+use super::transcript::{Line, LineKind};
+use super::{field, lesson, lesson_run, Action, AppState, Effect, Focus, Lower, SessionMsg};
+use crate::proto::auth::{Credentials, Secret};
+use crate::proto::client::Stage;
+use crate::transport::Control;
+
+/// What an action may change of what the panes show.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Derived {
+    /// Nothing: the transcript or the status line only.
+    Nothing,
+    /// The palette's items (the stage, the filter, a toggle).
+    Items,
+    /// The items and the findings (an edit, the capabilities).
+    All,
+}
+
+fn derived(action: &Action) -> Derived {
+    match action {
+        Action::Session {
+            msg: SessionMsg::Event(_) | SessionMsg::Started { .. },
+            ..
+        }
+        | Action::Notice(_)
+        | Action::Stored(_)
+        | Action::Scroll(_)
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom
+        | Action::CopyTranscript
+        | Action::FocusNext
+        | Action::FocusPrev
+        | Action::ToggleHelp
+        | Action::Up
+        | Action::Down => Derived::Nothing,
+        Action::Input(_)
+        | Action::Paste(_)
+        | Action::Submit
+        | Action::StartLesson(_)
+        | Action::Session { .. } => Derived::All,
+        _ => Derived::Items,
+    }
+}
+
+/// Applies one action; returns what the loop must do.
+pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let derived = derived(&action);
+    let mut fx = Vec::new();
+    apply(state, action, &mut fx);
+    match derived {
+        Derived::Nothing => {}
+        Derived::Items => state.refresh_items(),
+        Derived::All => state.refresh(),
+    }
+    fx
+}
+
+fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    // The question stays while the session goes on (a busy server must not
+    // dismiss it); the user's next key answers it.
+    let background = matches!(
+        action,
+        Action::Session { .. } | Action::Notice(_) | Action::Stored(_)
+    );
+    if !background {
+        state.notice = None;
+    }
+    if state.confirm_quit && !background {
+        state.confirm_quit = false;
+        if let Action::Input(KeyEvent {
+            code: KeyCode::Char('y'),
+            ..
+        })
+        | Action::Quit
+        | Action::Submit = action
+        {
+            fx.push(Effect::Quit);
+        }
+        return;
+    }
+    let t = &mut state.transcript;
+    match action {
+        Action::Quit => quit(state, fx),
+        Action::ForceQuit => fx.push(Effect::Quit),
+        Action::FocusNext => state.focus = state.focus.step(true),
+        Action::FocusPrev => state.focus = state.focus.step(false),
+        Action::ToggleHelp => state.help = !state.help,
+        Action::ToggleAnalysis => state.lower = state.lower.toggle(Lower::Analysis),
+        Action::ToggleServerSide => state.lower = state.lower.toggle(Lower::ServerSide),
+        Action::StartLesson(l) => lesson_run::start(state, *l, fx),
+        Action::Stored(m) => {
+            state.stored.push(m);
+            if state.stored.len() > 50 {
+                state.stored.remove(0);
+            }
+        }
+        Action::RawLine => open_prompt(state, Prompt::Raw, ""),
+        Action::Cancel => cancel(state, fx),
+        Action::Up | Action::Down => {
+            let down = action == Action::Down;
+            match state.focus {
+                Focus::Palette if state.palette.prompt.is_none() => state.palette.step(down),
+                Focus::Transcript => t.scroll_by(if down { -1 } else { 1 }),
+                _ => {}
+            }
+        }
+        Action::PageUp => t.scroll_by(t.page as i64),
+        Action::PageDown => t.scroll_by(-(t.page as i64)),
+        Action::Top => t.top(),
+        Action::Bottom => t.bottom(),
+        Action::Scroll(n) => t.scroll_by(-(n as i64)),
+        Action::RevealSecrets => t.reveal = !t.reveal,
+        // With a line selected, that line; else the whole transcript.
+        Action::CopyTranscript => fx.push(Effect::Copy(t.copy_text())),
+        Action::Edit => {
+            if state.palette.prompt.is_none() {
+                if let Some(ItemKind::Line(l)) = state
+                    .palette
+                    .items()
+                    .get(state.palette.index)
+                    .map(|i| &i.kind)
+                {
+                    let l = l.clone();
+                    open_prompt(state, Prompt::Raw, &l);
+                }
+            }
+        }
+        Action::Submit => submit(state, fx),
+        Action::Input(key) => input(state, key),
+        Action::Paste(text) => paste(state, &text),
+        Action::Notice(n) => state.notice = Some(n),
+        Action::Session { id, msg } => {
+            if id == state.session.id {
+                session_msg(state, msg, fx);
+            }
+        }
+    }
+}
+
+fn quit(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if state.session.is_open() {
+        state.confirm_quit = true;
+    } else {
+        fx.push(Effect::Quit);
+    }
+}
+
+/// Esc: the innermost open thing closes; at the palette with nothing open, quit.
+fn cancel(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if state.help {
+        state.help = false;
+    } else if state.palette.prompt.is_some() {
+        state.palette.prompt = None;
+        state.palette.input = TextArea::default();
+    } else if !state.palette.filter.is_empty() {
+        state.palette.clear_filter();
+    } else if state.focus != Focus::Palette {
+        state.focus = Focus::Palette;
+    } else {
+        quit(state, fx);
+    }
+}
+
+fn open_prompt(state: &mut AppState, prompt: Prompt, text: &str) {
+    state.palette.input = field(text);
+    if matches!(prompt, Prompt::AuthPassword(..)) {
+        state.palette.input.set_mask_char('•');
+    }
+    state.palette.prompt = Some(prompt);
+    state.focus = Focus::Palette;
+}
+
+fn input(state: &mut AppState, key: KeyEvent) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let p = &mut state.palette;
+    match state.focus {
+        // One line only: Enter is Submit, handled by the keymap.
+        Focus::Palette if p.prompt.is_some() => {
+            p.input.input(key);
+        }
+        Focus::Palette => match key.code {
+            KeyCode::Char(c) if !ctrl => {
+                p.filter.push(c);
+                p.index = 0;
+            }
+            KeyCode::Backspace => {
+                p.filter.pop();
+                p.index = 0;
+            }
+            _ => {}
+        },
+        Focus::Envelope => state.envelope.input(key),
+        Focus::Composer => state.message.input(key),
+        // Its keys (g, G, j, k) are actions in the keymap.
+        Focus::Transcript => {}
+    }
+}
+
+fn paste(state: &mut AppState, text: &str) {
+    // One line only in the palette: a pasted line break would send half a command.
+    let first = text.lines().next().unwrap_or_default();
+    match state.focus {
+        Focus::Palette if state.palette.prompt.is_some() => {
+            state.palette.input.insert_str(first);
+        }
+        Focus::Palette => {
+            state.palette.filter.push_str(first);
+            state.palette.index = 0;
+        }
+        Focus::Envelope => state.envelope.paste(text),
+        Focus::Composer => state.message.paste(text),
+        Focus::Transcript => {}
+    }
+}
+
+pub(super) fn control(state: &AppState, control: Control, fx: &mut Vec<Effect>) {
+    fx.push(Effect::Control {
+        id: state.session.id,
+        control,
+    });
+}
+
+pub(super) fn connect(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let s = &mut state.session;
+    s.id += 1;
+    s.conn = Connection::Connecting;
+    s.peer = None;
+    s.rcpts_sent.clear();
+    s.goal = None;
+    s.content_on_354 = false;
+    let text = format!("── session {} with {} ──", s.id, s.target.label());
+    state.transcript.push_line(Line {
+        at: None,
+        kind: LineKind::Info,
+        text,
+        secret: None,
+        code: None,
+        latency: None,
+        continued: false,
+    });
+    fx.push(Effect::Connect {
+        id: state.session.id,
+        target: state.session.target.clone(),
+    });
+}
+
+fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if state.focus != Focus::Palette {
+        // Enter in a text field is a new line there.
+        input(state, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        return;
+    }
+    if let Some(prompt) = state.palette.prompt.take() {
+        let text = state.palette.input.lines().join("");
+        state.palette.input = TextArea::default();
+        return answer(state, prompt, text, fx);
+    }
+    let Some(item) = state.palette.selected().cloned() else {
+        return;
+    };
+    state.palette.clear_filter();
+    run_item(state, item.kind, fx);
+}
+
+/// The answer to a prompt, typed and sent with Enter.
+fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effect>) {
+    match prompt {
+        Prompt::Raw => send_line(state, text, fx),
+        Prompt::AuthUser(m) => {
+            state.session.auth_user = text.clone();
+            open_prompt(state, Prompt::AuthPassword(m, text), "");
+        }
+        Prompt::AuthPassword(m, user) => {
+            let secret = Secret::new(text);
+            control(state, Control::Auth(m, Credentials { user, secret }), fx);
+        }
+        Prompt::Connect => {
+            let t = text.trim();
+            state.session.target = ServerChoice {
+                server: (!t.is_empty()).then(|| t.to_string()),
+                implicit_tls: false,
+            };
+            if state.session.is_open() {
+                control(state, Control::Close, fx);
+            }
+            connect(state, fx);
+        }
+    }
+}
+
+fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
+    match kind {
+        ItemKind::Line(l) => send_line(state, l, fx),
+        ItemKind::Data => {
+            state.session.content_on_354 = true;
+            send_line(state, "DATA".into(), fx);
+            let warnings =
+                crate::analysis::lint::lint(&state.message.bytes(), state.session.caps())
+                    .iter()
+                    .filter(|f| f.severity == crate::analysis::Severity::Warning)
+                    .count();
+            if warnings > 0 {
+                state.notice = Some(format!(
+                    "the message has {warnings} warning(s): F2 shows them"
+                ));
+            }
+        }
+        ItemKind::Auth(m) => {
+            let user = state.session.auth_user.clone();
+            open_prompt(state, Prompt::AuthUser(m), &user);
+        }
+        ItemKind::RunTo(goal) => {
+            state.session.goal = Some(goal);
+            state.session.goal_last = None;
+            advance_goal(state, fx);
+        }
+        ItemKind::Raw => open_prompt(state, Prompt::Raw, ""),
+        ItemKind::Connect => {
+            if state.session.is_open() {
+                control(state, Control::Close, fx);
+            }
+            connect(state, fx);
+        }
+        ItemKind::ConnectTo => {
+            let current = state.session.target.server.clone().unwrap_or_default();
+            open_prompt(state, Prompt::Connect, &current);
+        }
+        ItemKind::Disconnect => control(state, Control::Close, fx),
+        ItemKind::CopyTranscript => fx.push(Effect::Copy(
+            state.transcript.export(crate::transcript::Format::Text),
+        )),
+        ItemKind::CopyMessage => fx.push(Effect::Copy(
+            String::from_utf8_lossy(&state.message.bytes()).into_owned(),
+        )),
+        ItemKind::SaveText => fx.push(Effect::Save { json: false }),
+        ItemKind::SaveJson => fx.push(Effect::Save { json: true }),
+        ItemKind::EnvelopeFromHeaders => {
+            state.notice = Some(state.envelope.set_from_headers(&state.message));
+        }
+        ItemKind::HeadersFromEnvelope => {
+            state.notice = Some(state.message.set_from_envelope(&state.envelope));
+        }
+        ItemKind::RevealSecrets => state.transcript.reveal = !state.transcript.reveal,
+        ItemKind::Analysis => state.lower = state.lower.toggle(Lower::Analysis),
+        ItemKind::ServerSide => state.lower = state.lower.toggle(Lower::ServerSide),
+        ItemKind::Lesson(name) => {
+            let found = lesson::builtin_lessons().iter().find(|(n, _)| *n == name);
+            if let Some((_, l)) = found {
+                lesson_run::start(state, l.clone(), fx);
+            }
+        }
+        ItemKind::StopLesson => {
+            state.lesson = None;
+            state.notice = Some("lesson stopped; the demo server keeps the lesson's policy until you reconnect or start another".into());
+        }
+        ItemKind::Help => state.help = true,
+        ItemKind::Quit => quit(state, fx),
+    }
+}
+
+fn session_msg(state: &mut AppState, msg: SessionMsg, fx: &mut Vec<Effect>) {
+    match msg {
+        SessionMsg::Started { peer } => state.session.peer = Some(peer),
+        SessionMsg::Event(timed) => {
+            if state.session.goal.is_some() {
+                stop_goal_at(state, &timed.event);
+            }
+            state.transcript.push_event(&timed);
+            lesson_run::check(state);
+        }
+        SessionMsg::Status(view) => {
+            let data_now = view.stage == Stage::Data;
+            state.session.conn = Connection::Open(view);
+            if data_now && state.session.content_on_354 {
+                state.session.content_on_354 = false;
+                let message = state.message.bytes();
+                control(state, Control::Content(message), fx);
+            }
+            advance_goal(state, fx);
+        }
+        SessionMsg::Ended(why) => {
+            state.session.goal = None;
+            let stage_closed = SessionView {
+                stage: Stage::Closed,
+                caps: state.session.caps().cloned(),
+                tls: false,
+                auth: None,
+                awaiting: false,
+                suggested: Vec::new(),
+            };
+            state.session.conn = Connection::Open(stage_closed);
+            state.notice = Some(why);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! Where each pane goes on the screen, and the frame: every pane drawn from
+//! `&AppState`, which drawing never changes.
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::{AppState, Lower};
+use crate::tui::pane;
+use crate::tui::theme::Theme;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 18;
+
+/// Where each pane goes for a terminal of this size.
+pub struct Areas {
+    pub status: Rect,
+    pub palette: Rect,
+    pub envelope: Rect,
+    pub transcript: Rect,
+    pub composer: Rect,
+    pub hints: Rect,
+}
+
+pub fn areas(size: Rect) -> Areas {
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+        ])
+        .split(size);
+    let left_width = (size.width * 36 / 100).clamp(28, 48);
+    let cols = Layout::default()
+        .direction(Direction::Horizontal)
+        .constraints([Constraint::Length(left_width), Constraint::Min(1)])
+        .split(rows[1]);
+    let left = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(6), Constraint::Length(8)])
+        .split(cols[0]);
+    let composer_height = (rows[1].height * 42 / 100).max(8);
+    let right = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(5), Constraint::Length(composer_height)])
+        .split(cols[1]);
+    Areas {
+        status: rows[0],
+        palette: left[0],
+        envelope: left[1],
+        transcript: right[0],
+        composer: right[1],
+        hints: rows[2],
+    }
+}
+
+/// Lines of transcript visible at this terminal size.
+pub fn transcript_rows(size: Rect) -> usize {
+    areas(size).transcript.height.saturating_sub(2) as usize
+}
+
+pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
+    let size = frame.area();
+    if size.width < MIN_WIDTH || size.height < MIN_HEIGHT {
+        let text = format!(
+            "smtp-workbench needs at least {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}.\n\
+             Make it larger, or press q to quit.",
+            size.width, size.height
+        );
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), size);
+        return;
+    }
+    let a = areas(size);
+    pane::status::status(state, frame, a.status, theme);
+    pane::palette::palette(state, frame, a.palette, theme);
+    pane::envelope::envelope(state, frame, a.envelope, theme);
+    pane::transcript::transcript(state, frame, a.transcript, theme);
+    match state.lower {
+        Lower::Message => pane::composer::composer(state, frame, a.composer, theme),
+        Lower::Analysis => pane::analysis::analysis(state, frame, a.composer, theme),
+        Lower::ServerSide => pane::server_side::server_side(state, frame, a.composer, theme),
+    }
+    pane::hints::hints(state, frame, a.hints, theme);
+    if state.help {
+        pane::help::help(frame, size, theme);
+    } else if state.confirm_quit {
+        pane::help::confirm(frame, size, theme);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::style::{Color, Modifier};
+    use ratatui::Terminal;
+
+    use crate::app::Focus;
+    use crate::tui::test_support::{broken, busy, empty, render, COLOR};
+    use crate::tui::theme::Theme;
+
+    #[test]
+    fn snapshots_of_every_pane() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(
+                format!("empty_{w}x{h}"),
+                render(&empty(), w, h, COLOR).backend()
+            );
+            for focus in [
+                Focus::Palette,
+                Focus::Envelope,
+                Focus::Composer,
+                Focus::Transcript,
+            ] {
+                let mut s = busy();
+                s.focus = focus;
+                insta::assert_snapshot!(
+                    format!("busy_{focus:?}_{w}x{h}").to_lowercase(),
+                    render(&s, w, h, COLOR).backend()
+                );
+            }
+            insta::assert_snapshot!(
+                format!("error_{w}x{h}"),
+                render(&broken(), w, h, COLOR).backend()
+            );
+        }
+    }
+
+    #[test]
+    fn snapshot_of_a_terminal_too_small() {
+        insta::assert_snapshot!("too_small_50x15", render(&busy(), 50, 15, COLOR).backend());
+    }
+
+    fn find(t: &Terminal<TestBackend>, needle: &str) -> (u16, u16) {
+        let buf = t.backend().buffer();
+        for y in 0..buf.area.height {
+            let row: String = (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            if let Some(i) = row.find(needle) {
+                // Byte offset to column: the rows here are ASCII up to the needle.
+                let col = row[..i].chars().count() as u16;
+                return (col, y);
+            }
+        }
+        panic!("{needle:?} not on screen");
+    }
+
+    #[test]
+    fn styles_cell_by_cell() {
+        let mut s = busy();
+        s.focus = Focus::Transcript;
+        let t = render(&s, 120, 40, COLOR);
+        let buf = t.backend().buffer();
+        let (x, y) = find(&t, "554 5.7.1");
+        assert_eq!(buf[(x, y)].fg, Color::Red, "5xx in red");
+        assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+        let (x, y) = find(&t, "451 4.7.1");
+        assert_eq!(buf[(x, y)].fg, Color::Yellow, "4xx in yellow");
+        let (x, y) = find(&t, "235 2.7.0");
+        assert_eq!(buf[(x, y)].fg, Color::Green, "2xx in green");
+        let (x, y) = find(&t, "AUTH PLAIN ****");
+        assert_eq!(buf[(x, y)].fg, Color::Magenta, "a masked secret stands out");
+        let (x, y) = find(&t, "Transcript");
+        assert!(
+            buf[(x, y)].modifier.contains(Modifier::REVERSED),
+            "the focused pane's title"
+        );
+        let (x, y) = find(&t, "Commands");
+        assert!(!buf[(x, y)].modifier.contains(Modifier::REVERSED));
+
+        let plain = render(&s, 120, 40, Theme { color: false });
+        let buf = plain.backend().buffer();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                let c = &buf[(x, y)];
+                assert!(
+                    c.fg == Color::Reset && c.bg == Color::Reset,
+                    "NO_COLOR: colour at {x},{y}"
+                );
+            }
+        }
+        let (x, y) = find(&plain, "Transcript");
+        assert!(
+            buf[(x, y)].modifier.contains(Modifier::REVERSED),
+            "focus still shows without colour"
+        );
+    }
+
+    #[test]
+    fn control_pictures_not_escapes_on_screen() {
+        let t = render(&busy(), 120, 40, COLOR);
+        let text = format!("{:?}", t.backend().buffer());
+        assert!(text.contains("␛[2J"));
+        assert!(!text.contains('\u{1b}'));
+    }
+}

@@ -1,0 +1,172 @@
+//! The command palette: a lesson's instruction, the filter, the items the
+//! state computed for the stage, the selected item's hint; or an open
+//! prompt's input line.
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line as TLine, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{block, field};
+use crate::app::{AppState, Focus, Prompt};
+use crate::tui::theme::Theme;
+
+fn title(state: &AppState) -> String {
+    match &state.palette.prompt {
+        Some(Prompt::Raw) => "Raw line (sent exactly as typed)".to_string(),
+        Some(Prompt::AuthUser(m)) => format!("AUTH {m}: user name"),
+        Some(Prompt::AuthPassword(m, _)) => format!("AUTH {m}: password (hidden)"),
+        Some(Prompt::Connect) => "Connect to HOST[:PORT] (empty: built-in)".to_string(),
+        None => match &state.lesson {
+            Some(run) => format!(
+                "Lesson {}/{}: {}",
+                (run.step + 1).min(run.lesson.steps.len()),
+                run.lesson.steps.len(),
+                run.lesson.title
+            ),
+            None => "Commands".to_string(),
+        },
+    }
+}
+
+pub fn palette(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let focused = state.focus == Focus::Palette;
+    let title = title(state);
+    let b = block(&title, focused, theme);
+    let inner = b.inner(area);
+    frame.render_widget(b, area);
+    if inner.height == 0 {
+        return;
+    }
+    if state.palette.prompt.is_some() {
+        let rows = Layout::default()
+            .direction(Direction::Vertical)
+            .constraints([Constraint::Length(1), Constraint::Min(0)])
+            .split(inner);
+        frame.render_widget(&field(&state.palette.input, focused, theme), rows[0]);
+        let help = "Enter sends · Esc cancels";
+        frame.render_widget(
+            Paragraph::new(help)
+                .style(theme.hint())
+                .wrap(Wrap { trim: true }),
+            rows[1],
+        );
+        return;
+    }
+    // A lesson's instruction sits above the commands it is about.
+    let inner = match &state.lesson {
+        Some(run) => {
+            let say = run.say();
+            let width = inner.width.max(1) as usize;
+            let rows = (say.chars().count().div_ceil(width) as u16 + 1).min(inner.height / 2);
+            let parts = Layout::default()
+                .direction(Direction::Vertical)
+                .constraints([Constraint::Length(rows), Constraint::Min(0)])
+                .split(inner);
+            frame.render_widget(
+                Paragraph::new(Span::styled(say, theme.notice())).wrap(Wrap { trim: true }),
+                parts[0],
+            );
+            parts[1]
+        }
+        None => inner,
+    };
+    items(state, frame, inner, theme);
+}
+
+fn items(state: &AppState, frame: &mut Frame, inner: Rect, theme: &Theme) {
+    let focused = state.focus == Focus::Palette;
+    let p = &state.palette;
+    let items = p.items();
+    let list_rows = inner.height.saturating_sub(2) as usize;
+    let filter_line = if p.filter.is_empty() {
+        TLine::from(Span::styled(
+            "type to filter · Enter sends · → edits",
+            theme.hint(),
+        ))
+    } else {
+        TLine::from(vec![
+            Span::styled("filter: ", theme.label()),
+            Span::raw(p.filter.clone()),
+        ])
+    };
+    let selected = p.index.min(items.len().saturating_sub(1));
+    let first = selected.saturating_sub(list_rows.saturating_sub(1));
+    let mut lines = vec![filter_line];
+    for (i, item) in items.iter().enumerate().skip(first).take(list_rows) {
+        let style = if i == selected && focused {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        lines.push(TLine::from(Span::styled(format!(" {}", item.label), style)));
+    }
+    if items.is_empty() {
+        lines.push(TLine::from(Span::styled(
+            " nothing matches; Ctrl-R sends a raw line",
+            theme.hint(),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    if let Some(item) = items.get(selected) {
+        let hint_area = Rect {
+            y: inner.y + inner.height.saturating_sub(1),
+            height: 1,
+            ..inner
+        };
+        frame.render_widget(
+            Paragraph::new(item.hint.clone()).style(theme.hint()),
+            hint_area,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::{update, Action, LessonRun, Prompt};
+    use crate::tui::test_support::{busy, render, COLOR};
+
+    #[test]
+    fn snapshot_of_a_lesson() {
+        let mut s = busy();
+        let (n, t) = crate::app::lesson::builtin()[0];
+        let lesson = crate::app::lesson::Lesson::parse(n, t).unwrap();
+        s.lesson = Some(LessonRun {
+            lesson,
+            step: 1,
+            from: 0,
+        });
+        s.refresh();
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(format!("lesson_{w}x{h}"), render(&s, w, h, COLOR).backend());
+        }
+    }
+
+    #[test]
+    fn snapshots_of_prompts() {
+        let mut s = busy();
+        update(&mut s, Action::RawLine);
+        for c in "HELLO wrong".chars() {
+            update(
+                &mut s,
+                Action::Input(crossterm::event::KeyEvent::new(
+                    crossterm::event::KeyCode::Char(c),
+                    crossterm::event::KeyModifiers::NONE,
+                )),
+            );
+        }
+        insta::assert_snapshot!("raw_prompt_80x24", render(&s, 80, 24, COLOR).backend());
+        let mut s = busy();
+        s.palette.prompt = Some(Prompt::AuthPassword(
+            crate::proto::auth::Mechanism::Plain,
+            "alice".into(),
+        ));
+        s.palette.input = tui_textarea::TextArea::from(["wonderland"]);
+        s.palette.input.set_mask_char('•');
+        let t = render(&s, 80, 24, COLOR);
+        insta::assert_snapshot!("password_prompt_80x24", t.backend());
+        let text = format!("{:?}", t.backend().buffer());
+        assert!(!text.contains("wonderland"), "the password is never drawn");
+    }
+}

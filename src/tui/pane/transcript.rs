@@ -1,0 +1,210 @@
+//! The transcript pane: only the visible lines are drawn, so a frame costs
+//! the same for a thousand lines as for a million; under them the selected
+//! line in full and a selected reply explained.
+
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line as TLine, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::block;
+use crate::analysis::explain;
+use crate::app::{AppState, Focus, LineKind, LineView};
+use crate::proto::reply::EnhancedStatus;
+use crate::tui::theme::Theme;
+
+/// The explanation of a reply line: its code, and the enhanced status
+/// that follows the code on the line, if any.
+fn explain_line(line: &LineView) -> Option<explain::Explanation> {
+    let status = line
+        .text
+        .get(4..)
+        .and_then(|t| EnhancedStatus::parse_prefix(t.as_bytes()))
+        .map(|(s, _)| s);
+    line.code.map(|c| explain::explain(c, status))
+}
+
+fn title(state: &AppState) -> String {
+    let t = &state.transcript;
+    let mut title = if t.scroll > 0 {
+        format!("Transcript · {} lines up · G follows", t.scroll)
+    } else {
+        "Transcript".to_string()
+    };
+    if t.lines.dropped() > 0 {
+        title.push_str(&format!(" · {} oldest lines dropped", t.lines.dropped()));
+    }
+    title
+}
+
+pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let focused = state.focus == Focus::Transcript;
+    let t = &state.transcript;
+    let explained = t
+        .selected_line()
+        // The latest reply, looked for among the last lines only, so that
+        // a frame never walks a long transcript.
+        .or_else(|| t.lines.last_reply(1000))
+        .and_then(|l| explain_line(&l).map(|e| e.summary()));
+    let title = title(state);
+    let mut b = block(&title, focused, theme);
+    if let Some(e) = explained {
+        b = b.title_bottom(Span::styled(format!(" {e} "), theme.hint()));
+    }
+    let mut inner = b.inner(area);
+    frame.render_widget(b, area);
+    if let Some(line) = t.selected_line() {
+        inner = detail(state, &line, frame, inner, theme);
+    }
+    let h = inner.height as usize;
+    // Keep the selected line in view above the explanation.
+    let end = t.lines.len().saturating_sub(t.scroll);
+    let start = end.saturating_sub(h);
+    let mut out = Vec::with_capacity(h);
+    for index in start..end {
+        let Some(line) = t.lines.get(index) else {
+            break;
+        };
+        let mut tl = row(&line, t.reveal, theme);
+        if t.selected == Some(index) {
+            tl = tl.style(theme.selected());
+        }
+        out.push(tl);
+    }
+    if t.lines.is_empty() {
+        out.push(TLine::from(Span::styled(
+            "Nothing yet. Choose \"Connect\" in the palette (Enter).",
+            theme.hint(),
+        )));
+    }
+    frame.render_widget(Paragraph::new(out), inner);
+}
+
+/// One line: time, direction marker, text, and a reply's latency.
+fn row<'a>(line: &LineView<'a>, reveal: bool, theme: &Theme) -> TLine<'a> {
+    let time = match line.at {
+        Some(t) => format!("{:>7.3} ", t.as_secs_f64()),
+        None => " ".repeat(8),
+    };
+    let marker = match line.kind {
+        LineKind::Client => "→ ",
+        LineKind::Server => "← ",
+        LineKind::Info => "· ",
+        LineKind::Warning => "! ",
+        LineKind::Error => "✗ ",
+    };
+    let text_style = if line.is_masked(reveal) {
+        theme.masked()
+    } else {
+        theme.line(line.kind, line.code)
+    };
+    let mut spans = vec![
+        Span::styled(time, theme.time()),
+        Span::styled(marker, theme.line(line.kind, line.code)),
+        Span::styled(line.shown(reveal), text_style),
+    ];
+    if let Some(l) = line.latency {
+        spans.push(Span::styled(
+            format!("  {:.1} ms", l.as_secs_f64() * 1000.0),
+            theme.time(),
+        ));
+    }
+    TLine::from(spans)
+}
+
+/// Under the lines, the selected line in full when it is wider than the
+/// pane (a long refusal, an error), and a selected reply explained; returns
+/// the area left for the lines.
+fn detail(
+    state: &AppState,
+    line: &LineView,
+    frame: &mut Frame,
+    inner: Rect,
+    theme: &Theme,
+) -> Rect {
+    let mut detail: Vec<TLine> = Vec::new();
+    let mut detail_rows = 0usize;
+    let mut title = " the selected line ";
+    let width = usize::from(inner.width.max(1));
+    let text = line.shown(state.transcript.reveal);
+    // Time and marker take ten columns before the text.
+    let chars = text.chars().count();
+    if chars + 10 > width {
+        detail_rows += chars.div_ceil(width);
+        detail.push(TLine::from(Span::styled(
+            text.to_string(),
+            theme.line(line.kind, line.code),
+        )));
+    }
+    if let Some(e) = explain_line(line) {
+        title = " the selected reply ";
+        for l in e.lines() {
+            detail_rows += l.chars().count().div_ceil(width).max(1);
+            detail.push(TLine::from(Span::styled(l, theme.notice())));
+        }
+    }
+    if detail.is_empty() {
+        return inner;
+    }
+    let rows = u16::try_from(detail_rows.saturating_add(1))
+        .unwrap_or(u16::MAX)
+        .min(inner.height / 2);
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(1), Constraint::Length(rows)])
+        .split(inner);
+    let explain_block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.block(false))
+        .title(Span::styled(title, theme.hint()));
+    let explain_inner = explain_block.inner(parts[1]);
+    frame.render_widget(explain_block, parts[1]);
+    frame.render_widget(
+        Paragraph::new(detail).wrap(Wrap { trim: true }),
+        explain_inner,
+    );
+    parts[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::app::{Focus, Lines};
+    use crate::tui::test_support::{busy, render, COLOR};
+
+    #[test]
+    fn a_selected_reply_is_explained_in_full() {
+        let mut s = busy();
+        s.focus = Focus::Transcript;
+        let t = &mut s.transcript;
+        let i = (0..t.lines.len())
+            .position(|i| t.lines.get(i).unwrap().code == Some(554))
+            .unwrap();
+        t.scroll = t.lines.len() - 1 - i;
+        t.selected = Some(i);
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(
+                format!("explained_{w}x{h}"),
+                render(&s, w, h, COLOR).backend()
+            );
+        }
+        let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
+        assert!(text.contains("likely cause: relaying refused"), "{text}");
+    }
+
+    #[test]
+    fn a_frame_draws_only_the_visible_lines() {
+        let mut s = busy();
+        let template = s.transcript.lines.get(1).unwrap().to_line();
+        let mut lines = Lines::default();
+        for _ in 0..1_000_000 {
+            lines.push_line(template.clone());
+        }
+        s.transcript.lines = lines;
+        s.transcript.scroll = 500_000;
+        s.transcript.selected = Some(499_999);
+        // Draws at all, and shows the window asked for.
+        let t = render(&s, 120, 40, COLOR);
+        let text = format!("{:?}", t.backend().buffer());
+        assert!(text.contains("500000 lines up"));
+    }
+}
