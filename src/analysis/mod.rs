@@ -12,7 +12,7 @@ use compare::{EnvelopeSide, HeaderSide};
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub enum Level {
     /// Worth knowing (a Reply-To, what Return-Path will say).
     Info,
     /// Probably a mistake, or a difference with consequences.
@@ -22,7 +22,7 @@ pub enum Severity {
 /// One thing the analysis noticed, with a one-line meaning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub severity: Severity,
+    pub level: Level,
     /// A short stable tag, for tests and JSON (`blind-copy`, `bare-lf`, …).
     pub tag: &'static str,
     pub text: String,
@@ -31,7 +31,7 @@ pub struct Finding {
 impl Finding {
     fn info(tag: &'static str, text: impl Into<String>) -> Self {
         Self {
-            severity: Severity::Info,
+            level: Level::Info,
             tag,
             text: text.into(),
         }
@@ -39,7 +39,7 @@ impl Finding {
 
     fn warning(tag: &'static str, text: impl Into<String>) -> Self {
         Self {
-            severity: Severity::Warning,
+            level: Level::Warning,
             tag,
             text: text.into(),
         }
@@ -47,14 +47,16 @@ impl Finding {
 }
 
 /// What the workbench and `send` show about a message before it goes: the
-/// envelope against its header fields, then the checks of its content
-/// (`caps`, the server's extensions, once EHLO has told them).
+/// envelope against its header fields (`headers`, read from `message`),
+/// then the checks of its content (`caps`, the server's extensions, once
+/// EHLO has told them).
 pub fn findings(
     envelope: &EnvelopeSide,
+    headers: &HeaderSide,
     message: &[u8],
     caps: Option<&Capabilities>,
 ) -> Vec<Finding> {
-    let mut out = compare::compare(envelope, &HeaderSide::from_message(message));
+    let mut out = compare::compare(envelope, headers);
     out.extend(lint::lint(message, caps));
     out
 }

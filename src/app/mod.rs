@@ -33,7 +33,7 @@ pub use session::{Connection, Goal, ServerChoice, SessionState, SessionView};
 pub use transcript::{Line, LineKind, LineView, Lines, TranscriptState, MAX_LINES};
 pub use update::update;
 
-use crate::analysis::compare::{compare, EnvelopeSide, HeaderSide};
+use crate::analysis::compare::{EnvelopeSide, HeaderSide};
 use crate::analysis::Finding;
 use crate::server::StoredMessage;
 
@@ -209,8 +209,10 @@ impl AppState {
             rcpts: self.envelope.rcpts(),
         };
         self.header_side = HeaderSide::from_message(&message);
-        let mut out = compare(&env, &self.header_side);
-        out.extend(crate::analysis::lint::lint(&message, self.session.caps()));
+        let mut out =
+            crate::analysis::findings(&env, &self.header_side, &message, self.session.caps());
+        // Warnings first: in a small pane they are what must show.
+        out.sort_by_key(|f| std::cmp::Reverse(f.level));
         self.findings = out;
     }
 }

@@ -308,7 +308,7 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
             let warnings =
                 crate::analysis::lint::lint(&state.message.bytes(), state.session.caps())
                     .iter()
-                    .filter(|f| f.severity == crate::analysis::Severity::Warning)
+                    .filter(|f| f.level == crate::analysis::Level::Warning)
                     .count();
             if warnings > 0 {
                 state.notice = Some(format!(

@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::args::SendArgs;
 use super::exit::{exit_status, EXIT_CONNECTION, EXIT_USAGE};
 use super::serve::describe_policy;
-use crate::analysis::compare::EnvelopeSide;
-use crate::analysis::{self, Severity};
+use crate::analysis::compare::{EnvelopeSide, HeaderSide};
+use crate::analysis::{self, Level};
 use crate::proto::client::{ClientSession, Event, Outcome, Plan};
 use crate::proto::reply::ReplyLimits;
 use crate::proto::server::Policy;
@@ -77,9 +77,9 @@ async fn run<W: Write>(args: &SendArgs, mut prepared: Prepared, writer: &mut Wri
     }
     for f in findings(&prepared.plan) {
         let text = format!("envelope/headers: {}", f.text);
-        let event = match f.severity {
-            Severity::Warning => Event::Warning(text),
-            Severity::Info => Event::Info(text),
+        let event = match f.level {
+            Level::Warning => Event::Warning(text),
+            Level::Info => Event::Info(text),
         };
         let _ = writer.write(&Timed {
             at: Duration::ZERO,
@@ -132,7 +132,8 @@ fn findings(plan: &Plan) -> Vec<analysis::Finding> {
         mail_from: plan.mail_from.address().map(ToString::to_string),
         rcpts: plan.rcpts.iter().map(|(a, _)| a.to_string()).collect(),
     };
-    analysis::findings(&envelope, &plan.content, None)
+    let headers = HeaderSide::from_message(&plan.content);
+    analysis::findings(&envelope, &headers, &plan.content, None)
 }
 
 /// The result line, after what a refusal means and what to try.

@@ -7,7 +7,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::block;
-use crate::analysis::Severity;
+use crate::analysis::Level;
 use crate::app::{AppState, LineKind};
 use crate::tui::theme::Theme;
 
@@ -47,13 +47,10 @@ pub fn analysis(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) 
             )),
         ]),
     ];
-    // Warnings first: in a small pane they are what must show.
-    let mut findings: Vec<_> = state.findings().iter().collect();
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    for f in findings {
-        let (mark, style) = match f.severity {
-            Severity::Warning => ("! ", theme.line(LineKind::Warning, None)),
-            Severity::Info => ("· ", theme.line(LineKind::Info, None)),
+    for f in state.findings() {
+        let (mark, style) = match f.level {
+            Level::Warning => ("! ", theme.line(LineKind::Warning, None)),
+            Level::Info => ("· ", theme.line(LineKind::Info, None)),
         };
         lines.push(TLine::from(vec![
             Span::styled(mark, style),
