@@ -6,6 +6,7 @@ use crossterm::event::KeyEvent;
 
 use crate::app::lesson::Lesson;
 use crate::app::session::{ServerChoice, SessionView};
+use crate::proto::client::RunEvent;
 use crate::transport::{Control, Timed};
 
 /// Messages from a session task.
@@ -17,6 +18,8 @@ pub enum SessionMsg {
     },
     Event(Timed),
     Status(SessionView),
+    /// How a "Run to" went: reached, or stopped and why.
+    Run(RunEvent),
     /// The connection is over; the sentence says how.
     Ended(String),
 }

@@ -12,7 +12,6 @@ pub mod lesson;
 pub mod lesson_run;
 pub mod message;
 pub mod palette;
-mod run_to;
 pub mod session;
 pub mod transcript;
 mod update;
@@ -29,7 +28,7 @@ pub use envelope::{EnvelopeField, EnvelopeState};
 pub use lesson_run::LessonRun;
 pub use message::{MessageField, MessageState};
 pub use palette::{Item, ItemKind, PaletteState, Prompt};
-pub use session::{Connection, Goal, ServerChoice, SessionState, SessionView};
+pub use session::{Connection, ServerChoice, SessionState, SessionView};
 pub use transcript::{Line, LineKind, LineView, Lines, TranscriptState, MAX_LINES};
 pub use update::update;
 

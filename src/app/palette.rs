@@ -5,11 +5,11 @@
 use tui_textarea::TextArea;
 
 use super::lesson;
-use super::session::{Connection, Goal};
+use super::session::{Connection, SessionView};
 use super::{AppState, Lower};
 use crate::proto::auth::Mechanism;
-use crate::proto::client::Stage;
-use crate::proto::command::Verb;
+use crate::proto::client::{Goal, Stage};
+use crate::proto::command::{Address, Arg, Command, CommandError, ReversePath, Verb};
 
 /// A question the palette is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +25,11 @@ pub enum Prompt {
 /// What the palette offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemKind {
-    /// Send this line (a command filled in from the envelope).
-    Line(String),
+    /// Send this command (filled in from the envelope); → edits its line.
+    Command(Command),
+    /// A line to finish in the raw line before it goes: what the envelope
+    /// gave is not a valid argument, or there is none.
+    Draft(String),
     /// DATA, then the composed message once the server says 354.
     Data,
     Auth(Mechanism),
@@ -114,8 +117,26 @@ fn item(label: String, hint: &str, kind: ItemKind) -> Item {
     }
 }
 
-fn line(l: String, hint: &str) -> Item {
-    item(l.clone(), hint, ItemKind::Line(l))
+/// An item that sends `command`; when the envelope's text could not make
+/// one, an item that opens the raw line with `typed` to fix first.
+fn command(command: Result<Command, CommandError>, typed: String, hint: &str) -> Item {
+    match command {
+        Ok(c) => item(
+            c.to_string().trim_end().to_string(),
+            hint,
+            ItemKind::Command(c),
+        ),
+        Err(e) => item(
+            typed.clone(),
+            &format!("cannot be sent as it is ({e}); Enter to edit it"),
+            ItemKind::Draft(typed),
+        ),
+    }
+}
+
+/// An item for a command without arguments.
+fn bare(c: Command, hint: &str) -> Item {
+    command(Ok(c), String::new(), hint)
 }
 
 /// Every item for the state as it is, unfiltered.
@@ -177,22 +198,25 @@ pub(super) fn all_items(state: &AppState) -> Vec<Item> {
 }
 
 /// The SMTP commands the session suggests, filled in from the envelope.
-fn commands(state: &AppState, s: &super::session::SessionView, v: &mut Vec<Item>) {
+fn commands(state: &AppState, s: &SessionView, v: &mut Vec<Item>) {
     let caps = s.caps.clone().unwrap_or_default();
     let ehlo = &state.session.ehlo_name;
-    let unsent = state.session.unsent(state.envelope.rcpts());
+    let rcpts = state.envelope.rcpts();
+    let unsent = rcpts.iter().find(|r| !state.session.was_sent(r));
     let mut later = Vec::new();
     for verb in &s.suggested {
         match verb {
-            Verb::Ehlo => v.push(line(
+            Verb::Ehlo => v.push(command(
+                Command::ehlo(ehlo),
                 format!("EHLO {ehlo}"),
                 "introduce yourself; the reply lists the extensions",
             )),
-            Verb::Helo => v.push(line(
+            Verb::Helo => v.push(command(
+                Command::helo(ehlo),
                 format!("HELO {ehlo}"),
                 "the old greeting, without extensions",
             )),
-            Verb::StartTls => v.push(line("STARTTLS".into(), "switch this connection to TLS")),
+            Verb::StartTls => v.push(bare(Command::StartTls, "switch this connection to TLS")),
             Verb::Auth => {
                 for m in [Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5] {
                     if caps.offers_auth(m.name()) {
@@ -204,19 +228,25 @@ fn commands(state: &AppState, s: &super::session::SessionView, v: &mut Vec<Item>
                     }
                 }
             }
-            Verb::Mail => v.push(line(
-                format!("MAIL FROM:<{}>", state.envelope.sender()),
-                "start a transaction with the envelope sender",
-            )),
-            Verb::Rcpt => match unsent.first() {
-                Some(r) => v.push(line(
+            Verb::Mail => {
+                let sender = state.envelope.sender();
+                v.push(command(
+                    ReversePath::parse(&sender).map(|p| Command::mail(p, Vec::new())),
+                    format!("MAIL FROM:<{sender}>"),
+                    "start a transaction with the envelope sender",
+                ))
+            }
+            Verb::Rcpt => match unsent {
+                Some(r) => v.push(command(
+                    Address::new(r.as_str()).map(|a| Command::rcpt(a, Vec::new())),
                     format!("RCPT TO:<{r}>"),
                     "add the next envelope recipient",
                 )),
                 // All sent: DATA comes first, the RCPT is there to edit.
-                None => later.push(line(
+                None => later.push(item(
                     "RCPT TO:<>".into(),
-                    "all envelope recipients sent; → to edit another",
+                    "all envelope recipients sent; Enter to type another",
+                    ItemKind::Draft("RCPT TO:<>".into()),
                 )),
             },
             Verb::Data => v.push(item(
@@ -224,26 +254,29 @@ fn commands(state: &AppState, s: &super::session::SessionView, v: &mut Vec<Item>
                 "send the composed message (headers and body)",
                 ItemKind::Data,
             )),
-            Verb::Rset => v.push(line("RSET".into(), "abort the transaction")),
-            Verb::Vrfy => v.push(line(
-                format!(
-                    "VRFY {}",
-                    state
-                        .envelope
-                        .rcpts()
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| "postmaster".into())
-                ),
-                "ask whether a mailbox exists",
-            )),
-            Verb::Expn => v.push(line(
+            Verb::Rset => v.push(bare(Command::Rset, "abort the transaction")),
+            Verb::Vrfy => {
+                let who = rcpts
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "postmaster".into());
+                v.push(command(
+                    Arg::new("VRFY argument", who.as_str()).map(Command::Vrfy),
+                    format!("VRFY {who}"),
+                    "ask whether a mailbox exists",
+                ))
+            }
+            Verb::Expn => v.push(command(
+                Arg::new("EXPN argument", "postmaster").map(Command::Expn),
                 "EXPN postmaster".into(),
                 "ask to expand a mailing list",
             )),
-            Verb::Noop => v.push(line("NOOP".into(), "do nothing; checks the connection")),
-            Verb::Help => v.push(line("HELP".into(), "the server's own help")),
-            Verb::Quit => v.push(line("QUIT".into(), "end the session politely")),
+            Verb::Noop => v.push(bare(
+                Command::Noop(None),
+                "do nothing; checks the connection",
+            )),
+            Verb::Help => v.push(bare(Command::Help(None), "the server's own help")),
+            Verb::Quit => v.push(bare(Command::Quit, "end the session politely")),
             _ => {}
         }
         if *verb == Verb::Data {

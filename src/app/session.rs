@@ -1,9 +1,10 @@
-//! The session as the workbench sees it: where to connect, the connection's
-//! state as the session task last reported it, and what this session has
-//! sent that the palette and "Run to" must remember.
+//! The session as the workbench sees it: where to connect, and the
+//! connection's state as the session task last reported it. What was sent
+//! and what comes next are the protocol core's to know
+//! (`proto::client::ClientSession`); the workbench only shows them.
 
 use crate::proto::capabilities::Capabilities;
-use crate::proto::client::Stage;
+use crate::proto::client::{Goal, Stage};
 use crate::proto::command::Verb;
 
 /// What the session task last said about its session.
@@ -15,6 +16,27 @@ pub struct SessionView {
     pub auth: Option<String>,
     pub awaiting: bool,
     pub suggested: Vec<Verb>,
+    /// The recipients sent in the current transaction, as the session
+    /// counts them (typed or raw; MAIL and RSET start again).
+    pub rcpts_sent: Vec<String>,
+    /// The goal of a "Run to" under way.
+    pub running: Option<Goal>,
+}
+
+impl SessionView {
+    /// The view of a session that has ended, keeping what the server offered.
+    pub fn closed(caps: Option<Capabilities>) -> Self {
+        Self {
+            stage: Stage::Closed,
+            caps,
+            tls: false,
+            auth: None,
+            awaiting: false,
+            suggested: Vec::new(),
+            rcpts_sent: Vec::new(),
+            running: None,
+        }
+    }
 }
 
 /// The connection as the user sees it.
@@ -43,16 +65,8 @@ impl ServerChoice {
     }
 }
 
-/// How far "run to" goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Goal {
-    Ehlo,
-    Mail,
-    Rcpt,
-    /// The message delivered (DATA, content, the final reply).
-    Delivered,
-}
-
+/// The session pane's state: where to connect, the session under way and
+/// what its task last said of it.
 pub struct SessionState {
     pub target: ServerChoice,
     pub conn: Connection,
@@ -61,14 +75,6 @@ pub struct SessionState {
     /// The address of the current session's server, once connected.
     pub peer: Option<String>,
     pub ehlo_name: String,
-    /// Recipients already sent in this transaction.
-    pub rcpts_sent: Vec<String>,
-    pub goal: Option<Goal>,
-    /// The last line a "Run to" sent, and the stage it was sent at: the
-    /// same again means the reply did not move the session on.
-    pub goal_last: Option<(Stage, String)>,
-    /// DATA was sent from the palette: send the message on 354.
-    pub content_on_354: bool,
     /// Default user for AUTH prompts.
     pub auth_user: String,
 }
@@ -81,10 +87,6 @@ impl SessionState {
             id: 0,
             peer: None,
             ehlo_name,
-            rcpts_sent: Vec::new(),
-            goal: None,
-            goal_last: None,
-            content_on_354: false,
             auth_user: "alice@example.test".into(),
         }
     }
@@ -106,11 +108,15 @@ impl SessionState {
             || self.conn == Connection::Connecting
     }
 
-    /// The envelope recipients not yet sent in this transaction.
-    pub fn unsent(&self, rcpts: Vec<String>) -> Vec<String> {
-        rcpts
-            .into_iter()
-            .filter(|r| !self.rcpts_sent.contains(r))
-            .collect()
+    /// The recipients sent in the current transaction.
+    pub fn rcpts_sent(&self) -> &[String] {
+        self.view().map_or(&[], |v| &v.rcpts_sent)
+    }
+
+    /// Whether `rcpt` was sent in the current transaction.
+    pub fn was_sent(&self, rcpt: &str) -> bool {
+        self.rcpts_sent()
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(rcpt))
     }
 }

@@ -6,12 +6,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;
 
 use super::palette::{ItemKind, Prompt};
-use super::run_to::{advance_goal, send_line, stop_goal_at};
 use super::session::{Connection, ServerChoice, SessionView};
 use super::transcript::{Line, LineKind};
 use super::{field, lesson, lesson_run, Action, AppState, Effect, Focus, Lower, SessionMsg};
 use crate::proto::auth::{Credentials, Secret};
-use crate::proto::client::Stage;
+use crate::proto::client::{Goal, RunEvent, Transaction};
+use crate::proto::command::{Address, CommandError, ReversePath};
 use crate::transport::Control;
 
 /// What an action may change of what the panes show.
@@ -125,13 +125,15 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::CopyTranscript => fx.push(Effect::Copy(t.copy_text())),
         Action::Edit => {
             if state.palette.prompt.is_none() {
-                if let Some(ItemKind::Line(l)) = state
-                    .palette
-                    .items()
-                    .get(state.palette.index)
-                    .map(|i| &i.kind)
-                {
-                    let l = l.clone();
+                let line = match state.palette.items().get(state.palette.index) {
+                    Some(i) => match &i.kind {
+                        ItemKind::Command(c) => Some(c.to_string().trim_end().to_string()),
+                        ItemKind::Draft(l) => Some(l.clone()),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                if let Some(l) = line {
                     open_prompt(state, Prompt::Raw, &l);
                 }
             }
@@ -142,7 +144,7 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Notice(n) => state.notice = Some(n),
         Action::Session { id, msg } => {
             if id == state.session.id {
-                session_msg(state, msg, fx);
+                session_msg(state, msg);
             }
         }
     }
@@ -236,9 +238,6 @@ pub(super) fn connect(state: &mut AppState, fx: &mut Vec<Effect>) {
     s.id += 1;
     s.conn = Connection::Connecting;
     s.peer = None;
-    s.rcpts_sent.clear();
-    s.goal = None;
-    s.content_on_354 = false;
     let text = format!("── session {} with {} ──", s.id, s.target.label());
     state.transcript.push_line(Line {
         at: None,
@@ -276,7 +275,7 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
 /// The answer to a prompt, typed and sent with Enter.
 fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effect>) {
     match prompt {
-        Prompt::Raw => send_line(state, text, fx),
+        Prompt::Raw => control(state, Control::Raw(text), fx),
         Prompt::AuthUser(m) => {
             state.session.auth_user = text.clone();
             open_prompt(state, Prompt::AuthPassword(m, text), "");
@@ -301,10 +300,13 @@ fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effec
 
 fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
     match kind {
-        ItemKind::Line(l) => send_line(state, l, fx),
+        ItemKind::Command(c) => control(state, Control::Send(c), fx),
+        ItemKind::Draft(l) => open_prompt(state, Prompt::Raw, &l),
         ItemKind::Data => {
-            state.session.content_on_354 = true;
-            send_line(state, "DATA".into(), fx);
+            // DATA and, on 354, the message: the last leg of a run to the
+            // end, with no recipient added.
+            let run = transaction(state, false);
+            hand_run(state, Goal::Delivered, run, fx);
             let warnings =
                 crate::analysis::lint::lint(&state.message.bytes(), state.session.caps())
                     .iter()
@@ -321,9 +323,8 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
             open_prompt(state, Prompt::AuthUser(m), &user);
         }
         ItemKind::RunTo(goal) => {
-            state.session.goal = Some(goal);
-            state.session.goal_last = None;
-            advance_goal(state, fx);
+            let run = transaction(state, true);
+            hand_run(state, goal, run, fx);
         }
         ItemKind::Raw => open_prompt(state, Prompt::Raw, ""),
         ItemKind::Connect => {
@@ -369,37 +370,58 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
     }
 }
 
-fn session_msg(state: &mut AppState, msg: SessionMsg, fx: &mut Vec<Effect>) {
+/// The envelope and the message for a run by hand (`with_rcpts`: the
+/// envelope's recipients too, else none: DATA adds no recipient).
+fn transaction(state: &AppState, with_rcpts: bool) -> Result<Transaction, CommandError> {
+    let rcpts = match with_rcpts {
+        true => state
+            .envelope
+            .rcpts()
+            .into_iter()
+            .map(Address::new)
+            .collect(),
+        false => Ok(Vec::new()),
+    };
+    Ok(Transaction {
+        ehlo: state.session.ehlo_name.clone(),
+        mail_from: ReversePath::parse(&state.envelope.sender())?,
+        rcpts: rcpts?,
+        content: state.message.bytes().into(),
+    })
+}
+
+/// Hands a run to the session, or says why the envelope cannot make one.
+fn hand_run(
+    state: &mut AppState,
+    goal: Goal,
+    run: Result<Transaction, CommandError>,
+    fx: &mut Vec<Effect>,
+) {
+    match run {
+        Ok(t) => control(state, Control::Run(goal, t), fx),
+        Err(e) => {
+            state.notice = Some(format!(
+                "the envelope cannot be sent as it is ({e}): fix it in the Envelope pane"
+            ));
+        }
+    }
+}
+
+fn session_msg(state: &mut AppState, msg: SessionMsg) {
     match msg {
         SessionMsg::Started { peer } => state.session.peer = Some(peer),
         SessionMsg::Event(timed) => {
-            if state.session.goal.is_some() {
-                stop_goal_at(state, &timed.event);
-            }
             state.transcript.push_event(&timed);
             lesson_run::check(state);
         }
-        SessionMsg::Status(view) => {
-            let data_now = view.stage == Stage::Data;
-            state.session.conn = Connection::Open(view);
-            if data_now && state.session.content_on_354 {
-                state.session.content_on_354 = false;
-                let message = state.message.bytes();
-                control(state, Control::Content(message), fx);
-            }
-            advance_goal(state, fx);
+        SessionMsg::Status(view) => state.session.conn = Connection::Open(view),
+        SessionMsg::Run(RunEvent::Stopped(why)) => {
+            state.notice = Some(format!("Run to stopped: {why}"));
         }
+        SessionMsg::Run(RunEvent::Reached(_)) => {}
         SessionMsg::Ended(why) => {
-            state.session.goal = None;
-            let stage_closed = SessionView {
-                stage: Stage::Closed,
-                caps: state.session.caps().cloned(),
-                tls: false,
-                auth: None,
-                awaiting: false,
-                suggested: Vec::new(),
-            };
-            state.session.conn = Connection::Open(stage_closed);
+            let closed = SessionView::closed(state.session.caps().cloned());
+            state.session.conn = Connection::Open(closed);
             state.notice = Some(why);
         }
     }

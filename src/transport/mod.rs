@@ -84,8 +84,6 @@ pub enum Control {
     Send(Command),
     /// A line exactly as typed.
     Raw(String),
-    /// Message content after a 354: dot-stuffed and ended for the user.
-    Content(Vec<u8>),
     Auth(Mechanism, Credentials),
     /// Run by hand toward a goal: the session decides the commands.
     Run(Goal, Transaction),

@@ -247,9 +247,6 @@ fn apply(session: &mut ClientSession, control: Option<Control>) {
                 session.report_error(e.to_string());
             }
         }
-        Some(Control::Content(bytes)) => {
-            session.send_content(&bytes);
-        }
         Some(Control::Auth(m, c)) => session.start_auth(m, c),
         Some(Control::Run(goal, t)) => session.run_to(goal, t),
         Some(Control::Close) | None => session.hang_up(),

@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{self, Action, AppState, Effect, ServerChoice, SessionMsg, SessionView, Start};
 use crate::message::Stamp;
-use crate::proto::client::ClientSession;
+use crate::proto::client::{ClientSession, RunEvent};
 use crate::proto::reply::ReplyLimits;
 use crate::server::{self, demo::Demo};
 use crate::transport::{self, ConnectOptions, Control, Observer, Timed, TlsMode, TlsOptions};
@@ -123,8 +123,14 @@ impl Observer for Relay {
             auth: s.authenticated_user().map(str::to_string),
             awaiting: s.awaiting_reply() || s.awaiting_tls(),
             suggested: s.suggested(),
+            rcpts_sent: s.rcpts_sent().to_vec(),
+            running: s.running(),
         };
         self.send(SessionMsg::Status(view));
+    }
+
+    fn run(&mut self, event: RunEvent) {
+        self.send(SessionMsg::Run(event));
     }
 }
 

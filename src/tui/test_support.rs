@@ -59,6 +59,8 @@ pub fn busy() -> AppState {
             Verb::Noop,
             Verb::Quit,
         ],
+        rcpts_sent: Vec::new(),
+        running: None,
     });
     let lines = vec![
         line(

@@ -2,7 +2,7 @@ use super::*;
 use crate::app::test_support::*;
 use crate::app::EnvelopeField;
 use crate::proto::auth::Mechanism;
-use crate::proto::client::Event;
+use crate::proto::client::{Event, Goal, RunEvent, Stage};
 use crate::transport::Timed;
 use std::time::Duration;
 
@@ -27,41 +27,128 @@ fn the_classic_session_one_enter_at_a_time() {
     let mut s = connected();
     assert_eq!(s.palette.items()[0].label, "EHLO client.example");
     assert_eq!(
-        raw(&update(&mut s, Action::Submit)),
+        sent(&update(&mut s, Action::Submit)),
         ["EHLO client.example"]
     );
     status(&mut s, view(Stage::Ready, Some(caps(false)), false));
     assert_eq!(
-        raw(&update(&mut s, Action::Submit)),
+        sent(&update(&mut s, Action::Submit)),
         ["MAIL FROM:<student@client.example>"]
     );
     status(&mut s, view(Stage::Mail, Some(caps(false)), false));
     assert_eq!(
-        raw(&update(&mut s, Action::Submit)),
+        sent(&update(&mut s, Action::Submit)),
         ["RCPT TO:<alice@example.test>"]
     );
-    status(&mut s, view(Stage::Rcpt, Some(caps(false)), false));
+    // The session counts what was sent; the palette offers the next one.
+    status(
+        &mut s,
+        view_sent(Stage::Rcpt, Some(caps(false)), &["alice@example.test"]),
+    );
     assert_eq!(
-        raw(&update(&mut s, Action::Submit)),
+        sent(&update(&mut s, Action::Submit)),
         ["RCPT TO:<bob@example.test>"]
     );
-    status(&mut s, view(Stage::Rcpt, Some(caps(false)), false));
-    // All recipients sent: DATA comes first.
+    let both = ["alice@example.test", "bob@example.test"];
+    status(&mut s, view_sent(Stage::Rcpt, Some(caps(false)), &both));
+    // All recipients sent: DATA comes first, and hands the message to the
+    // session, which sends it on 354; it adds no recipient.
     assert_eq!(s.palette.items()[0].kind, ItemKind::Data);
-    assert_eq!(raw(&update(&mut s, Action::Submit)), ["DATA"]);
-    let fx = status(&mut s, view(Stage::Data, Some(caps(false)), false));
-    match fx.as_slice() {
-        [Effect::Control {
-            control: Control::Content(bytes),
-            ..
-        }] => {
-            let text = String::from_utf8(bytes.clone()).unwrap();
-            assert!(text.starts_with("From: Student <student@client.example>\r\nTo: Alice <alice@example.test>\r\nSubject:"), "{text}");
-            assert!(!text.contains("Cc:"), "empty fields are left out: {text}");
-            assert!(text.contains("\r\n\r\nHello Alice,\r\n"), "{text}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let fx = update(&mut s, Action::Submit);
+    let (goal, t) = run_of(&fx).expect("DATA is a run to the end");
+    assert_eq!(goal, Goal::Delivered);
+    assert!(t.rcpts.is_empty(), "{t:?}");
+    let text = String::from_utf8(t.content.to_vec()).unwrap();
+    assert!(
+        text.starts_with(
+            "From: Student <student@client.example>\r\nTo: Alice <alice@example.test>\r\nSubject:"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Cc:"), "empty fields are left out: {text}");
+    assert!(text.contains("\r\n\r\nHello Alice,\r\n"), "{text}");
+}
+
+#[test]
+fn commands_the_envelope_cannot_make_open_the_raw_line() {
+    let mut s = connected();
+    status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    s.envelope.mail_from = field("Student <student@client.example>");
+    s.refresh();
+    let first = &s.palette.items()[0];
+    assert_eq!(
+        first.kind,
+        ItemKind::Draft("MAIL FROM:<Student <student@client.example>>".into())
+    );
+    assert!(first.hint.contains("cannot be sent as it is"), "{first:?}");
+    assert!(sent(&update(&mut s, Action::Submit)).is_empty());
+    assert_eq!(s.palette.prompt, Some(Prompt::Raw));
+    assert_eq!(
+        s.palette.input.lines(),
+        ["MAIL FROM:<Student <student@client.example>>"]
+    );
+    // A run cannot go either, and says why.
+    update(&mut s, Action::Cancel);
+    let fx = run_to(&mut s, Goal::Mail);
+    assert!(run_of(&fx).is_none());
+    assert!(
+        s.notice
+            .as_deref()
+            .is_some_and(|n| n.starts_with("the envelope cannot be sent as it is")),
+        "{:?}",
+        s.notice
+    );
+}
+
+#[test]
+fn run_to_hands_the_envelope_and_message_to_the_session() {
+    let mut s = connected();
+    let fx = run_to(&mut s, Goal::Rcpt);
+    let (goal, t) = run_of(&fx).expect("a run");
+    assert_eq!(goal, Goal::Rcpt);
+    assert_eq!(t.ehlo, "client.example");
+    assert_eq!(t.mail_from.to_string(), "<student@client.example>");
+    let rcpts: Vec<&str> = t.rcpts.iter().map(|a| a.as_str()).collect();
+    assert_eq!(rcpts, ["alice@example.test", "bob@example.test"]);
+    assert_eq!(&t.content[..], &s.message.bytes()[..]);
+}
+
+#[test]
+fn a_stopped_run_says_why_on_the_status_line() {
+    let mut s = connected();
+    let id = s.session.id;
+    let why = "MAIL FROM was answered 530; see the transcript".to_string();
+    update(
+        &mut s,
+        Action::Session {
+            id,
+            msg: SessionMsg::Run(RunEvent::Stopped(why)),
+        },
+    );
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("Run to stopped: MAIL FROM was answered 530; see the transcript")
+    );
+}
+
+#[test]
+fn run_to_is_not_offered_without_a_greeting() {
+    let mut s = state();
+    update(&mut s, Action::Submit);
+    // Chosen while the greeting is awaited...
+    status(&mut s, view(Stage::Connected, None, true));
+    assert!(s
+        .palette
+        .items()
+        .iter()
+        .any(|i| matches!(i.kind, ItemKind::RunTo(_))));
+    // ...and no longer once none came.
+    status(&mut s, view(Stage::Connected, None, false));
+    assert!(!s
+        .palette
+        .items()
+        .iter()
+        .any(|i| matches!(i.kind, ItemKind::RunTo(_))));
 }
 
 #[test]
@@ -74,7 +161,7 @@ fn raw_line_is_sent_exactly() {
             Action::Input(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
         );
     }
-    assert_eq!(raw(&update(&mut s, Action::Submit)), ["HELLO wrong"]);
+    assert_eq!(sent(&update(&mut s, Action::Submit)), ["HELLO wrong"]);
     assert!(s.palette.prompt.is_none());
 }
 
@@ -89,7 +176,7 @@ fn edit_puts_the_command_in_the_raw_line() {
         Action::Input(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
     );
     assert_eq!(
-        raw(&update(&mut s, Action::Submit)),
+        sent(&update(&mut s, Action::Submit)),
         ["EHLO client.examplex"]
     );
 }
@@ -143,7 +230,7 @@ fn filter_narrows_the_palette() {
     }
     let labels: Vec<String> = s.palette.items().iter().map(|i| i.label.clone()).collect();
     assert_eq!(labels, ["QUIT", "Quit"]);
-    assert_eq!(raw(&update(&mut s, Action::Submit)), ["QUIT"]);
+    assert_eq!(sent(&update(&mut s, Action::Submit)), ["QUIT"]);
     assert!(s.palette.filter.is_empty());
 }
 
