@@ -69,8 +69,9 @@ fn plan() -> Plan {
     }
 }
 
-/// The proto client against this server in memory.
-fn pair(client: ClientSession, env: &mut TestEnv) -> Run<'_> {
+/// A client running `plan` against this server in memory.
+fn serve(plan: Plan, env: &mut TestEnv) -> Run<'_> {
+    let client = ClientSession::with_plan(ReplyLimits::default(), plan);
     Pair::new(client, Served::new(config(), env)).run()
 }
 
@@ -97,10 +98,7 @@ fn refused_with(run: &Run) -> Option<String> {
 #[test]
 fn a_whole_pipelined_transaction_is_stored_as_sent() {
     let mut env = TestEnv::default();
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut env,
-    );
+    let run = serve(plan(), &mut env);
     assert!(accepted(&run), "{:?}", run.client.outcome());
     let m = &run.server.messages[0];
     assert_eq!(m.mail_from, "sender@client.example");
@@ -179,10 +177,7 @@ fn relaying_needs_auth_and_auth_works_for_each_mechanism() {
         let mut env = TestEnv::default();
         let mut p = plan();
         p.rcpts = vec![(Address::new("someone@external.example").unwrap(), vec![])];
-        let run = pair(
-            ClientSession::with_plan(ReplyLimits::default(), p.clone()),
-            &mut env,
-        );
+        let run = serve(p.clone(), &mut env);
         assert_eq!(refused_with(&run).as_deref(), Some("554 5.7.1"));
         p.starttls = true;
         p.auth = Some((
@@ -192,10 +187,7 @@ fn relaying_needs_auth_and_auth_works_for_each_mechanism() {
                 secret: Secret::new("wonderland"),
             },
         ));
-        let run = pair(
-            ClientSession::with_plan(ReplyLimits::default(), p.clone()),
-            &mut env,
-        );
+        let run = serve(p.clone(), &mut env);
         assert!(accepted(&run), "{mech}: {:?}", run.client.outcome());
         assert_eq!(
             run.server.messages[0].auth.as_deref(),
@@ -217,10 +209,7 @@ fn relaying_needs_auth_and_auth_works_for_each_mechanism() {
                 secret: Secret::new("wrong"),
             },
         ));
-        let run = pair(
-            ClientSession::with_plan(ReplyLimits::default(), p),
-            &mut env,
-        );
+        let run = serve(p, &mut env);
         assert_eq!(refused_with(&run).as_deref(), Some("535 5.7.8"), "{mech}");
     }
 }
@@ -229,46 +218,31 @@ fn relaying_needs_auth_and_auth_works_for_each_mechanism() {
 fn policies_give_the_codes_a_client_sees() {
     let mut env = TestEnv::default();
     env.policy.require_auth = true;
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut env,
-    );
+    let run = serve(plan(), &mut env);
     assert_eq!(refused_with(&run).as_deref(), Some("530 5.7.0"));
 
     let mut env = TestEnv::default();
     env.policy.require_tls = true;
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut env,
-    );
+    let run = serve(plan(), &mut env);
     assert_eq!(refused_with(&run).as_deref(), Some("530 5.7.0"));
-    let run = pair(
-        ClientSession::with_plan(
-            ReplyLimits::default(),
-            Plan {
-                starttls: true,
-                ..plan()
-            },
-        ),
+    let run = serve(
+        Plan {
+            starttls: true,
+            ..plan()
+        },
         &mut env,
     );
     assert!(accepted(&run));
 
     let mut env = TestEnv::default();
     env.policy.max_size = 10;
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut env,
-    );
+    let run = serve(plan(), &mut env);
     assert_eq!(refused_with(&run).as_deref(), Some("552 5.3.4"));
 
     let mut env = TestEnv::default();
     env.policy.transient_failure = 0.5;
     env.chance = 0.1;
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut env,
-    );
+    let run = serve(plan(), &mut env);
     assert_eq!(refused_with(&run).as_deref(), Some("451 4.3.0"));
 
     for (mode, code) in [
@@ -284,10 +258,7 @@ fn policies_give_the_codes_a_client_sees() {
             rcpts: vec![],
             ..plan()
         };
-        let run = pair(
-            ClientSession::with_plan(ReplyLimits::default(), p),
-            &mut env,
-        );
+        let run = serve(p, &mut env);
         assert!(
             run.server.replies.iter().any(|r| r.starts_with(code)),
             "{mode:?}: {:?}",
@@ -300,16 +271,10 @@ fn policies_give_the_codes_a_client_sees() {
 fn greylisting_defers_the_first_try_and_accepts_the_retry() {
     let mut env = TestEnv::default();
     env.policy.greylist_secs = Some(60);
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut env,
-    );
+    let run = serve(plan(), &mut env);
     assert_eq!(refused_with(&run).as_deref(), Some("450 4.7.1"));
     env.now += 30;
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut env,
-    );
+    let run = serve(plan(), &mut env);
     assert_eq!(refused_with(&run).as_deref(), Some("450 4.7.1"));
     assert!(run
         .server
@@ -317,10 +282,7 @@ fn greylisting_defers_the_first_try_and_accepts_the_retry() {
         .iter()
         .any(|r| r.contains("try again in 30 seconds")));
     env.now += 31;
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), plan()),
-        &mut env,
-    );
+    let run = serve(plan(), &mut env);
     assert!(accepted(&run));
 }
 
@@ -331,29 +293,20 @@ fn bdat_and_quit_points() {
         transfer: Transfer::Bdat { chunk_size: 7 },
         ..plan()
     };
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut env,
-    );
+    let run = serve(p, &mut env);
     assert!(accepted(&run));
     assert_eq!(run.server.messages[0].content, &*plan().content);
     let p = Plan {
         quit_after: Some(QuitAfter::Rcpt),
         ..plan()
     };
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut env,
-    );
+    let run = serve(p, &mut env);
     assert!(run.server.messages.is_empty());
     let p = Plan {
         quit_after: Some(QuitAfter::Data),
         ..plan()
     };
-    let run = pair(
-        ClientSession::with_plan(ReplyLimits::default(), p),
-        &mut env,
-    );
+    let run = serve(p, &mut env);
     assert!(run.server.messages.is_empty());
 }
 
