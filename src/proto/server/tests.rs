@@ -1,3 +1,7 @@
+//! The server session's tests: whole transactions by proto's client in
+//! memory (`proto::pair`) under each policy, and lines typed by hand for
+//! the replies, the limits and the DATA checks.
+
 use super::*;
 use crate::proto::auth::{Credentials, Mechanism, Secret};
 use crate::proto::client::{ClientSession, Outcome, Plan, QuitAfter, Transfer};
