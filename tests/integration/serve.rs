@@ -113,6 +113,18 @@ fn say(s: &mut TcpStream, r: &mut BufReader<TcpStream>, line: &str) -> String {
     reply(r)
 }
 
+/// `send` to `addr`: EHLO c.example, MAIL FROM a@c.example, RCPT TO
+/// alice@example.test, then `extra`.
+fn send(addr: SocketAddr, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .args(["send", "--server", &addr.to_string()])
+        .args(["--ehlo", "c.example", "--mail-from", "a@c.example"])
+        .args(["--rcpt", "alice@example.test"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn python_smtplib_sends_through_starttls_and_auth() {
     let mut serve = Serve::start(&[]);
@@ -274,24 +286,15 @@ fn maildir_gets_each_message_and_json_log_has_the_envelope() {
     let dir = tempfile::tempdir().unwrap();
     let maildir = dir.path().join("Maildir");
     let mut serve = Serve::start(&["--maildir", maildir.to_str().unwrap(), "--format", "json"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
-        .args([
-            "send",
-            "--server",
-            &serve.addr.to_string(),
-            "--ehlo",
-            "c.example",
-            "--mail-from",
-            "a@c.example",
-            "--rcpt",
-            "alice@example.test",
+    let out = send(
+        serve.addr,
+        &[
             "--rcpt",
             "hidden@example.test",
             "--header-to",
             "shown@example.test",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -313,6 +316,40 @@ fn maildir_gets_each_message_and_json_log_has_the_envelope() {
     serve.stop();
 }
 
+/// What swaks is asked besides the server and the envelope: plain,
+/// STARTTLS, each AUTH mechanism, pipelining.
+const SWAKS_CASES: &[&[&str]] = &[
+    &[],
+    &["--tls"],
+    &[
+        "--tls",
+        "--auth",
+        "PLAIN",
+        "--auth-user",
+        "alice@example.test",
+        "--auth-password",
+        "wonderland",
+    ],
+    &[
+        "--tls",
+        "--auth",
+        "LOGIN",
+        "--auth-user",
+        "alice@example.test",
+        "--auth-password",
+        "wonderland",
+    ],
+    &[
+        "--auth",
+        "CRAM-MD5",
+        "--auth-user",
+        "alice@example.test",
+        "--auth-password",
+        "wonderland",
+    ],
+    &["--pipeline"],
+];
+
 #[test]
 #[ignore = "needs swaks (installed with the peers)"]
 fn swaks_against_serve() {
@@ -329,37 +366,7 @@ fn swaks_against_serve() {
         "--to",
         "alice@example.test",
     ];
-    let cases: &[&[&str]] = &[
-        &[],
-        &["--tls"],
-        &[
-            "--tls",
-            "--auth",
-            "PLAIN",
-            "--auth-user",
-            "alice@example.test",
-            "--auth-password",
-            "wonderland",
-        ],
-        &[
-            "--tls",
-            "--auth",
-            "LOGIN",
-            "--auth-user",
-            "alice@example.test",
-            "--auth-password",
-            "wonderland",
-        ],
-        &[
-            "--auth",
-            "CRAM-MD5",
-            "--auth-user",
-            "alice@example.test",
-            "--auth-password",
-            "wonderland",
-        ],
-        &["--pipeline"],
-    ];
+    let cases = SWAKS_CASES;
     for extra in cases {
         let out = Command::new("swaks")
             .args(base)
@@ -454,26 +461,10 @@ fn a_given_certificate_is_served_and_its_name_checked() {
     let (cert, key) = certificate_files(dir.path(), "right.example");
     let serve = Serve::start(&["--tls-cert", &cert, "--tls-key", &key]);
     let send = |name: &str| {
-        Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
-            .args([
-                "send",
-                "--server",
-                &serve.addr.to_string(),
-                "--ehlo",
-                "c.example",
-                "--mail-from",
-                "a@c.example",
-                "--rcpt",
-                "alice@example.test",
-                "--tls",
-                "starttls",
-                "--ca-file",
-                &cert,
-                "--tls-name",
-                name,
-            ])
-            .output()
-            .unwrap()
+        send(
+            serve.addr,
+            &["--tls", "starttls", "--ca-file", &cert, "--tls-name", name],
+        )
     };
     let good = send("right.example");
     assert_eq!(

@@ -1,0 +1,140 @@
+//! The server's behaviour, changeable while it runs ([`Policy`], with the
+//! VRFY mode as one named type), and what a session asks of the world
+//! ([`ServerEnv`]): the policy now, greylisting memory, chance and unique
+//! tokens, so that the session itself keeps no clock and no randomness.
+
+use std::sync::Arc;
+
+/// How VRFY is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VrfyMode {
+    /// `252`: cannot verify, but will accept mail (what most servers do).
+    #[default]
+    Ambiguous,
+    /// `250` for a known user, `550` for others.
+    Verify,
+    /// `550` always.
+    Refuse,
+    /// `502`: VRFY is switched off.
+    Disabled,
+}
+
+impl VrfyMode {
+    /// Each mode by the name `serve --vrfy` and lessons give it.
+    pub const NAMES: [(&'static str, VrfyMode); 4] = [
+        ("ambiguous", Self::Ambiguous),
+        ("verify", Self::Verify),
+        ("refuse", Self::Refuse),
+        ("disabled", Self::Disabled),
+    ];
+
+    pub fn name(self) -> &'static str {
+        // NAMES lists the modes in their declared order (a test checks it).
+        Self::NAMES[self as usize].0
+    }
+}
+
+/// A VRFY mode by a name that is none of `VrfyMode::NAMES`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a VRFY mode (ambiguous, verify, refuse or disabled)")]
+pub struct UnknownVrfyMode(pub String);
+
+impl std::str::FromStr for VrfyMode {
+    type Err = UnknownVrfyMode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| UnknownVrfyMode(s.to_string()))
+    }
+}
+
+/// The server's behaviour, changeable while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Domains the server takes mail for; others are relaying. An address
+    /// without a domain counts as local.
+    pub local_domains: Vec<String>,
+    /// MAIL needs AUTH first.
+    pub require_auth: bool,
+    /// MAIL and AUTH need STARTTLS first.
+    pub require_tls: bool,
+    /// Largest message in bytes, announced in EHLO as SIZE.
+    pub max_size: u64,
+    /// Greylisting: the first try of each (client, sender, recipient) gets
+    /// 450 until this many seconds have passed.
+    pub greylist_secs: Option<u64>,
+    /// Milliseconds to wait before each reply (applied by the transport).
+    pub tarpit_ms: u64,
+    pub vrfy: VrfyMode,
+    /// Chance, 0 to 1, that a RCPT gets a drill 451.
+    pub transient_failure: f64,
+    pub max_connections: usize,
+    /// Seconds of silence before the server hangs up (applied by the transport).
+    pub idle_timeout_secs: u64,
+    /// Users for AUTH, (name, password).
+    pub users: Vec<(String, String)>,
+    /// Accept content with bare LF line ends instead of refusing it.
+    pub allow_bare_lf: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            local_domains: vec!["example.test".into(), "localhost".into()],
+            require_auth: false,
+            require_tls: false,
+            max_size: 10 * 1024 * 1024,
+            greylist_secs: None,
+            tarpit_ms: 0,
+            vrfy: VrfyMode::Ambiguous,
+            transient_failure: 0.0,
+            max_connections: 100,
+            idle_timeout_secs: 300,
+            users: vec![("alice@example.test".into(), "wonderland".into())],
+            allow_bare_lf: false,
+        }
+    }
+}
+
+impl Policy {
+    pub(super) fn is_local(&self, address: &str) -> bool {
+        match address.rsplit_once('@') {
+            None => true,
+            Some((_, domain)) => self
+                .local_domains
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(domain)),
+        }
+    }
+
+    pub(super) fn knows_user(&self, name: &str) -> bool {
+        self.users.iter().any(|(u, _)| {
+            u.eq_ignore_ascii_case(name)
+                || u.split('@')
+                    .next()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(name))
+        })
+    }
+
+    pub(super) fn password_of(&self, user: &str) -> Option<&str> {
+        self.users
+            .iter()
+            .find(|(u, _)| u == user || u.split('@').next() == Some(user))
+            .map(|(_, p)| p.as_str())
+    }
+}
+
+/// What the session needs from the world.
+pub trait ServerEnv {
+    /// The policy now; it may change between calls.
+    fn policy(&self) -> Arc<Policy>;
+    /// Greylisting: `None` to pass, or the seconds left to wait.
+    fn greylist(&mut self, client: &str, from: &str, to: &str) -> Option<u64>;
+    /// A number in [0, 1) for the transient-failure drill.
+    fn chance(&mut self) -> f64;
+    /// A unique token for queue ids and CRAM-MD5 challenges.
+    fn unique(&mut self) -> String;
+}
