@@ -26,8 +26,18 @@ fn has_field(headers: &[u8], name: &str) -> bool {
 /// Checks `message` as it will be sent; `caps` is what the server offered,
 /// when known.
 pub fn lint(message: &[u8], caps: Option<&Capabilities>) -> Vec<Finding> {
-    let mut out = Vec::new();
     let (_, report) = data::encode_data(message);
+    let mut out = counted(&report);
+    let headers = header_section(message);
+    out.extend(for_the_server(&report, headers, caps));
+    out.extend(fields(headers));
+    out.extend(too_big(&report, caps));
+    out
+}
+
+/// What the DATA encoder counted, each as a finding.
+fn counted(report: &data::DataReport) -> Vec<Finding> {
+    let mut out = Vec::new();
     // What the encoder counted, each as "N what (first: line L); why".
     let counted: [(&data::LineCount, bool, &'static str, &str, &str); 4] = [
         (
@@ -69,7 +79,17 @@ pub fn lint(message: &[u8], caps: Option<&Capabilities>) -> Vec<Finding> {
             });
         }
     }
-    let headers = header_section(message);
+    out
+}
+
+/// What this server (`caps`, once known) may refuse: 8-bit text without
+/// 8BITMIME, non-ASCII header text without SMTPUTF8.
+fn for_the_server(
+    report: &data::DataReport,
+    headers: &[u8],
+    caps: Option<&Capabilities>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
     if report.eight_bit {
         if let Some(c) = caps {
             if !c.eight_bit_mime {
@@ -86,6 +106,24 @@ pub fn lint(message: &[u8], caps: Option<&Capabilities>) -> Vec<Finding> {
             "a header field has non-ASCII text: encode it (RFC 2047, =?UTF-8?…?=) or use a server that offers SMTPUTF8",
         ));
     }
+    out
+}
+
+/// A message over the server's SIZE limit (RFC 1870).
+fn too_big(report: &data::DataReport, caps: Option<&Capabilities>) -> Option<Finding> {
+    let limit = caps.and_then(Capabilities::size_limit)?;
+    (report.bytes > limit).then(|| {
+        let text = format!(
+            "the message is {} bytes; the server's SIZE limit is {limit}",
+            report.bytes
+        );
+        Finding::warning("too-big", text)
+    })
+}
+
+/// The header fields RFC 5322 wants, and a Bcc: everyone would see.
+fn fields(headers: &[u8]) -> Vec<Finding> {
+    let mut out = Vec::new();
     for (name, why) in [
         ("From", "RFC 5322 requires it"),
         (
@@ -109,17 +147,6 @@ pub fn lint(message: &[u8], caps: Option<&Capabilities>) -> Vec<Finding> {
             "bcc-header",
             "a Bcc: field is in the content: in a raw SMTP session it is sent to every recipient as it is",
         ));
-    }
-    if let Some(limit) = caps.and_then(Capabilities::size_limit) {
-        if report.bytes > limit {
-            out.push(Finding::warning(
-                "too-big",
-                format!(
-                    "the message is {} bytes; the server's SIZE limit is {limit}",
-                    report.bytes
-                ),
-            ));
-        }
     }
     out
 }

@@ -60,3 +60,21 @@ pub fn findings(
     out.extend(lint::lint(message, caps));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bcc_field_is_told_of_once() {
+        let message = b"From: a@x.example\r\nTo: b@y.example\r\nBcc: c@y.example\r\n\r\nhi\r\n";
+        let envelope = EnvelopeSide {
+            mail_from: Some("a@x.example".into()),
+            rcpts: vec!["b@y.example".into(), "c@y.example".into()],
+        };
+        let headers = HeaderSide::from_message(message);
+        let all = findings(&envelope, &headers, message, None);
+        let told = all.iter().filter(|f| f.tag == "bcc-header").count();
+        assert_eq!(told, 1, "{all:#?}");
+    }
+}

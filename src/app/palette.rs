@@ -198,6 +198,7 @@ pub(super) fn all_items(state: &AppState) -> Vec<Item> {
 }
 
 /// The SMTP commands the session suggests, filled in from the envelope.
+// Long: one arm per verb the session can suggest, in the palette's order.
 fn commands(state: &AppState, s: &SessionView, v: &mut Vec<Item>) {
     let caps = s.caps.clone().unwrap_or_default();
     let ehlo = &state.session.ehlo_name;

@@ -66,6 +66,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     fx
 }
 
+// Long: one arm per action, each a call or an assignment; the routing table.
 fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     // The question stays while the session goes on (a busy server must not
     // dismiss it); the user's next key answers it.
