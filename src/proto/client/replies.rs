@@ -216,9 +216,15 @@ impl ClientSession {
                 if ok {
                     self.messages_accepted += 1;
                 }
+                // Accepted or not, the final reply ends the transaction
+                // (RFC 5321, section 3.3): the next one starts afresh.
                 self.stage = Stage::Ready;
+                self.rcpts_sent.clear();
             }
-            Awaited::Command(Verb::Bdat { last: false }) if !ok => self.stage = Stage::Ready,
+            Awaited::Command(Verb::Bdat { last: false }) if !ok => {
+                self.stage = Stage::Ready;
+                self.rcpts_sent.clear();
+            }
             Awaited::Command(Verb::Rset) if ok && self.stage > Stage::Ready => {
                 self.stage = Stage::Ready;
             }

@@ -57,6 +57,12 @@ fn to_the_end_pipelines_when_offered() {
     );
     assert_eq!(p.client.messages_accepted(), 1);
     assert_eq!(p.client.running(), None);
+    // The final reply ended the transaction: the next one starts afresh.
+    assert!(
+        p.client.rcpts_sent().is_empty(),
+        "{:?}",
+        p.client.rcpts_sent()
+    );
 }
 
 #[test]
