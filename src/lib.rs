@@ -1,7 +1,36 @@
 //! smtp-workbench: a terminal workbench for stepping through SMTP sessions.
 //!
-//! Layers, top to bottom (a lower one never imports a higher one):
-//! `cli` → `transport` → `proto` and `message`.
+//! Layers, top to bottom; a lower one never imports a higher one:
+//!
+//! ```text
+//! main.rs, cli/   arguments, exit statuses, which face runs: args (clap types),
+//!                 modes (names the flags take), exit, connection, workbench,
+//!                 send/ (prepare, envelope, content, auth, load), serve
+//!    |
+//! tui/            the terminal loop, the key table (keymap), theme, layout, and
+//!                 pane/: one file per pane (status, palette, envelope,
+//!                 composer, analysis, server_side, transcript, hints, help)
+//!    |
+//! app/            AppState by pane (palette, envelope, message, session,
+//!                 transcript/), the one Action enum (action), update() ->
+//!                 effects with no I/O, lessons (lesson, lesson_run)
+//!    |
+//! server/         tokio: the built-in server: listener, connection, env,
+//!                 TLS, store, Maildir, report, demo (started in-process)
+//! transcript.rs   the transcript's text and JSON forms
+//!    |
+//! transport/      tokio: a client session over TCP/TLS: target, connect,
+//!                 stream (plain or TLS, shared with server/), pump, clock, tls
+//!    |
+//! analysis/       replies explained, envelope against headers (compare), checks
+//! message/        of a message (lint), findings; a message's fields and stamps
+//!    |
+//! proto/          SMTP with no I/O and no clock: replies, capabilities,
+//!                 commands, DATA/BDAT, AUTH, visible bytes; client/ (the
+//!                 session, replies, plan, the one driver (run), outcome,
+//!                 content, timer) and server/ (the session, greeting,
+//!                 envelope, content, auth, vrfy, policy); pair (tests only)
+//! ```
 
 pub mod analysis;
 pub mod app;
