@@ -92,7 +92,10 @@ pub enum Said<'a> {
     Reply { answers: Option<u64>, code: u16 },
 }
 
-const NONE: u64 = u64::MAX;
+/// The arena holds at most this much text: the records keep 32-bit offsets.
+/// (A million lines of a typical session hold about 50 MB.)
+pub const MAX_TEXT: usize = 1 << 31;
+
 const CONTINUED: u8 = 1;
 /// The unmasked text is in `secrets`.
 const SECRET: u8 = 2;
@@ -102,6 +105,13 @@ const RAW: u8 = 4;
 const EVENT: u8 = 8;
 /// An unreadable reply; its error is in `errors`.
 const BAD_REPLY: u8 = 16;
+/// A time or number too large for the record; all three are in `wide`.
+const WIDE: u8 = 32;
+
+/// `Rec::at` when the line has no time (48 bits, all ones).
+const AT_NONE: u64 = (1 << 48) - 1;
+/// `Rec::latency` and `Rec::num` when there is none.
+const NONE32: u32 = u32::MAX;
 
 /// The verbs a reply may answer, by their one-byte index (0: none).
 const VERBS: [Verb; 16] = [
@@ -123,23 +133,59 @@ const VERBS: [Verb; 16] = [
     Verb::Other,
 ];
 
-// 40 bytes: with 40-60 bytes of text a line stays under 100.
+// 24 bytes: with 40-60 bytes of text a line stays well under 100. Times
+// are kept to the nanosecond, as the exports round them their own way; what
+// does not fit (a session past 78 hours, a reply slower than 4.29 s, a line
+// number past four billion) goes whole into `Lines::wide`.
 #[derive(Debug, Clone, Copy)]
 struct Rec {
-    /// Where the line's text ends in the arena (absolute; it starts where
-    /// the line before ends).
-    end: u64,
-    /// Nanoseconds, or NONE.
-    at: u64,
-    latency: u64,
-    /// A client line's `seq`; what a reply answers; or NONE.
-    num: u64,
+    /// Where the line's text ends in the arena: its absolute offset, wrapped
+    /// to 32 bits (the line starts where the one before ends). The arena
+    /// holds less than 4 GiB, so offsets relative to its start are exact.
+    end: u32,
+    /// Nanoseconds since the connection began, low 32 bits; `at_hi` holds
+    /// the next 16; all ones: none.
+    at_lo: u32,
+    at_hi: u16,
     /// 0: none.
     code: u16,
+    /// Nanoseconds, or NONE32.
+    latency: u32,
+    /// A client line's `seq`; what a reply answers; or NONE32.
+    num: u32,
     /// Index + 1 in VERBS; 0: none.
     verb: u8,
     kind: LineKind,
     flags: u8,
+}
+
+/// A line's times and number in full: what a record holds in short.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Wide {
+    at: Option<Duration>,
+    latency: Option<Duration>,
+    num: Option<u64>,
+}
+
+/// A line as pushed, before its times and number are packed.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    wide: Wide,
+    code: u16,
+    verb: u8,
+    kind: LineKind,
+    flags: u8,
+}
+
+/// Where the transcript's bytes go, by capacity (for the memory benchmark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// The fixed record of every line.
+    pub records: usize,
+    /// The lines' text.
+    pub text: usize,
+    /// Secrets, raw server bytes, reply errors and times too wide for a record.
+    pub side: usize,
 }
 
 /// The transcript's lines, oldest first; the oldest may have been dropped.
@@ -149,19 +195,49 @@ pub struct Lines {
     recs: VecDeque<Rec>,
     /// Absolute index of `recs[0]` (the lines dropped so far).
     first: u64,
-    /// Absolute arena offset of `text[0]`.
-    base: u64,
+    /// Absolute arena offset of `text[0]`, wrapped to 32 bits like `Rec::end`.
+    base: u32,
     secrets: VecDeque<(u64, Box<str>)>,
     raws: VecDeque<(u64, Box<[u8]>)>,
     errors: VecDeque<(u64, ReplyError)>,
+    wide: VecDeque<(u64, Wide)>,
 }
 
-fn nanos(d: Option<Duration>) -> u64 {
-    d.map_or(NONE, |d| u64::try_from(d.as_nanos()).unwrap_or(NONE - 1))
+impl Wide {
+    /// Packed as (at_lo, at_hi, latency, num), when each fits.
+    fn pack(&self) -> Option<(u32, u16, u32, u32)> {
+        let at = match self.at {
+            None => AT_NONE,
+            Some(d) => u64::try_from(d.as_nanos()).ok().filter(|&n| n < AT_NONE)?,
+        };
+        let latency = match self.latency {
+            None => NONE32,
+            Some(d) => u32::try_from(d.as_nanos()).ok().filter(|&n| n < NONE32)?,
+        };
+        let num = match self.num {
+            None => NONE32,
+            Some(n) => u32::try_from(n).ok().filter(|&n| n < NONE32)?,
+        };
+        Some((at as u32, (at >> 32) as u16, latency, num))
+    }
+
+    fn unpack(rec: &Rec) -> Self {
+        let at = u64::from(rec.at_lo) | u64::from(rec.at_hi) << 32;
+        Self {
+            at: (at != AT_NONE).then(|| Duration::from_nanos(at)),
+            latency: (rec.latency != NONE32).then(|| Duration::from_nanos(rec.latency.into())),
+            num: (rec.num != NONE32).then_some(rec.num.into()),
+        }
+    }
 }
 
-fn duration(n: u64) -> Option<Duration> {
-    (n != NONE).then(|| Duration::from_nanos(n))
+/// The longest prefix of `text` within `max` bytes, on a character boundary.
+fn clip(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 fn find<T>(table: &VecDeque<(u64, T)>, at: u64) -> Option<&T> {
@@ -195,7 +271,42 @@ impl Lines {
         self.first + self.recs.len() as u64
     }
 
-    fn push(&mut self, text: &str, rec: Rec) {
+    /// The bytes the transcript holds, by where they go.
+    pub fn footprint(&self) -> Footprint {
+        use std::mem::size_of_val;
+        let table = |len: usize, one: usize| len * one;
+        Footprint {
+            records: table(self.recs.capacity(), std::mem::size_of::<Rec>()),
+            text: self.text.capacity(),
+            side: table(
+                self.secrets.capacity(),
+                std::mem::size_of::<(u64, Box<str>)>(),
+            ) + self.secrets.iter().map(|(_, s)| s.len()).sum::<usize>()
+                + table(
+                    self.raws.capacity(),
+                    std::mem::size_of::<(u64, Box<[u8]>)>(),
+                )
+                + self
+                    .raws
+                    .iter()
+                    .map(|(_, r)| size_of_val(&**r))
+                    .sum::<usize>()
+                + table(
+                    self.errors.capacity(),
+                    std::mem::size_of::<(u64, ReplyError)>(),
+                )
+                + table(self.wide.capacity(), std::mem::size_of::<(u64, Wide)>()),
+        }
+    }
+
+    /// The bytes of text kept.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    fn push(&mut self, text: &str, meta: Meta) {
+        // One line cannot take the arena past what 32-bit offsets reach.
+        let text = clip(text, MAX_TEXT);
         // Grown by an eighth, not doubled: at a million lines doubling
         // could leave as much unused as is used.
         if self.text.capacity() - self.text.len() < text.len() {
@@ -205,9 +316,34 @@ impl Lines {
         if self.recs.len() == self.recs.capacity() {
             self.recs.reserve_exact((self.recs.len() / 8).max(64));
         }
+        let mut flags = meta.flags;
+        let (at_lo, at_hi, latency, num) = meta.wide.pack().unwrap_or_else(|| {
+            self.wide.push_back((self.next_index(), meta.wide));
+            flags |= WIDE;
+            (0, 0, 0, 0)
+        });
         self.text.push_str(text);
-        let end = self.base + self.text.len() as u64;
-        self.recs.push_back(Rec { end, ..rec });
+        self.recs.push_back(Rec {
+            end: self.base.wrapping_add(self.text.len() as u32),
+            at_lo,
+            at_hi,
+            code: meta.code,
+            latency,
+            num,
+            verb: meta.verb,
+            kind: meta.kind,
+            flags,
+        });
+    }
+
+    /// Line `i`'s times and number.
+    fn wide(&self, i: usize, rec: &Rec) -> Wide {
+        match rec.flags & WIDE {
+            0 => Wide::unpack(rec),
+            _ => find(&self.wide, self.first + i as u64)
+                .copied()
+                .unwrap_or_default(),
+        }
     }
 
     /// A line to draw that is not a session event (not exported).
@@ -225,11 +361,12 @@ impl Lines {
         }
         self.push(
             &line.text,
-            Rec {
-                end: 0,
-                at: nanos(line.at),
-                latency: nanos(line.latency),
-                num: NONE,
+            Meta {
+                wide: Wide {
+                    at: line.at,
+                    latency: line.latency,
+                    num: None,
+                },
                 code: line.code.unwrap_or(0),
                 verb: 0,
                 kind: line.kind,
@@ -241,11 +378,12 @@ impl Lines {
     /// The lines of one session event.
     pub fn push_event(&mut self, timed: &Timed) {
         let at = self.next_index();
-        let rec = Rec {
-            end: 0,
-            at: nanos(Some(timed.at)),
-            latency: NONE,
-            num: NONE,
+        let rec = Meta {
+            wide: Wide {
+                at: Some(timed.at),
+                latency: None,
+                num: None,
+            },
             code: 0,
             verb: 0,
             kind: LineKind::Info,
@@ -265,8 +403,11 @@ impl Lines {
                 let kind = LineKind::Client;
                 self.push(
                     text,
-                    Rec {
-                        num: *seq,
+                    Meta {
+                        wide: Wide {
+                            num: Some(*seq),
+                            ..rec.wide
+                        },
                         kind,
                         flags,
                         ..rec
@@ -280,8 +421,11 @@ impl Lines {
             } => self.push_reply(timed, *answers, *verb, reply, rec),
             Event::BadReply { answers, error } => {
                 self.errors.push_back((at, error.clone()));
-                let rec = Rec {
-                    num: answers.unwrap_or(NONE),
+                let rec = Meta {
+                    wide: Wide {
+                        num: *answers,
+                        ..rec.wide
+                    },
                     kind: LineKind::Error,
                     flags: EVENT | BAD_REPLY,
                     ..rec
@@ -291,14 +435,14 @@ impl Lines {
             Event::Info(s) => self.push(s, rec),
             Event::Warning(s) => self.push(
                 s,
-                Rec {
+                Meta {
                     kind: LineKind::Warning,
                     ..rec
                 },
             ),
             Event::Error(s) => self.push(
                 s,
-                Rec {
+                Meta {
                     kind: LineKind::Error,
                     ..rec
                 },
@@ -312,7 +456,7 @@ impl Lines {
         answers: Option<u64>,
         verb: Option<Verb>,
         reply: &Reply,
-        rec: Rec,
+        rec: Meta,
     ) {
         let verb = verb
             .and_then(|v| VERBS.iter().position(|x| *x == v))
@@ -326,19 +470,16 @@ impl Lines {
                     .push_back((self.next_index(), raw.as_slice().into()));
                 flags |= RAW;
             }
-            let line = Rec {
-                at: if i == 0 { rec.at } else { NONE },
-                latency: if i + 1 == n {
-                    nanos(timed.latency)
-                } else {
-                    NONE
+            let line = Meta {
+                wide: Wide {
+                    at: rec.wide.at.filter(|_| i == 0),
+                    latency: timed.latency.filter(|_| i + 1 == n),
+                    num: answers,
                 },
-                num: answers.unwrap_or(NONE),
                 code: reply.code.value(),
                 verb,
                 kind: LineKind::Server,
                 flags,
-                ..rec
             };
             self.push(&shown, line);
         }
@@ -351,22 +492,22 @@ impl Lines {
             0 => self.base,
             _ => self.recs.get(i - 1)?.end,
         };
-        let text = self
-            .text
-            .get((start - self.base) as usize..(rec.end - self.base) as usize)?;
+        let offset = |end: u32| end.wrapping_sub(self.base) as usize;
+        let text = self.text.get(offset(start)..offset(rec.end))?;
         let abs = self.first + i as u64;
         let secret = if rec.flags & SECRET != 0 {
             find(&self.secrets, abs).map(|s| &**s)
         } else {
             None
         };
+        let wide = self.wide(i, rec);
         Some(LineView {
-            at: duration(rec.at),
+            at: wide.at,
             kind: rec.kind,
             text,
             secret,
             code: (rec.code != 0).then_some(rec.code),
-            latency: duration(rec.latency),
+            latency: wide.latency,
             continued: rec.flags & CONTINUED != 0,
         })
     }
@@ -387,14 +528,32 @@ impl Lines {
             return 0;
         }
         let cut = self.recs.get(n - 1).map_or(self.base, |r| r.end);
-        self.text.drain(..(cut - self.base) as usize);
+        self.text.drain(..cut.wrapping_sub(self.base) as usize);
         self.base = cut;
         self.recs.drain(..n);
         self.first += n as u64;
         drop_before(&mut self.secrets, self.first);
         drop_before(&mut self.raws, self.first);
         drop_before(&mut self.errors, self.first);
+        drop_before(&mut self.wide, self.first);
         n
+    }
+
+    /// Drops the oldest lines until at most `max` bytes of text are kept;
+    /// returns how many went.
+    pub fn trim_text(&mut self, max: usize) -> usize {
+        let total = self.text.len();
+        // Ends grow line by line, so the lines to drop are a prefix.
+        let n = self
+            .recs
+            .partition_point(|r| total - r.end.wrapping_sub(self.base) as usize > max);
+        // Dropping those still leaves too much; the one after them is the last to go.
+        let n = if total <= max {
+            0
+        } else {
+            (n + 1).min(self.len())
+        };
+        self.trim(self.len() - n)
     }
 
     /// What lesson steps check, from absolute line `from` on.
@@ -407,11 +566,11 @@ impl Lines {
             }
             match rec.kind {
                 LineKind::Client => Some(Said::Sent {
-                    seq: rec.num,
+                    seq: self.wide(i, rec).num?,
                     text: self.get(i)?.text,
                 }),
                 LineKind::Server => Some(Said::Reply {
-                    answers: (rec.num != NONE).then_some(rec.num),
+                    answers: self.wide(i, rec).num,
                     code: rec.code,
                 }),
                 _ => None,
@@ -431,7 +590,7 @@ impl Lines {
         }
         let line = self.get(i)?;
         let abs = self.first + i as u64;
-        let answers = (rec.num != NONE).then_some(rec.num);
+        let answers = self.wide(i, rec).num;
         let mut latency = line.latency;
         let event = match (rec.kind, rec.flags & BAD_REPLY != 0) {
             (_, true) => Event::BadReply {
@@ -439,7 +598,7 @@ impl Lines {
                 error: find(&self.errors, abs)?.clone(),
             },
             (LineKind::Client, _) => Event::Sent {
-                seq: rec.num,
+                seq: answers?,
                 text: line.text.to_string(),
                 revealed: line.secret.map(str::to_string),
             },
@@ -492,6 +651,7 @@ impl Lines {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transcript::{Format, Writer};
 
     fn timed(ms: u64, latency: Option<u64>, event: Event) -> Timed {
         Timed {
@@ -612,5 +772,94 @@ mod tests {
                 }
             ]
         );
+    }
+
+    /// Events with times and numbers a record cannot hold, and times on
+    /// the exports' rounding edges.
+    fn awkward() -> Vec<Timed> {
+        let at = |secs, nanos| Duration::new(secs, nanos);
+        let mut out = events();
+        out.extend([
+            Timed {
+                at: at(1, 234_500_000),
+                latency: Some(at(0, 1_234_500)),
+                event: Event::Reply {
+                    answers: Some(3),
+                    verb: Some(Verb::Rcpt),
+                    reply: Reply::new(ReplyCode::new(554).unwrap(), "5.7.1 a\nb"),
+                },
+            },
+            Timed {
+                // Past 78 hours, and a seq past four billion.
+                at: at(300_000, 999_999_999),
+                latency: None,
+                event: Event::Sent {
+                    seq: 5_000_000_000,
+                    text: "NOOP".into(),
+                    revealed: None,
+                },
+            },
+            Timed {
+                at: at(300_001, 1),
+                latency: Some(at(7, 5)),
+                event: Event::Reply {
+                    answers: Some(5_000_000_000),
+                    verb: Some(Verb::Noop),
+                    reply: Reply::new(ReplyCode::new(250).unwrap(), "2.0.0 Ok"),
+                },
+            },
+        ]);
+        out
+    }
+
+    fn written(events: impl Iterator<Item = Timed>, format: Format, reveal: bool) -> String {
+        let mut w = Writer::new(Vec::new(), format, reveal);
+        for e in events {
+            w.write(&e).unwrap();
+        }
+        String::from_utf8(w.into_inner()).unwrap()
+    }
+
+    #[test]
+    fn the_exports_are_what_the_writer_makes_of_the_events_themselves() {
+        let mut lines = Lines::default();
+        for e in awkward() {
+            lines.push_event(&e);
+        }
+        assert_eq!(lines.events().collect::<Vec<_>>(), awkward());
+        for format in [Format::Text, Format::Json] {
+            for reveal in [false, true] {
+                assert_eq!(
+                    written(lines.events(), format, reveal),
+                    written(awkward().into_iter(), format, reveal),
+                    "{format:?}, reveal {reveal}"
+                );
+            }
+        }
+        let last = lines.get(lines.len() - 1).unwrap();
+        assert_eq!(last.latency, Some(Duration::new(7, 5)), "kept whole");
+    }
+
+    #[test]
+    fn a_line_stays_at_24_bytes_beside_its_text() {
+        assert_eq!(std::mem::size_of::<Rec>(), 24);
+    }
+
+    #[test]
+    fn trimming_by_text_drops_the_fewest_oldest_lines() {
+        let mut lines = Lines::default();
+        for e in events() {
+            lines.push_event(&e);
+        }
+        let total = lines.text_len();
+        assert_eq!(lines.trim_text(total), 0);
+        let first = lines.get(0).unwrap().text.len();
+        assert_eq!(lines.trim_text(total - 1), 1);
+        assert_eq!(lines.text_len(), total - first);
+        assert_eq!(lines.get(0).unwrap().text, "220 mx ESMTP");
+        let n = lines.len();
+        assert_eq!(lines.trim_text(0), n);
+        assert!(lines.is_empty());
+        assert_eq!(lines.next_index(), 9);
     }
 }

@@ -3,7 +3,7 @@
 
 pub mod lines;
 
-pub use lines::{Line, LineKind, LineView, Lines, Said};
+pub use lines::{Footprint, Line, LineKind, LineView, Lines, Said, MAX_TEXT};
 
 use crate::transport::Timed;
 
@@ -56,8 +56,17 @@ impl TranscriptState {
     }
 
     fn trim(&mut self) {
+        let mut n = 0;
         if self.lines.len() > MAX_LINES + DROP_BATCH {
-            let n = self.lines.trim(MAX_LINES);
+            n += self.lines.trim(MAX_LINES);
+        }
+        // Only lines of kilobytes each come here before MAX_LINES. Kept
+        // under MAX_TEXT after every push, the arena stays below the 4 GiB
+        // its offsets reach.
+        if self.lines.text_len() > MAX_TEXT {
+            n += self.lines.trim_text(MAX_TEXT - MAX_TEXT / 8);
+        }
+        if n > 0 {
             self.selected = self.selected.and_then(|i| i.checked_sub(n));
             self.scroll = self.scroll.min(self.lines.len().saturating_sub(1));
         }
