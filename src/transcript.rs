@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use crate::proto::client::Event;
+use crate::proto::visible::json_safe;
 use crate::transport::Timed;
 
 /// The transcript's form.
@@ -52,7 +53,7 @@ impl<W: Write> Writer<W> {
             Format::Text => self.write_text(entry),
             Format::Json => {
                 let v = json_entry(entry, self.reveal);
-                writeln!(self.out, "{v}")
+                writeln!(self.out, "{}", json_safe(&v.to_string()))
             }
         }
     }
@@ -73,7 +74,7 @@ impl<W: Write> Writer<W> {
                     "result": outcome,
                     "exit": exit,
                 });
-                writeln!(self.out, "{v}")
+                writeln!(self.out, "{}", json_safe(&v.to_string()))
             }
         }
     }
@@ -333,5 +334,26 @@ mod tests {
         assert_eq!(literal["lines"], control["lines"], "both show as ␛");
         assert!(literal.get("raw").is_none());
         assert_eq!(control["raw"][0], "220 mx \u{1b}");
+    }
+
+    /// The bytes kept in `raw` never reach the terminal as they are: C1
+    /// controls, DEL and bidi overrides are escaped in the printed line.
+    #[test]
+    fn raw_bytes_are_printed_escaped() {
+        let entry = Timed {
+            at: Duration::ZERO,
+            latency: None,
+            event: Event::Reply {
+                answers: Some(0),
+                verb: None,
+                reply: Reply::new(ReplyCode::new(220).unwrap(), "mx \u{9b}2J \u{202e}x \u{7f}"),
+            },
+        };
+        let mut w = Writer::new(Vec::new(), Format::Json, false);
+        w.write(&entry).unwrap();
+        let out = String::from_utf8(w.into_inner()).unwrap();
+        assert!(!out.contains(['\u{9b}', '\u{202e}', '\u{7f}']), "{out:?}");
+        let v: Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(v["raw"][0], "220 mx \u{9b}2J \u{202e}x \u{7f}");
     }
 }

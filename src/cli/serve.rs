@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use super::args::ServeArgs;
 use super::exit::{usage, UsageError, EXIT_CONNECTION, EXIT_OK, EXIT_USAGE};
 use crate::proto::server::Policy;
+use crate::proto::visible::json_safe;
 use crate::server::{self, report, LogEvent, ServerOptions, StoreLimits};
 use crate::transcript::Format;
 
@@ -76,7 +77,7 @@ pub fn describe_policy(p: &Policy) -> Vec<String> {
         ));
     }
     rules.push(format!("max size {} bytes", p.max_size));
-    rules.push(format!("VRFY {}", p.vrfy.name()));
+    rules.push(format!("vrfy {}", p.vrfy.name()));
     out.push(rules.join("; "));
     out
 }
@@ -226,7 +227,7 @@ async fn log_until_stopped(
                 let now = SystemTime::now();
                 let line = match args.format {
                     Format::Text => report::text(&event, now, args.verbose),
-                    Format::Json => Some(report::json(&event, now).to_string()),
+                    Format::Json => Some(json_safe(&report::json(&event, now).to_string()).into_owned()),
                 };
                 if let Some(l) = line {
                     if writeln!(out, "{l}").is_err() {

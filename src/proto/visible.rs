@@ -28,16 +28,45 @@ fn push_char(out: &mut String, c: char) {
         // U+2400..U+241F are the control pictures for 0x00..0x1F.
         '\u{0}'..='\u{1f}' => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('?')),
         '\u{7f}' => out.push('\u{2421}'),
-        '\u{80}'..='\u{9f}'
-        | '\u{200e}'
-        | '\u{200f}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{feff}' => {
+        c if acts_on_text(c) => {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
         _ => out.push(c),
     }
+}
+
+/// C1 controls (one byte of them starts an escape sequence on some
+/// terminals), the characters that reorder text (bidi overrides) and the
+/// byte-order mark: printable in the sense of UTF-8, but they act.
+fn acts_on_text(c: char) -> bool {
+    matches!(
+        c,
+        '\u{80}'..='\u{9f}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// A line of JSON made safe to print: JSON escapes only C0 controls, so DEL,
+/// C1 controls and bidi overrides in its strings are escaped here as
+/// `\uXXXX`. The value it decodes to is the same; only its text changes.
+pub fn json_safe(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.chars().any(|c| c == '\u{7f}' || acts_on_text(c)) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c == '\u{7f}' || acts_on_text(c) {
+            // Outside the BMP nothing here acts, so one \uXXXX suffices.
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// True when `bytes` would be shown exactly as they are by [`visible`].
@@ -48,6 +77,25 @@ pub fn is_plain(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_safe_escapes_what_json_leaves_and_keeps_the_value() {
+        let v = serde_json::json!({"raw": "mx \u{9b}2J \u{202e}x \u{7f} é \u{1b}"});
+        let line = v.to_string();
+        assert!(
+            line.contains('\u{9b}'),
+            "serde_json leaves C1 as it is: {line}"
+        );
+        let safe = json_safe(&line);
+        assert!(
+            !safe.chars().any(|c| c.is_control() || acts_on_text(c)),
+            "{safe}"
+        );
+        assert!(safe.contains("\\u009b") && safe.contains("\\u202e") && safe.contains("\\u007f"));
+        assert!(safe.contains('é'), "printable text is kept");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, v);
+    }
 
     #[test]
     fn table() {
