@@ -224,20 +224,27 @@ mod tests {
 
     #[test]
     fn findings_follow_every_edit() {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let key = |c| Action::Input(KeyEvent::new(c, KeyModifiers::NONE));
         let mut s = state();
         let tags = |s: &AppState| s.findings().iter().map(|f| f.tag).collect::<Vec<_>>();
         // The default message: bob is in the envelope but not in the headers.
         assert!(tags(&s).contains(&"blind-copy"));
+        assert!(!tags(&s).contains(&"from-domain"));
+        // Typed into MAIL FROM: the sender's domain no longer matches From:.
         s.focus = Focus::Envelope;
-        s.envelope.field = EnvelopeField::Rcpts;
-        s.envelope.rcpts = field("alice@example.test");
-        s.refresh();
-        assert!(!tags(&s).contains(&"blind-copy"));
+        for _ in "client.example".chars() {
+            update(&mut s, key(KeyCode::Backspace));
+        }
+        for c in "bank.example".chars() {
+            update(&mut s, key(KeyCode::Char(c)));
+        }
+        assert_eq!(s.envelope.sender(), "student@bank.example");
+        assert!(tags(&s).contains(&"from-domain"), "{:?}", tags(&s));
+        // Pasted into the header fields: a Reply-To is noticed.
         s.focus = Focus::Composer;
-        s.message.headers =
-            field("From: ceo@bank.example\nTo: alice@example.test\nDate: x\nMessage-ID: <1@x>");
-        s.refresh();
-        assert!(tags(&s).contains(&"from-domain"));
+        update(&mut s, Action::Paste("Reply-To: r@x.example\n".into()));
+        assert!(tags(&s).contains(&"reply-to"), "{:?}", tags(&s));
         update(&mut s, Action::ToggleAnalysis);
         assert_eq!(s.lower, Lower::Analysis);
         update(&mut s, Action::ToggleServerSide);

@@ -203,7 +203,7 @@ fn commands(state: &AppState, s: &SessionView, v: &mut Vec<Item>) {
     let caps = s.caps.clone().unwrap_or_default();
     let ehlo = &state.session.ehlo_name;
     let rcpts = state.envelope.rcpts();
-    let unsent = rcpts.iter().find(|r| !state.session.was_sent(r));
+    let unsent = state.session.unsent(&rcpts).first().copied();
     let mut later = Vec::new();
     for verb in &s.suggested {
         match verb {

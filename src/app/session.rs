@@ -113,10 +113,12 @@ impl SessionState {
         self.view().map_or(&[], |v| &v.rcpts_sent)
     }
 
-    /// Whether `rcpt` was sent in the current transaction.
-    pub fn was_sent(&self, rcpt: &str) -> bool {
-        self.rcpts_sent()
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(rcpt))
+    /// The envelope recipients (`rcpts`) not yet sent in this transaction,
+    /// by the session's own rule ([`crate::proto::client::unsent`]).
+    pub fn unsent<'a>(&self, rcpts: &'a [String]) -> Vec<&'a String> {
+        crate::proto::client::unsent(rcpts, self.rcpts_sent())
+            .into_iter()
+            .map(|i| &rcpts[i])
+            .collect()
     }
 }

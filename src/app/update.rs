@@ -44,6 +44,12 @@ fn derived(action: &Action) -> Derived {
         | Action::ToggleHelp
         | Action::Up
         | Action::Down => Derived::Nothing,
+        // A status changes the stage (the items); the findings only when
+        // the server's extensions change, which `session_msg` sees.
+        Action::Session {
+            msg: SessionMsg::Status(_),
+            ..
+        } => Derived::Items,
         Action::Input(_)
         | Action::Paste(_)
         | Action::Submit
@@ -305,9 +311,15 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
         ItemKind::Draft(l) => open_prompt(state, Prompt::Raw, &l),
         ItemKind::Data => {
             // DATA and, on 354, the message: the last leg of a run to the
-            // end, with no recipient added.
-            let run = transaction(state, false);
-            hand_run(state, Goal::Delivered, run, fx);
+            // end, with no recipient added and no MAIL sent, so the
+            // envelope need not be valid for it.
+            let run = Transaction {
+                ehlo: state.session.ehlo_name.clone(),
+                mail_from: ReversePath::Null,
+                rcpts: Vec::new(),
+                content: state.message.bytes().into(),
+            };
+            control(state, Control::Run(Goal::Delivered, run), fx);
             let warnings =
                 crate::analysis::lint::lint(&state.message.bytes(), state.session.caps())
                     .iter()
@@ -324,7 +336,7 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
             open_prompt(state, Prompt::AuthUser(m), &user);
         }
         ItemKind::RunTo(goal) => {
-            let run = transaction(state, true);
+            let run = transaction(state);
             hand_run(state, goal, run, fx);
         }
         ItemKind::Raw => open_prompt(state, Prompt::Raw, ""),
@@ -371,22 +383,16 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
     }
 }
 
-/// The envelope and the message for a run by hand (`with_rcpts`: the
-/// envelope's recipients too, else none: DATA adds no recipient).
-fn transaction(state: &AppState, with_rcpts: bool) -> Result<Transaction, CommandError> {
-    let rcpts = match with_rcpts {
-        true => state
-            .envelope
-            .rcpts()
-            .into_iter()
-            .map(Address::new)
-            .collect(),
-        false => Ok(Vec::new()),
-    };
+/// The envelope and the message for a run by hand. An envelope it cannot
+/// send (an address with `<` or `>` in it) stops the run before it starts,
+/// where a typed command would have sent it as it is: a run decides the
+/// commands itself, so it sends only what it can stand behind.
+fn transaction(state: &AppState) -> Result<Transaction, CommandError> {
+    let rcpts = state.envelope.rcpts().into_iter().map(Address::new);
     Ok(Transaction {
         ehlo: state.session.ehlo_name.clone(),
         mail_from: ReversePath::parse(&state.envelope.sender())?,
-        rcpts: rcpts?,
+        rcpts: rcpts.collect::<Result<_, _>>()?,
         content: state.message.bytes().into(),
     })
 }
@@ -415,7 +421,13 @@ fn session_msg(state: &mut AppState, msg: SessionMsg) {
             state.transcript.push_event(&timed);
             lesson_run::check(state);
         }
-        SessionMsg::Status(view) => state.session.conn = Connection::Open(view),
+        SessionMsg::Status(view) => {
+            let new_caps = state.session.caps() != view.caps.as_ref();
+            state.session.conn = Connection::Open(view);
+            if new_caps {
+                state.refresh_findings();
+            }
+        }
         SessionMsg::Run(RunEvent::Stopped(why)) => {
             state.notice = Some(format!("Run to stopped: {why}"));
         }

@@ -80,7 +80,8 @@ impl<P: Peer> Pair<P> {
             moved = true;
         }
         if self.client.awaiting_tls() {
-            self.client.handle_tls_established(vec!["TLS up".into()]);
+            self.client
+                .handle_tls_established(at(), vec!["TLS up".into()]);
             moved = true;
         }
         self.take_events();

@@ -216,7 +216,6 @@ impl Reply {
             .collect()
     }
 
-    /// All lines' text joined with spaces: a one-line summary.
     /// The reply on one line: code, enhanced status and text.
     pub fn summary(&self) -> String {
         match self.enhanced {
@@ -225,6 +224,7 @@ impl Reply {
         }
     }
 
+    /// All lines' text joined with spaces: a one-line summary.
     pub fn message(&self) -> String {
         self.message_lines().join(" ")
     }

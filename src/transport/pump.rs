@@ -190,7 +190,7 @@ async fn starttls(
     let (config, source, name) = tls.as_ref()?;
     match handshake(tcp, config, source, name, opts.timeout).await {
         Ok((tls, details)) => {
-            session.handle_tls_established(details);
+            session.handle_tls_established(Instant::now(), details);
             Some(Stream::Tls(Box::new(tls.into())))
         }
         Err(message) => {

@@ -101,6 +101,20 @@ fn commands_the_envelope_cannot_make_open_the_raw_line() {
 }
 
 #[test]
+fn data_needs_no_valid_sender_since_it_sends_no_mail() {
+    let mut s = connected();
+    let both = ["alice@example.test", "bob@example.test"];
+    status(&mut s, view_sent(Stage::Rcpt, Some(caps(false)), &both));
+    // MAIL went by hand as typed; the field still holds a display name.
+    s.envelope.mail_from = field("Boss <ceo@example.test>");
+    s.refresh();
+    assert_eq!(s.palette.items()[0].kind, ItemKind::Data);
+    let (goal, t) = run_of(&update(&mut s, Action::Submit)).expect("DATA goes");
+    assert_eq!(goal, Goal::Delivered);
+    assert!(t.rcpts.is_empty());
+}
+
+#[test]
 fn run_to_hands_the_envelope_and_message_to_the_session() {
     let mut s = connected();
     let fx = run_to(&mut s, Goal::Rcpt);
@@ -389,4 +403,17 @@ fn paste_goes_to_the_focused_field_and_one_line_to_a_prompt() {
         Action::Paste("x@example.test\ny@example.test".into()),
     );
     assert_eq!(s.envelope.rcpts(), ["x@example.test", "y@example.test"]);
+}
+
+#[test]
+fn findings_follow_the_servers_extensions() {
+    let mut s = connected();
+    s.focus = Focus::Composer;
+    s.message.field = crate::app::MessageField::Body;
+    update(&mut s, Action::Paste("Grüße\n".into()));
+    let has_8bit = |s: &AppState| s.findings().iter().any(|f| f.tag == "8bit");
+    assert!(!has_8bit(&s), "no extensions known yet");
+    // EHLO answered without 8BITMIME: now the 8-bit text matters.
+    status(&mut s, view(Stage::Ready, Some(caps(false)), false));
+    assert!(has_8bit(&s), "{:?}", s.findings());
 }

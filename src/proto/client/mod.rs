@@ -47,7 +47,7 @@ use plan::Driver;
 pub use plan::{Plan, QuitAfter, Transfer};
 use replies::Awaited;
 use run::Run;
-pub use run::{Goal, RunEvent, Transaction};
+pub use run::{unsent, Goal, RunEvent, Transaction};
 use timer::ReplyTimer;
 
 /// How far a session has come.
@@ -540,9 +540,11 @@ impl ClientSession {
         self.close_requested = true;
     }
 
-    /// The TLS handshake after STARTTLS succeeded; `details` are shown as
-    /// info lines (version, cipher, certificate).
-    pub fn handle_tls_established(&mut self, details: Vec<String>) {
+    /// The TLS handshake after STARTTLS succeeded at `now`; `details` are
+    /// shown as info lines (version, cipher, certificate). The handshake's
+    /// time is not the server's reply time: the deadline starts again.
+    pub fn handle_tls_established(&mut self, now: Instant, details: Vec<String>) {
+        self.timer.restart(now);
         self.awaiting_tls = false;
         self.tls = true;
         // RFC 3207, section 4.2: everything learned before TLS is forgotten.

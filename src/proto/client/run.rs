@@ -13,8 +13,6 @@ use crate::proto::reply::Reply;
 /// How far a run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Goal {
-    /// EHLO answered.
-    Ehlo,
     /// MAIL FROM answered.
     Mail,
     /// Every recipient answered.
@@ -88,7 +86,6 @@ pub(super) fn next(at: &At) -> Next {
     match at.stage {
         Stage::Connected => Next::Stuck("the server has not greeted (no 220 was read)"),
         Stage::Greeted => Next::Send(vec![Step::Ehlo]),
-        Stage::Ready if goal == Goal::Ehlo => Next::Reached,
         Stage::Ready => {
             let mut steps = vec![Step::Mail];
             if at.pipelining && goal >= Goal::Rcpt {
@@ -147,20 +144,10 @@ impl ClientSession {
         self.run_events.pop_front()
     }
 
-    /// Indices of `rcpts` not yet sent in this transaction; an address sent
-    /// once accounts for one of its copies.
+    /// Indices of `rcpts` not yet sent in this transaction.
     pub(super) fn unsent(&self, rcpts: &[Address]) -> Vec<usize> {
-        let mut sent: Vec<&str> = self.rcpts_sent.iter().map(String::as_str).collect();
-        let mut unsent = Vec::new();
-        for (i, a) in rcpts.iter().enumerate() {
-            match sent.iter().position(|s| s.eq_ignore_ascii_case(a.as_str())) {
-                Some(p) => {
-                    sent.swap_remove(p);
-                }
-                None => unsent.push(i),
-            }
-        }
-        unsent
+        let wanted: Vec<&str> = rcpts.iter().map(Address::as_str).collect();
+        unsent(&wanted, &self.rcpts_sent)
     }
 
     pub(super) fn advance_run(&mut self) {
@@ -231,6 +218,32 @@ impl ClientSession {
     fn end_run(&mut self, event: RunEvent) {
         self.run = None;
         self.run_events.push_back(event);
+    }
+}
+
+/// Indices of the `wanted` recipients not among those `sent`: one sent
+/// address accounts for one copy of it, so a recipient listed twice is sent
+/// twice. The one rule for the driver and for what a workbench shows.
+pub fn unsent<S: AsRef<str>>(wanted: &[S], sent: &[String]) -> Vec<usize> {
+    let mut sent: Vec<&str> = sent.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    for (i, w) in wanted.iter().enumerate() {
+        match sent.iter().position(|s| same_mailbox(s, w.as_ref())) {
+            Some(p) => {
+                sent.swap_remove(p);
+            }
+            None => out.push(i),
+        }
+    }
+    out
+}
+
+/// The same mailbox: the local part as written (RFC 5321, section 2.4: it
+/// may be case-sensitive), the domain in any case.
+fn same_mailbox(a: &str, b: &str) -> bool {
+    match (a.rsplit_once('@'), b.rsplit_once('@')) {
+        (Some((la, da)), Some((lb, db))) => la == lb && da.eq_ignore_ascii_case(db),
+        _ => a == b,
     }
 }
 

@@ -91,7 +91,7 @@ fn it_goes_on_from_where_the_session_is() {
     for line in [
         "EHLO me",
         "MAIL FROM:<x@y>",
-        "RCPT TO:<Alice@example.test> NOTIFY=NEVER",
+        "RCPT TO:<alice@Example.TEST> NOTIFY=NEVER",
     ] {
         p.client.send_raw(line).unwrap();
         p = p.run();
@@ -194,4 +194,41 @@ fn recipients_sent_are_tracked_typed_and_raw_until_mail_or_rset() {
     s.send_raw("RCPT TO:<d@x.example>").unwrap();
     s.send(&Command::mail(ReversePath::Null, vec![]));
     assert!(s.rcpts_sent().is_empty());
+}
+
+#[test]
+fn unsent_counts_copies_and_reads_the_domain_in_any_case() {
+    let sent = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let cases: &[(&[&str], &[&str], &[usize])] = &[
+        (&["a@x.example", "b@x.example"], &[], &[0, 1]),
+        (&["a@x.example", "b@x.example"], &["a@X.Example"], &[1]),
+        // The local part may be case-sensitive (RFC 5321, section 2.4).
+        (&["a@x.example"], &["A@x.example"], &[0]),
+        // Listed twice, sent once: one copy is still to go.
+        (&["a@x.example", "a@x.example"], &["a@x.example"], &[1]),
+        (&["a@x.example"], &["a@x.example", "a@x.example"], &[]),
+    ];
+    for (wanted, was_sent, want) in cases {
+        assert_eq!(
+            unsent(wanted, &sent(was_sent)),
+            *want,
+            "{wanted:?} {was_sent:?}"
+        );
+    }
+}
+
+/// A greeting that cannot be read answers the connection but greets no one:
+/// a run chosen then says so and sends nothing.
+#[test]
+fn after_an_unreadable_greeting_a_run_says_none_came() {
+    let mut s = ClientSession::new(ReplyLimits::default());
+    s.handle_input(at(), b"2x0 what\r\n");
+    assert_eq!(s.stage(), Stage::Connected);
+    assert!(!s.awaiting_reply());
+    s.run_to(Goal::Mail, transaction());
+    assert_eq!(s.poll_transmit(), None);
+    assert_eq!(
+        run_events(&mut s),
+        stopped("the server has not greeted (no 220 was read)")
+    );
 }

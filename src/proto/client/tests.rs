@@ -866,3 +866,28 @@ fn a_positive_reply_a_command_cannot_get_is_a_protocol_error() {
         if w.starts_with("NOOP cannot be answered with 354"))));
     assert!(!s.is_closed());
 }
+
+/// The handshake's time is not counted against the reply awaited next: the
+/// deadline starts again when TLS is up.
+#[test]
+fn the_reply_deadline_starts_again_after_the_tls_handshake() {
+    let limit = std::time::Duration::from_secs(10);
+    let t0 = pair::at();
+    let mut p = plan();
+    p.starttls = true;
+    let mut s = ClientSession::with_plan(ReplyLimits::default(), p);
+    s.set_reply_timeout(limit);
+    s.handle_connected(t0);
+    s.handle_input(t0, b"220 hi\r\n");
+    let _ = s.poll_transmit();
+    s.handle_written(t0);
+    s.handle_input(t0, b"250-hi\r\n250 STARTTLS\r\n");
+    let _ = s.poll_transmit();
+    s.handle_written(t0);
+    s.handle_input(t0, b"220 go ahead\r\n");
+    assert!(s.awaiting_tls());
+    let up = t0 + std::time::Duration::from_secs(9);
+    s.handle_tls_established(up, Vec::new());
+    // EHLO is queued again; its reply has the whole limit from `up`.
+    assert_eq!(s.poll_timeout(), Some(up + limit));
+}

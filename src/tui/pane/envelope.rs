@@ -14,7 +14,7 @@ pub fn envelope(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) 
     let focused = state.focus == Focus::Envelope;
     let e = &state.envelope;
     let rcpts = e.rcpts();
-    let sent = rcpts.iter().filter(|r| state.session.was_sent(r)).count();
+    let sent = rcpts.len() - state.session.unsent(&rcpts).len();
     let title = format!(
         "Envelope · {sent}/{} RCPT sent · what the server acts on",
         rcpts.len()
