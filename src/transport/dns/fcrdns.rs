@@ -23,6 +23,14 @@ pub async fn confirmed<L: Lookup>(
 ) -> Vec<String> {
     let answer = dns.ptr(ip).await;
     emit(Event::Info(line("PTR", &ip.to_string(), &answer)));
+    if ip.is_loopback()
+        && matches!(&answer, Ok(a) if a.records.iter().any(|r| r.value == "localhost"))
+    {
+        emit(Event::Info(format!(
+            "fcrdns: {ip} is a loopback address: the resolver names it localhost itself \
+             (RFC 6761 6.3) without asking the DNS server"
+        )));
+    }
     let names: Vec<String> = match answer {
         Ok(a) if !a.records.is_empty() => a.records.into_iter().map(|r| r.value).take(3).collect(),
         _ => {

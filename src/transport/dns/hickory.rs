@@ -41,7 +41,6 @@ pub fn resolver_config(
     opts.timeout = (limit / 2).max(Duration::from_millis(50));
     opts.attempts = 2;
     opts.cache_size = 256;
-    opts.try_tcp_on_error = true;
     Ok((config, opts))
 }
 
