@@ -153,3 +153,38 @@ impl SessionState {
             .any(|s| s.eq_ignore_ascii_case(rcpt))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mx_without_a_domain_takes_the_first_recipients() {
+        let envelope = EnvelopeState::new("me@client.test", "bob@example.test\ncarol@other.test");
+        let mut t = ServerChoice {
+            server: None,
+            implicit_tls: false,
+            mx: Some(2525),
+        };
+        assert_eq!(t.label(), "the MX of the first recipient's domain");
+        assert!(fill_mx_domain(&mut t, &envelope));
+        assert_eq!(t, ServerChoice::mx_of("example.test", 2525));
+        assert_eq!(t.label(), "the MX of example.test (port 2525)");
+        let mut none = ServerChoice {
+            server: None,
+            implicit_tls: false,
+            mx: Some(25),
+        };
+        assert!(!fill_mx_domain(
+            &mut none,
+            &EnvelopeState::new("me@client.test", "")
+        ));
+        let mut builtin = ServerChoice {
+            server: None,
+            implicit_tls: false,
+            mx: None,
+        };
+        assert!(fill_mx_domain(&mut builtin, &envelope));
+        assert!(builtin.is_builtin());
+    }
+}

@@ -18,16 +18,5 @@ for a in "$@"; do
     *) peers_die "unknown argument: $a" ;;
   esac
 done
-say() { [ "$quiet" = yes ] || echo "$@"; }
 
-pid="$(tr -dc '0-9' 2>/dev/null < "$PIDFILE" || true)"
-if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null \
-   && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q 'knotd'; then
-  kill -TERM "$pid"
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
-  say "knotd stopped (PID $pid)"
-else
-  say "knotd was not running"
-fi
-rm -f "$PIDFILE"
+peers_stop_pidfile "$PIDFILE" 'knotd' knotd
