@@ -112,6 +112,7 @@ impl Start {
             target: ServerChoice {
                 server: None,
                 implicit_tls: false,
+                mx: None,
             },
             ehlo_name: "client.example".into(),
             date: "Sat, 28 Nov 2026 12:00:00 +0000".into(),

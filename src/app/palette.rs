@@ -10,6 +10,7 @@ use super::{AppState, Lower};
 use crate::proto::auth::Mechanism;
 use crate::proto::client::{Goal, Stage};
 use crate::proto::command::{Address, Arg, Command, CommandError, ReversePath, Verb};
+use crate::transport::dns::mx::recipient_domain;
 
 /// A question the palette is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub enum ItemKind {
     Raw,
     Connect,
     ConnectTo,
+    /// Connect to the MX hosts of this domain (the first recipient's).
+    ConnectMx(String),
     Disconnect,
     CopyTranscript,
     CopyMessage,
@@ -161,6 +164,14 @@ pub(super) fn all_items(state: &AppState) -> Vec<Item> {
                 "another server, HOST[:PORT]",
                 ItemKind::ConnectTo,
             ));
+            let first = state.envelope.rcpts().into_iter().next();
+            if let Some(d) = first.as_deref().and_then(recipient_domain) {
+                v.push(item(
+                    format!("Connect to the MX of {d}"),
+                    "where mail for the first recipient goes, as an MTA finds it",
+                    ItemKind::ConnectMx(d),
+                ));
+            }
         }
         Connection::Disconnected => {}
         Connection::Open(s) => {

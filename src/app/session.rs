@@ -3,9 +3,11 @@
 //! and what comes next are the protocol core's to know
 //! (`proto::client::ClientSession`); the workbench only shows them.
 
+use super::envelope::EnvelopeState;
 use crate::proto::capabilities::Capabilities;
 use crate::proto::client::{Goal, Stage};
 use crate::proto::command::Verb;
+use crate::transport::dns::mx::recipient_domain;
 
 /// What the session task last said about its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,21 +50,52 @@ pub enum Connection {
 }
 
 /// Which server the workbench talks to: the built-in one (None) or
-/// HOST[:PORT].
+/// HOST[:PORT]; with `mx`, where mail for a domain goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerChoice {
     pub server: Option<String>,
     /// Connect with implicit TLS (port 465 style).
     pub implicit_tls: bool,
+    /// `server` is a mail domain: connect to its MX hosts on this port.
+    /// Without a domain, the first recipient's (filled in on connecting).
+    pub mx: Option<u16>,
 }
 
 impl ServerChoice {
-    pub fn label(&self) -> String {
-        match &self.server {
-            None => "built-in demo server".into(),
-            Some(s) => s.clone(),
+    /// The MX hosts of `domain`, on `port`.
+    pub fn mx_of(domain: &str, port: u16) -> Self {
+        Self {
+            server: Some(domain.to_string()),
+            implicit_tls: false,
+            mx: Some(port),
         }
     }
+
+    pub fn label(&self) -> String {
+        match (&self.server, self.mx) {
+            (Some(d), Some(25)) => format!("the MX of {d}"),
+            (Some(d), Some(port)) => format!("the MX of {d} (port {port})"),
+            (None, Some(_)) => "the MX of the first recipient's domain".into(),
+            (None, None) => "built-in demo server".into(),
+            (Some(s), None) => s.clone(),
+        }
+    }
+
+    /// The built-in server: no server and no MX.
+    pub fn is_builtin(&self) -> bool {
+        self.server.is_none() && self.mx.is_none()
+    }
+}
+
+/// `--mx` without a domain: the first recipient's, from the envelope.
+/// False when there is none to take.
+pub fn fill_mx_domain(target: &mut ServerChoice, envelope: &EnvelopeState) -> bool {
+    if target.mx.is_none() || target.server.is_some() {
+        return true;
+    }
+    let first = envelope.rcpts().into_iter().next();
+    target.server = first.as_deref().and_then(recipient_domain);
+    target.server.is_some()
 }
 
 /// The session pane's state: where to connect, the session under way and
@@ -120,5 +153,40 @@ impl SessionState {
             .into_iter()
             .map(|i| &rcpts[i])
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mx_without_a_domain_takes_the_first_recipients() {
+        let envelope = EnvelopeState::new("me@client.test", "bob@example.test\ncarol@other.test");
+        let mut t = ServerChoice {
+            server: None,
+            implicit_tls: false,
+            mx: Some(2525),
+        };
+        assert_eq!(t.label(), "the MX of the first recipient's domain");
+        assert!(fill_mx_domain(&mut t, &envelope));
+        assert_eq!(t, ServerChoice::mx_of("example.test", 2525));
+        assert_eq!(t.label(), "the MX of example.test (port 2525)");
+        let mut none = ServerChoice {
+            server: None,
+            implicit_tls: false,
+            mx: Some(25),
+        };
+        assert!(!fill_mx_domain(
+            &mut none,
+            &EnvelopeState::new("me@client.test", "")
+        ));
+        let mut builtin = ServerChoice {
+            server: None,
+            implicit_tls: false,
+            mx: None,
+        };
+        assert!(fill_mx_domain(&mut builtin, &envelope));
+        assert!(builtin.is_builtin());
     }
 }

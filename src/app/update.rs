@@ -241,6 +241,10 @@ pub(super) fn control(state: &AppState, control: Control, fx: &mut Vec<Effect>) 
 }
 
 pub(super) fn connect(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if !crate::app::session::fill_mx_domain(&mut state.session.target, &state.envelope) {
+        state.notice = Some("--mx without a domain needs a recipient in the envelope".into());
+        return;
+    }
     let s = &mut state.session;
     s.id += 1;
     s.conn = Connection::Connecting;
@@ -296,6 +300,7 @@ fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effec
             state.session.target = ServerChoice {
                 server: (!t.is_empty()).then(|| t.to_string()),
                 implicit_tls: false,
+                mx: None,
             };
             if state.session.is_open() {
                 control(state, Control::Close, fx);
@@ -341,6 +346,14 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
         }
         ItemKind::Raw => open_prompt(state, Prompt::Raw, ""),
         ItemKind::Connect => {
+            if state.session.is_open() {
+                control(state, Control::Close, fx);
+            }
+            connect(state, fx);
+        }
+        ItemKind::ConnectMx(domain) => {
+            let port = state.session.target.mx.unwrap_or(25);
+            state.session.target = ServerChoice::mx_of(&domain, port);
             if state.session.is_open() {
                 control(state, Control::Close, fx);
             }

@@ -56,9 +56,36 @@ pub struct ConnectionArgs {
     /// The name to give in EHLO (default: this machine's host name).
     #[arg(long, value_name = "NAME")]
     pub ehlo: Option<String>,
-    /// Seconds to wait for the connection, the TLS handshake and each reply.
+    /// Seconds to wait for the connection, the TLS handshake, each DNS
+    /// lookup and each reply.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub timeout: f64,
+    /// Ask this DNS server (port 53 unless given) instead of the system's;
+    /// every lookup is then shown in the transcript.
+    #[arg(long, value_name = "HOST[:PORT]", value_parser = dns_server)]
+    pub dns: Option<SocketAddr>,
+    /// Connect where mail for DOMAIN goes: its MX hosts in preference
+    /// order, each tried in turn (port 25 unless given). Without DOMAIN (or
+    /// as :PORT), the first recipient's domain.
+    #[arg(
+        long,
+        value_name = "DOMAIN[:PORT]",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with = "server"
+    )]
+    pub mx: Option<String>,
+    /// Connect over IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Connect over IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+}
+
+/// `--dns HOST[:PORT]`: an address, port 53 unless given.
+fn dns_server(s: &str) -> Result<SocketAddr, String> {
+    crate::transport::dns::parse_server(s)
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,4 +271,7 @@ pub struct ServeArgs {
     /// Show every command and reply.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Ask this DNS server (port 53 unless given) instead of the system's.
+    #[arg(long, value_name = "HOST[:PORT]", value_parser = dns_server)]
+    pub dns: Option<SocketAddr>,
 }

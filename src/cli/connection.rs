@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
-use super::args::{ConnectionArgs, SendArgs};
+use hickory_resolver::config::{ResolverConfig, ResolverOpts};
+
+use super::args::{ConnectionArgs, SendArgs, ServeArgs};
 use super::exit::{usage, UsageError};
+use crate::transport::dns::{self, mx, DnsOptions, Family};
 use crate::transport::{ConnectOptions, Target, TlsMode, TlsOptions};
 
 impl ConnectionArgs {
@@ -24,6 +27,49 @@ impl ConnectionArgs {
         } else {
             Err(usage("--timeout takes a number of seconds above 0"))
         }
+    }
+
+    /// `--dns`, `-4`/`-6` and whether `--mx` was given.
+    pub(super) fn dns_options(&self) -> DnsOptions {
+        DnsOptions {
+            server: self.dns,
+            family: match (self.ipv4, self.ipv6) {
+                (true, _) => Family::V4,
+                (_, true) => Family::V6,
+                _ => Family::Any,
+            },
+            mx: self.mx.is_some(),
+        }
+    }
+
+    /// The resolver's configuration from `--dns` (or the system's), bounded
+    /// by `--timeout`: for mail-auth's `MessageAuthenticator::new`, so that
+    /// authentication asks the same server the connection does.
+    pub fn dns_config(&self) -> Result<(ResolverConfig, ResolverOpts), UsageError> {
+        dns::resolver_config(self.dns, self.timeout()?).map_err(usage)
+    }
+
+    /// `--mx [DOMAIN][:PORT]`: the mail domain (None: the first
+    /// recipient's, to be filled in) and the port (25 unless given).
+    pub(super) fn mx(&self) -> Result<Option<(Option<String>, u16)>, UsageError> {
+        let Some(mx) = &self.mx else {
+            return Ok(None);
+        };
+        let (domain, port) = match mx.rsplit_once(':') {
+            Some((d, p)) => match p.parse::<u16>() {
+                Ok(n) if n > 0 => (d, n),
+                _ => return Err(usage(format!("--mx: {p:?} is not a port number (1-65535)"))),
+            },
+            None => (mx.as_str(), 25),
+        };
+        let domain = domain.trim();
+        if domain.contains(char::is_whitespace) {
+            return Err(usage(format!("--mx: {domain:?} is not a domain")));
+        }
+        Ok(Some((
+            (!domain.is_empty()).then(|| domain.to_string()),
+            port,
+        )))
     }
 
     /// The EHLO name; when it is this machine's, `notes` says so.
@@ -74,17 +120,32 @@ pub(super) fn for_send(args: &SendArgs) -> Result<(ConnectOptions, bool), UsageE
     } else {
         25
     };
-    let (builtin, target) = match &args.server {
-        Some(server) => (
+    let mx = match args.conn.mx()? {
+        None => None,
+        Some((Some(domain), port)) => Some(Target { host: domain, port }),
+        Some((None, port)) => {
+            let first = args.rcpt.first().and_then(|r| mx::recipient_domain(r));
+            let host = first.ok_or_else(|| {
+                usage(
+                    "--mx without a DOMAIN takes the first recipient's domain: \
+                     give --rcpt ADDR or --mx DOMAIN",
+                )
+            })?;
+            Some(Target { host, port })
+        }
+    };
+    let (builtin, target) = match (&args.server, mx) {
+        (_, Some(mx)) => (false, mx),
+        (Some(server), None) => (
             false,
             Target::parse(server, default_port).map_err(|e| usage(format!("--server: {e}")))?,
         ),
-        None if tls_mode == TlsMode::Implicit => {
+        (None, None) if tls_mode == TlsMode::Implicit => {
             return Err(usage(
                 "the built-in server speaks STARTTLS, not implicit TLS: use --tls starttls, or give --server",
             ))
         }
-        None => (
+        (None, None) => (
             true,
             Target {
                 host: "127.0.0.1".into(),
@@ -97,6 +158,20 @@ pub(super) fn for_send(args: &SendArgs) -> Result<(ConnectOptions, bool), UsageE
         tls_mode,
         tls: args.conn.tls_options(),
         timeout: args.conn.timeout()?,
+        dns: args.conn.dns_options(),
     };
     Ok((connect, builtin))
+}
+
+impl ServeArgs {
+    /// The resolver's configuration from `serve --dns` (None: no `--dns`),
+    /// each lookup bounded by five seconds.
+    pub fn dns_config(&self) -> Result<Option<(ResolverConfig, ResolverOpts)>, UsageError> {
+        match self.dns {
+            None => Ok(None),
+            Some(server) => dns::resolver_config(Some(server), std::time::Duration::from_secs(5))
+                .map(Some)
+                .map_err(usage),
+        }
+    }
 }

@@ -42,7 +42,9 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
         None => None,
         Some(l) => Some(load_lesson(l)?),
     };
-    if lesson.is_some() && cli.server.is_some() {
+    // Without a domain, the envelope's first recipient gives it on connecting.
+    let mx = cli.conn.mx()?;
+    if lesson.is_some() && (cli.server.is_some() || mx.is_some()) {
         return Err(usage(
             "lessons run against the built-in server: leave out the server argument",
         ));
@@ -50,12 +52,17 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
     Ok(crate::tui::Options {
         lesson,
         target: crate::app::ServerChoice {
-            server: cli.server.clone(),
+            server: match &mx {
+                Some((domain, _)) => domain.clone(),
+                None => cli.server.clone(),
+            },
             implicit_tls: cli.conn.tls == TlsMode::Implicit,
+            mx: mx.map(|(_, port)| port),
         },
         tls: cli.conn.tls_options(),
         ehlo: cli.conn.ehlo(&mut Vec::new())?,
         timeout: cli.conn.timeout()?,
+        dns: cli.conn.dns_options(),
     })
 }
 

@@ -11,68 +11,180 @@ use tokio::time::timeout;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::{tls, Target};
+use super::dns::mx::{self, RouteError};
+use super::dns::{self, Hickory};
+use super::{tls, ConnectOptions};
 use crate::proto::client::Event;
 
+/// Why no connection was made.
+pub(super) enum Failure {
+    /// No server answered, or none could be found; said plainly.
+    Unreachable(String),
+    /// The domain accepts no mail (null MX, RFC 7505).
+    NullMx(String),
+}
+
+/// A connection made: the stream, the host name it was reached by (an MX
+/// host with `--mx`) and the resolver when lookups are shown.
+pub(super) struct Connected {
+    pub tcp: TcpStream,
+    pub host: String,
+    pub dns: Option<Hickory>,
+}
+
+/// Finds the server and connects to the first address that answers: with
+/// `--mx`, each MX host in turn; each failure said, then the next.
 pub(super) async fn connect(
-    target: &Target,
-    limit: Duration,
+    opts: &ConnectOptions,
     emit: &mut (impl FnMut(Event) + ?Sized),
-) -> Result<TcpStream, String> {
-    let addrs: Vec<SocketAddr> = match timeout(
-        limit,
-        tokio::net::lookup_host((target.host.as_str(), target.port)),
-    )
-    .await
-    {
-        Ok(Ok(a)) => a.collect(),
-        Ok(Err(e)) => {
-            let m = format!("cannot resolve {}: {e}", target.host);
+) -> Result<Connected, Failure> {
+    let target = &opts.target;
+    let dns = if opts.dns.shown() {
+        Some(resolver(opts, emit).map_err(|m| {
             emit(Event::Error(m.clone()));
-            return Err(m);
-        }
-        Err(_) => {
-            let m = format!(
-                "resolving {} took longer than {}s",
-                target.host,
-                limit.as_secs_f64()
-            );
-            emit(Event::Error(m.clone()));
-            return Err(m);
-        }
+            Failure::Unreachable(m)
+        })?)
+    } else {
+        None
+    };
+    let hosts = match (&dns, opts.dns.mx) {
+        (Some(d), true) => match mx::hosts(d, &target.host, emit).await {
+            Ok(h) => h,
+            Err(RouteError::NullMx(m)) => return Err(Failure::NullMx(m)),
+            Err(RouteError::Failed(m)) => {
+                emit(Event::Error(m.clone()));
+                return Err(Failure::Unreachable(m));
+            }
+        },
+        _ => vec![target.host.clone()],
     };
     let mut last = format!("{} resolved to no address", target.host);
-    for addr in addrs {
-        emit(Event::Info(format!("connecting to {addr}")));
-        match timeout(limit, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => {
-                let _ = s.set_nodelay(true);
-                let local = s
-                    .local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|_| "?".into());
-                emit(Event::Info(format!("connected to {addr} from {local}")));
-                return Ok(s);
+    for (i, host) in hosts.iter().enumerate() {
+        if i > 0 {
+            emit(Event::Info(format!("mx: trying the next host, {host}")));
+        }
+        let addrs = match &dns {
+            Some(d) => mx::addresses(d, host, target.port, opts.dns.family, emit).await,
+            None => system_addresses(host, target.port, opts, emit).await,
+        };
+        let addrs = match addrs {
+            Ok(a) => a,
+            Err(m) => {
+                emit(Event::Error(m.clone()));
+                last = m;
+                continue;
             }
-            Ok(Err(e)) => {
-                last = match e.kind() {
-                    io::ErrorKind::ConnectionRefused => format!(
-                        "connection to {addr} refused: nothing listens on that port, or a \
-                         firewall rejects it"
-                    ),
-                    _ => format!("cannot connect to {addr}: {e}"),
-                };
-                emit(Event::Error(last.clone()));
-            }
-            Err(_) => {
-                last = format!(
-                    "no answer from {addr} within {}s (a firewall may drop the packets)",
-                    limit.as_secs_f64()
-                );
-                emit(Event::Error(last.clone()));
+        };
+        for addr in addrs {
+            match connect_one(addr, opts.timeout, emit).await {
+                Ok(tcp) => {
+                    return Ok(Connected {
+                        tcp,
+                        host: host.clone(),
+                        dns,
+                    })
+                }
+                Err(m) => last = m,
             }
         }
     }
+    if hosts.len() > 1 {
+        last = format!(
+            "no MX host of {} could be reached (the last: {last})",
+            target.host
+        );
+    }
+    Err(Failure::Unreachable(last))
+}
+
+fn resolver(
+    opts: &ConnectOptions,
+    emit: &mut (impl FnMut(Event) + ?Sized),
+) -> Result<Hickory, String> {
+    let resolver = dns::resolver(opts.dns.server, opts.timeout)?;
+    emit(Event::Info(match opts.dns.server {
+        Some(s) => format!("dns: asking {s} (--dns)"),
+        None => "dns: asking the system's resolver (/etc/resolv.conf)".into(),
+    }));
+    Ok(Hickory {
+        resolver,
+        limit: opts.timeout,
+    })
+}
+
+/// The addresses of `host` from the system's resolver, as any program
+/// finds them (/etc/hosts included), of the family asked for.
+async fn system_addresses(
+    host: &str,
+    port: u16,
+    opts: &ConnectOptions,
+    emit: &mut (impl FnMut(Event) + ?Sized),
+) -> Result<Vec<SocketAddr>, String> {
+    let limit = opts.timeout;
+    let addrs: Vec<SocketAddr> = match timeout(limit, tokio::net::lookup_host((host, port))).await {
+        Ok(Ok(a)) => a.collect(),
+        Ok(Err(e)) => return Err(format!("cannot resolve {host}: {e}")),
+        Err(_) => {
+            return Err(format!(
+                "resolving {host} took longer than {}s",
+                limit.as_secs_f64()
+            ))
+        }
+    };
+    let family = opts.dns.family;
+    let kept: Vec<SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| family.allows(a.ip()))
+        .collect();
+    if kept.is_empty() && !addrs.is_empty() {
+        return Err(format!(
+            "{host} has no address of the family {} asks for",
+            family.flag()
+        ));
+    }
+    if host.parse::<std::net::IpAddr>().is_err() && family != dns::Family::Any {
+        emit(Event::Info(format!(
+            "{host} resolved to {} ({})",
+            kept.iter()
+                .map(|a| a.ip().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            family.flag()
+        )));
+    }
+    Ok(kept)
+}
+
+async fn connect_one(
+    addr: SocketAddr,
+    limit: Duration,
+    emit: &mut (impl FnMut(Event) + ?Sized),
+) -> Result<TcpStream, String> {
+    emit(Event::Info(format!("connecting to {addr}")));
+    let last = match timeout(limit, TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => {
+            let _ = s.set_nodelay(true);
+            let local = s
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| "?".into());
+            emit(Event::Info(format!("connected to {addr} from {local}")));
+            return Ok(s);
+        }
+        Ok(Err(e)) => match e.kind() {
+            io::ErrorKind::ConnectionRefused => format!(
+                "connection to {addr} refused: nothing listens on that port, or a \
+                 firewall rejects it"
+            ),
+            _ => format!("cannot connect to {addr}: {e}"),
+        },
+        Err(_) => format!(
+            "no answer from {addr} within {}s (a firewall may drop the packets)",
+            limit.as_secs_f64()
+        ),
+    };
+    emit(Event::Error(last.clone()));
     Err(last)
 }
 

@@ -2,11 +2,13 @@
 //! (`target`), connecting and the TLS handshake (`connect`, `tls`), the one
 //! plain-or-TLS stream (`stream`), the loop that moves bytes between the
 //! stream and the session (`pump`) and the transcript's time stamps
-//! (`clock`). The protocol and its deadlines are in `proto`; this layer
+//! (`clock`), and the DNS lookups behind connecting, each shown (`dns`).
+//! The protocol and its deadlines are in `proto`; this layer
 //! moves bytes and tells the session the time.
 
 mod clock;
 mod connect;
+pub mod dns;
 mod pump;
 pub mod stream;
 pub mod target;
@@ -48,8 +50,11 @@ pub struct ConnectOptions {
     pub target: Target,
     pub tls_mode: TlsMode,
     pub tls: TlsOptions,
-    /// For connecting, the TLS handshake, and each reply as a whole.
+    /// For connecting, the TLS handshake, each DNS lookup, and each reply
+    /// as a whole.
     pub timeout: Duration,
+    /// `--dns`, `-4`/`-6`, `--mx`: how the target is found.
+    pub dns: dns::DnsOptions,
 }
 
 /// What a running session tells its owner: each event as it happens, and

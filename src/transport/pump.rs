@@ -12,17 +12,21 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{timeout, timeout_at};
 
 use super::clock::Clock;
-use super::connect::{connect, handshake};
+use super::connect::{connect, handshake, Failure};
+use super::dns::fcrdns::Reverse;
 use super::{tls, ConnectOptions, Control, Observer, Stream, TlsMode, MAX_BACKLOG};
 use crate::proto::client::{ClientSession, Event};
+use crate::proto::reply::{Reply, ReplyCode};
 
 /// What a TLS handshake needs: the configuration, where its trust comes
 /// from (for the transcript) and the name to verify.
 type TlsSetup = (Arc<rustls::ClientConfig>, String, ServerName<'static>);
 
-fn tls_setup(opts: &ConnectOptions) -> Result<TlsSetup, String> {
+/// The TLS setup for a server reached by the name `host` (with `--mx`, the
+/// MX host's name is the one its certificate carries).
+fn tls_setup(opts: &ConnectOptions, host: &str) -> Result<TlsSetup, String> {
     let (config, source) = tls::client_config(&opts.tls).map_err(|e| e.to_string())?;
-    let name = tls::server_name(&opts.target.host, &opts.tls).map_err(|e| e.to_string())?;
+    let name = tls::server_name(host, &opts.tls).map_err(|e| e.to_string())?;
     Ok((config, source, name))
 }
 
@@ -51,18 +55,20 @@ pub async fn run_with<O: Observer + ?Sized>(
     session.set_reply_timeout(opts.timeout);
     let mut tls = None;
     if opts.tls_mode != TlsMode::None {
-        match tls_setup(opts) {
+        match tls_setup(opts, &opts.target.host) {
             Ok(t) => tls = Some(t),
             Err(e) => {
                 sink.event(clock.stamp(Event::Error(e.clone())));
                 session.handle_tls_failed(e);
-                drain(&mut session, &mut clock, sink);
+                drain(&mut session, &mut clock, sink, &mut None);
                 return session;
             }
         }
     }
-    let Some(mut stream) = open(&mut session, opts, tls.as_ref(), &mut clock, sink).await else {
-        drain(&mut session, &mut clock, sink);
+    let mut reverse = None;
+    let Some(mut stream) = open(&mut session, opts, &mut tls, &mut reverse, &mut clock, sink).await
+    else {
+        drain(&mut session, &mut clock, sink, &mut reverse);
         return session;
     };
     session.handle_connected(Instant::now());
@@ -71,7 +77,7 @@ pub async fn run_with<O: Observer + ?Sized>(
     sink.status(&session);
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        drain(&mut session, &mut clock, sink);
+        drain(&mut session, &mut clock, sink, &mut reverse);
         if let Some(bytes) = session.poll_transmit() {
             write(&mut session, &mut stream, &bytes, opts.timeout).await;
         }
@@ -123,31 +129,56 @@ pub async fn run_with<O: Observer + ?Sized>(
             Err(_) => session.handle_timeout(now),
         }
     }
-    drain(&mut session, &mut clock, sink);
+    drain(&mut session, &mut clock, sink, &mut reverse);
+    if let Some(r) = reverse.as_mut() {
+        for e in r.finish().await {
+            sink.event(clock.stamp(e));
+        }
+    }
     session
 }
 
 /// Connects, and for implicit TLS runs the handshake; None when that
-/// failed (the session was told).
+/// failed (the session was told). When lookups are shown, FCrDNS of the
+/// server's address starts beside the session (`reverse`).
 async fn open<O: Observer + ?Sized>(
     session: &mut ClientSession,
     opts: &ConnectOptions,
-    tls: Option<&TlsSetup>,
+    tls: &mut Option<TlsSetup>,
+    reverse: &mut Option<Reverse>,
     clock: &mut Clock,
     sink: &mut O,
 ) -> Option<Stream> {
-    let tcp = match connect(&opts.target, opts.timeout, &mut |e| {
-        sink.event(clock.stamp(e))
-    })
-    .await
-    {
-        Ok(s) => s,
-        Err(message) => {
+    let connected = match connect(opts, &mut |e| sink.event(clock.stamp(e))).await {
+        Ok(c) => c,
+        Err(Failure::Unreachable(message)) => {
             session.handle_connect_failed(message);
             return None;
         }
+        Err(Failure::NullMx(message)) => {
+            // What an MTA reports for a null MX (RFC 7505, section 4.1).
+            match ReplyCode::new(556) {
+                Some(code) => session
+                    .handle_refused_unconnected(Reply::new(code, &format!("5.1.10 {message}"))),
+                None => session.handle_connect_failed(message),
+            }
+            return None;
+        }
     };
-    let (Some((config, source, name)), TlsMode::Implicit) = (tls, opts.tls_mode) else {
+    let tcp = connected.tcp;
+    if let (Some(dns), Ok(peer)) = (connected.dns, tcp.peer_addr()) {
+        *reverse = Some(Reverse::start(dns, peer.ip()));
+    }
+    if opts.dns.mx && tls.is_some() {
+        match tls_setup(opts, &connected.host) {
+            Ok(t) => *tls = Some(t),
+            Err(e) => {
+                session.handle_tls_failed(e);
+                return None;
+            }
+        }
+    }
+    let (Some((config, source, name)), TlsMode::Implicit) = (tls.as_ref(), opts.tls_mode) else {
         return Some(Stream::Plain(tcp));
     };
     match handshake(tcp, config, source, name, opts.timeout).await {
@@ -179,7 +210,7 @@ async fn starttls(
     };
     if tls.is_none() {
         // STARTTLS typed by hand on a plain connection.
-        match tls_setup(opts) {
+        match tls_setup(opts, &opts.target.host) {
             Ok(t) => *tls = Some(t),
             Err(e) => {
                 session.handle_tls_failed(e);
@@ -223,10 +254,24 @@ async fn wait_for_owner<O: Observer + ?Sized>(session: &mut ClientSession, sink:
     session.handle_resume(Instant::now());
 }
 
-fn drain<O: Observer + ?Sized>(session: &mut ClientSession, clock: &mut Clock, sink: &mut O) {
+fn drain<O: Observer + ?Sized>(
+    session: &mut ClientSession,
+    clock: &mut Clock,
+    sink: &mut O,
+    reverse: &mut Option<Reverse>,
+) {
     let mut any = false;
+    if let Some(r) = reverse.as_mut() {
+        for note in r.poll() {
+            sink.event(clock.stamp(note));
+        }
+    }
     while let Some(e) = session.poll_event() {
+        let notes = reverse.as_mut().map(|r| r.observe(&e)).unwrap_or_default();
         sink.event(clock.stamp(e));
+        for note in notes {
+            sink.event(clock.stamp(note));
+        }
         any = true;
     }
     while let Some(e) = session.poll_run_event() {
@@ -310,6 +355,7 @@ mod tests {
             tls_mode: TlsMode::None,
             tls: TlsOptions::default(),
             timeout: Duration::from_secs(30),
+            dns: Default::default(),
         };
         let session = tokio::spawn(async move {
             run_with(

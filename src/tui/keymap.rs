@@ -281,6 +281,7 @@ mod tests {
             target: ServerChoice {
                 server: None,
                 implicit_tls: false,
+                mx: None,
             },
             ehlo_name: "c.example".into(),
             date: "d".into(),

@@ -45,6 +45,8 @@ pub struct Options {
     pub tls: TlsOptions,
     pub ehlo: String,
     pub timeout: Duration,
+    /// `--dns` and `-4`/`-6`; whether to go by MX is the target's.
+    pub dns: transport::dns::DnsOptions,
 }
 
 /// Puts the terminal back as it was: raw mode off, the main screen, no
@@ -345,7 +347,12 @@ impl Runner {
         let mut tls = self.options.tls.clone();
         let target_addr = match &target.server {
             Some(s) => {
-                let port = if target.implicit_tls { 465 } else { 25 };
+                let port = match (target.mx, target.implicit_tls) {
+                    // A mail domain is a name, not HOST:PORT: the port is apart.
+                    (Some(port), _) => port,
+                    (None, true) => 465,
+                    (None, false) => 25,
+                };
                 match transport::Target::parse(s, port) {
                     Ok(t) => t,
                     Err(e) => {
@@ -401,6 +408,10 @@ impl Runner {
             },
             tls,
             timeout: self.options.timeout,
+            dns: transport::dns::DnsOptions {
+                mx: target.mx.is_some(),
+                ..self.options.dns.clone()
+            },
         };
         let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
         // Sessions that ended are forgotten; their channel is closed.

@@ -5,6 +5,7 @@
 
 mod cli;
 mod corpus;
+mod dns;
 mod fake;
 mod hostile;
 mod peers;

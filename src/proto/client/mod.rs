@@ -451,6 +451,14 @@ impl ClientSession {
         self.close_requested = true;
     }
 
+    /// No connection was made because the destination refuses all mail
+    /// before any server is asked (a null MX, RFC 7505): it ends as a
+    /// refusal with `reply`, the one an MTA would report.
+    pub fn handle_refused_unconnected(&mut self, reply: Reply) {
+        self.handle_connect_failed(String::new());
+        self.outcome = Some(Outcome::Refused(reply));
+    }
+
     /// The server closed the connection (or it broke).
     pub fn handle_eof(&mut self) {
         if self.stage == Stage::Closed {

@@ -1,0 +1,165 @@
+//! `send --dns` and `--mx`: a DNS server that never answers (a UDP socket
+//! nobody reads) and the usage errors run everywhere; the rest is ignored
+//! unless asked for, against the Knot peer serving assets/zone/ and Postfix
+//! behind its live MX (`tests/peers/dns-up.sh`, `postfix-up.sh`; `.ci/run`
+//! starts both and exports `PEERS_DNS`).
+
+use std::time::{Duration, Instant};
+
+use crate::support::bin;
+
+fn peers_dns() -> String {
+    std::env::var("PEERS_DNS").unwrap_or_else(|_| {
+        panic!("PEERS_DNS is not set: start tests/peers/dns-up.sh and export its env file")
+    })
+}
+
+fn send(args: &[&str]) -> (i32, String, Duration) {
+    let started = Instant::now();
+    let out = bin()
+        .args([
+            "send",
+            "--ehlo",
+            "client.example.test",
+            "--mail-from",
+            "tester@client.example.test",
+        ])
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap_or(-1), text, started.elapsed())
+}
+
+#[test]
+fn a_dns_server_that_never_answers_ends_within_the_timeout() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = silent.local_addr().unwrap().to_string();
+    let (code, out, took) = send(&[
+        "--dns",
+        &dns,
+        "--mx",
+        "--rcpt",
+        "alice@example.test",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(
+        out.contains("dns: MX example.test → no answer within 2s (timeout)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn mx_and_server_exclude_each_other_and_so_do_4_and_6() {
+    let (code, _, _) = send(&[
+        "--mx",
+        "example.test",
+        "--server",
+        "127.0.0.1",
+        "--rcpt",
+        "a@b.test",
+    ]);
+    assert_eq!(code, 2);
+    let (code, _, _) = send(&["-4", "-6", "--server", "127.0.0.1", "--rcpt", "a@b.test"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = send(&[
+        "--dns",
+        "ns.example.test",
+        "--server",
+        "127.0.0.1",
+        "--rcpt",
+        "a@b.test",
+    ]);
+    assert_eq!(code, 2);
+    // --mx without a domain and without a recipient has no domain to use.
+    let (code, _, _) = send(&["--mx", "--vrfy", "alice"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+#[ignore = "needs the DNS and Postfix peers (tests/peers/dns-up.sh, postfix-up.sh)"]
+fn mx_reaches_postfix_through_the_live_mx_after_the_dead_one() {
+    let dns = peers_dns();
+    let (code, out, _) = send(&[
+        "--dns",
+        &dns,
+        "--mx",
+        "example.test:2525",
+        "--rcpt",
+        "alice@example.test",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    for needle in [
+        "dns: MX example.test → 10 dead.example.test (TTL 300), 20 mail.example.test (TTL 300)",
+        "connection to 127.0.0.2:2525 refused",
+        "mx: trying the next host, mail.example.test",
+        "dns: A mail.example.test → 127.0.0.1 (TTL 300)",
+        "dns: PTR 127.0.0.1",
+        "message accepted",
+    ] {
+        assert!(out.contains(needle), "no {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+#[ignore = "needs the DNS and Postfix peers (tests/peers/dns-up.sh, postfix-up.sh)"]
+fn minus_4_asks_for_a_records_only() {
+    let dns = peers_dns();
+    let (code, out, _) = send(&[
+        "--dns",
+        &dns,
+        "-4",
+        "--mx",
+        ":2525",
+        "--rcpt",
+        "alice@example.test",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("dns: AAAA"), "{out}");
+    assert!(out.contains("connected to 127.0.0.1:2525"), "{out}");
+}
+
+#[test]
+#[ignore = "needs the DNS and Postfix peers (tests/peers/dns-up.sh, postfix-up.sh)"]
+fn implicit_mx_null_mx_and_nxdomain() {
+    let dns = peers_dns();
+    let (code, out, _) = send(&[
+        "--dns",
+        &dns,
+        "--mx",
+        "implicit.example.test:2525",
+        "--rcpt",
+        "alice@example.test",
+        "--quit-after",
+        "ehlo",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("the implicit MX"), "{out}");
+
+    let (code, out, _) = send(&[
+        "--dns",
+        &dns,
+        "--mx",
+        "nullmx.example.test",
+        "--rcpt",
+        "alice@example.test",
+    ]);
+    assert_eq!(code, 5, "{out}");
+    assert!(out.contains("publishes a null MX"), "{out}");
+    assert!(out.contains("556 5.1.10"), "{out}");
+
+    let (code, out, _) = send(&[
+        "--dns",
+        &dns,
+        "--mx",
+        "nxdomain.example.test",
+        "--rcpt",
+        "alice@example.test",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("NXDOMAIN: the name does not exist"), "{out}");
+}
