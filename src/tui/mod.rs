@@ -343,64 +343,18 @@ impl Runner {
     }
 
     async fn connect(&mut self, id: u64, target: ServerChoice) {
-        let tx = self.tx.clone();
-        let mut tls = self.options.tls.clone();
-        let target_addr = match &target.server {
-            Some(s) => {
-                let port = match (target.mx, target.implicit_tls) {
-                    // A mail domain is a name, not HOST:PORT: the port is apart.
-                    (Some(port), _) => port,
-                    (None, true) => 465,
-                    (None, false) => 25,
-                };
-                match transport::Target::parse(s, port) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        let _ = tx.send(Action::Session {
-                            id,
-                            msg: SessionMsg::Ended(format!("{s}: {e}")),
-                        });
-                        return;
-                    }
-                }
-            }
-            None => {
-                if self.builtin.is_none() {
-                    // Messages the built-in server accepts go to the
-                    // "server's side" view.
-                    let (log, mut log_rx) = mpsc::unbounded_channel();
-                    let stored_tx = self.tx.clone();
-                    tokio::spawn(async move {
-                        while let Some(event) = log_rx.recv().await {
-                            if let server::LogEvent::Message { message, .. } = event {
-                                if stored_tx.send(Action::Stored(message)).is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                    });
-                    match Demo::start(self.policy.take().unwrap_or_default(), log).await {
-                        Ok(demo) => self.builtin = Some(demo),
-                        Err(e) => {
-                            let _ = tx.send(Action::Session {
-                                id,
-                                msg: SessionMsg::Ended(format!(
-                                    "the built-in server did not start: {e}"
-                                )),
-                            });
-                            return;
-                        }
-                    }
-                }
-                let Some(demo) = &self.builtin else {
-                    return;
-                };
-                tls = demo.trusting(&tls);
-                demo.target()
+        let (target_addr, tls) = match self.destination(&target).await {
+            Ok(d) => d,
+            Err(why) => {
+                let _ = self.tx.send(Action::Session {
+                    id,
+                    msg: SessionMsg::Ended(why),
+                });
+                return;
             }
         };
         let opts = ConnectOptions {
-            target: target_addr.clone(),
+            target: target_addr,
             tls_mode: if target.implicit_tls {
                 TlsMode::Implicit
             } else {
@@ -413,39 +367,93 @@ impl Runner {
                 ..self.options.dns.clone()
             },
         };
-        let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         // Sessions that ended are forgotten; their channel is closed.
         self.sessions.retain(|_, s| !s.is_closed());
         self.sessions.insert(id, ctl_tx);
-        let backlog = self.backlog.clone();
-        tokio::spawn(async move {
-            let _ = tx.send(Action::Session {
-                id,
-                msg: SessionMsg::Started {
-                    peer: target_addr.to_string(),
-                },
-            });
-            let mut relay = Relay {
-                id,
-                tx: tx.clone(),
-                backlog: backlog.clone(),
-            };
-            let session = transport::run_with(
-                ClientSession::new(ReplyLimits::default()),
-                &opts,
-                &mut relay,
-                Some(&mut ctl_rx),
-            )
-            .await;
-            relay.status(&session);
-            let why = match session.outcome() {
-                Some(o) => o.to_string(),
-                None => "the session ended".into(),
-            };
-            let _ = tx.send(Action::Session {
-                id,
-                msg: SessionMsg::Ended(why),
-            });
-        });
+        let relay = Relay {
+            id,
+            tx: self.tx.clone(),
+            backlog: self.backlog.clone(),
+        };
+        tokio::spawn(session_task(relay, opts, ctl_rx));
     }
+
+    /// Where `target` is and the TLS options to reach it: a server by name,
+    /// or the built-in one (started on first use), whose certificate is trusted.
+    async fn destination(
+        &mut self,
+        target: &ServerChoice,
+    ) -> Result<(transport::Target, TlsOptions), String> {
+        let tls = self.options.tls.clone();
+        let Some(s) = &target.server else {
+            let demo = self.builtin().await?;
+            return Ok((demo.target(), demo.trusting(&tls)));
+        };
+        let port = match (target.mx, target.implicit_tls) {
+            // A mail domain is a name, not HOST:PORT: the port is apart.
+            (Some(port), _) => port,
+            (None, true) => 465,
+            (None, false) => 25,
+        };
+        let parsed = transport::Target::parse(s, port).map_err(|e| format!("{s}: {e}"))?;
+        Ok((parsed, tls))
+    }
+
+    /// The built-in server, started on first use. Messages it accepts go to
+    /// the "server's side" view.
+    async fn builtin(&mut self) -> Result<&Demo, String> {
+        if self.builtin.is_none() {
+            let (log, mut log_rx) = mpsc::unbounded_channel();
+            let stored_tx = self.tx.clone();
+            tokio::spawn(async move {
+                while let Some(event) = log_rx.recv().await {
+                    if let server::LogEvent::Message { message, .. } = event {
+                        if stored_tx.send(Action::Stored(message)).is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+            let demo = Demo::start(self.policy.take().unwrap_or_default(), log)
+                .await
+                .map_err(|e| format!("the built-in server did not start: {e}"))?;
+            self.builtin = Some(demo);
+        }
+        self.builtin
+            .as_ref()
+            .ok_or_else(|| "the built-in server did not start".to_string())
+    }
+}
+
+/// One session's task: runs it, relaying what happens to the UI loop, and
+/// says how it ended.
+async fn session_task(
+    mut relay: Relay,
+    opts: ConnectOptions,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) {
+    let (id, tx) = (relay.id, relay.tx.clone());
+    let _ = tx.send(Action::Session {
+        id,
+        msg: SessionMsg::Started {
+            peer: opts.target.to_string(),
+        },
+    });
+    let session = transport::run_with(
+        ClientSession::new(ReplyLimits::default()),
+        &opts,
+        &mut relay,
+        Some(&mut control),
+    )
+    .await;
+    relay.status(&session);
+    let why = match session.outcome() {
+        Some(o) => o.to_string(),
+        None => "the session ended".into(),
+    };
+    let _ = tx.send(Action::Session {
+        id,
+        msg: SessionMsg::Ended(why),
+    });
 }
