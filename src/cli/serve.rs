@@ -41,6 +41,16 @@ pub fn policy(args: &ServeArgs) -> Result<Policy, UsageError> {
     p.max_connections = args.max_connections.max(1);
     p.idle_timeout_secs = args.idle_timeout.max(1);
     p.allow_bare_lf = args.allow_bare_lf;
+    p.bounce = args
+        .bounce
+        .iter()
+        .map(|a| a.trim_start_matches('<').trim_end_matches('>').to_string())
+        .collect();
+    if let Some(a) = p.bounce.iter().find(|a| !a.contains('@')) {
+        return Err(usage(format!(
+            "--bounce {a:?}: give a recipient address, local@domain"
+        )));
+    }
     Ok(p)
 }
 
@@ -76,6 +86,14 @@ pub fn describe_policy(p: &Policy) -> Vec<String> {
         ));
     }
     rules.push(format!("max size {} bytes", p.max_size));
+    if !p.bounce.is_empty() {
+        rules.push(format!(
+            "accepted, then bounced to MAIL FROM ({} {}): {}",
+            crate::server::bounce::STATUS,
+            crate::server::bounce::REASON,
+            p.bounce.join(", ")
+        ));
+    }
     rules.push(format!("VRFY {}", p.vrfy.name()));
     out.push(rules.join("; "));
     out

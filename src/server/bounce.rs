@@ -71,7 +71,7 @@ impl Bounce {
     /// What happened, for the log and F3: the failure and why.
     pub fn what(&self) -> String {
         format!(
-            "{}: accepted (250), then undeliverable: {STATUS} {REASON}",
+            "{}: 552 {STATUS} {REASON}, after the 250",
             self.recipients()
         )
     }
@@ -79,9 +79,9 @@ impl Bounce {
     /// Where the notification went, for the log, JSON and F3.
     pub fn where_to(&self) -> String {
         match &self.fate {
-            BounceFate::Stored { to, id } => format!(
-                "bounce from <> to MAIL FROM <{to}>, stored in its mailbox here as message {id}"
-            ),
+            BounceFate::Stored { to, id } => {
+                format!("bounce from <> to MAIL FROM <{to}>: stored in its mailbox (message {id})")
+            }
             BounceFate::NotLocal { to } => format!(
                 "bounce from <> would be sent to MAIL FROM <{to}>; this test server never \
                  delivers onward"
