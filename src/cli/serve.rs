@@ -281,3 +281,40 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["smtp-workbench", "serve"].iter().chain(extra)).unwrap();
+        match cli.command {
+            Some(Command::Serve(a)) => *a,
+            _ => unreachable!("serve parses as serve"),
+        }
+    }
+
+    #[test]
+    fn bounce_addresses_reach_the_policy_and_its_description() {
+        let p = policy(&serve_args(&[
+            "--bounce",
+            "<bob@example.test>",
+            "--bounce",
+            "c@d.test",
+        ]))
+        .unwrap();
+        assert_eq!(p.bounce, ["bob@example.test", "c@d.test"]);
+        let text = describe_policy(&p).join("\n");
+        assert!(
+            text.contains(
+                "accepted, then bounced to MAIL FROM (5.2.2 mailbox over quota): \
+                 bob@example.test, c@d.test"
+            ),
+            "{text}"
+        );
+        assert!(policy(&serve_args(&["--bounce", "bob"])).is_err());
+    }
+}
