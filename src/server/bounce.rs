@@ -292,6 +292,7 @@ mod tests {
     use mail_parser::{MessageParser, MimeHeaders};
 
     use super::*;
+    use crate::server::store::sample;
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
@@ -299,29 +300,15 @@ mod tests {
 
     /// A message from `mail_from` to alice and bob, whose From: is the CEO.
     fn accepted(mail_from: &str, bob_params: &[&str]) -> StoredMessage {
-        StoredMessage::new(
-            ReceivedMessage {
-                id: "Q1".into(),
-                client: "127.0.0.1".into(),
-                helo: "client.example".into(),
-                tls: false,
-                auth: None,
-                mail_from: mail_from.into(),
-                mail_params: vec!["ENVID=abc123".into()],
-                rcpts: vec![
-                    ("alice@example.test".into(), vec![]),
-                    (
-                        "bob@example.test".into(),
-                        bob_params.iter().map(|p| p.to_string()).collect(),
-                    ),
-                ],
-                content: b"From: The CEO <ceo@bank.example>\r\nTo: Bob <bob@example.test>\r\n\
-                           Subject: Figures\r\n\r\nThe body stays home.\r\n"
-                    .to_vec(),
-            },
-            "demo.example.test",
-            at(1_700_000_000),
-        )
+        let mut m = sample(
+            mail_from,
+            &["alice@example.test", "bob@example.test"],
+            "From: The CEO <ceo@bank.example>\r\nTo: Bob <bob@example.test>\r\n\
+             Subject: Figures\r\n\r\nThe body stays home.\r\n",
+        );
+        m.received.mail_params = vec!["ENVID=abc123".into()];
+        m.received.rcpts[1].1 = bob_params.iter().map(|p| p.to_string()).collect();
+        m
     }
 
     fn bob_bounces() -> Policy {

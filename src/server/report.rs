@@ -171,24 +171,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::proto::server::ReceivedMessage;
-    use crate::server::StoredMessage;
+    use crate::server::store::sample;
 
     fn message(mail_from: &str, fate: Option<BounceFate>) -> LogEvent {
-        let mut m = StoredMessage::new(
-            ReceivedMessage {
-                id: "Q1".into(),
-                client: "127.0.0.1".into(),
-                helo: "client.example".into(),
-                tls: false,
-                auth: None,
-                mail_from: mail_from.into(),
-                mail_params: vec![],
-                rcpts: vec![("bob@example.test".into(), vec![])],
-                content: b"From: The CEO <ceo@bank.example>\r\n\r\nhi\r\n".to_vec(),
-            },
-            "demo.example.test",
-            SystemTime::UNIX_EPOCH,
+        let mut m = sample(
+            mail_from,
+            &["bob@example.test"],
+            "From: The CEO <ceo@bank.example>\r\n\r\nhi\r\n",
         );
         m.bounce = fate.map(|fate| Bounce {
             failed: vec!["bob@example.test".into()],

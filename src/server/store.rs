@@ -101,6 +101,27 @@ impl StoredMessage {
     }
 }
 
+/// A message as the server's tests need one: from `mail_from` to `rcpts`
+/// over a plain session from client.example, at a fixed time.
+#[cfg(test)]
+pub(crate) fn sample(mail_from: &str, rcpts: &[&str], content: &str) -> StoredMessage {
+    StoredMessage::new(
+        ReceivedMessage {
+            id: "Q1".into(),
+            client: "127.0.0.1".into(),
+            helo: "client.example".into(),
+            tls: false,
+            auth: None,
+            mail_from: mail_from.into(),
+            mail_params: vec![],
+            rcpts: rcpts.iter().map(|r| (r.to_string(), vec![])).collect(),
+            content: content.as_bytes().to_vec(),
+        },
+        "demo.example.test",
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+    )
+}
+
 /// The messages the server accepted, newest last, bounded.
 #[derive(Debug)]
 pub struct Store {
