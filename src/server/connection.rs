@@ -2,7 +2,8 @@
 //! the connection limit), the pump that moves bytes between the socket and
 //! the session under the idle timeout and the tarpit, the STARTTLS upgrade,
 //! and the log of what the session reported, with each accepted message
-//! stored on the way.
+//! stored on the way (and bounced to its envelope sender where the policy
+//! fails a recipient).
 
 use std::io;
 use std::net::SocketAddr;

@@ -2,14 +2,13 @@
 //! task per connection, the message store and Maildir, and the log of what
 //! happened. The protocol is `proto::server`; this layer moves bytes, keeps
 //! time and holds the state connections share (policy, greylist, store).
-//! It also "delivers": a recipient the policy fails after acceptance is
-//! bounced to the envelope sender (`bounce`).
 //!
 //! This file holds the options, the log's events, the shared state and the
 //! listener. One connection's task is in `connection`, what a session asks
-//! of the world in `env`, the accepted messages in `store`, the log's text
-//! and JSON forms in `report`, the certificate in `tls`, and the demo
-//! server the workbench and `send --demo` start in `demo`.
+//! of the world in `env`, the accepted messages in `store`, a delivery that
+//! fails after acceptance and its bounce to MAIL FROM in `bounce`, the
+//! log's text and JSON forms in `report`, the certificate in `tls`, and the
+//! demo server the workbench and `send --demo` start in `demo`.
 
 pub mod bounce;
 mod connection;
