@@ -37,6 +37,9 @@ pub struct ServerSpec {
     /// One of `VrfyMode::NAMES`; another word is an error naming its line.
     #[serde(default, deserialize_with = "vrfy_mode")]
     pub vrfy: Option<VrfyMode>,
+    /// Recipients accepted, then bounced to the envelope sender.
+    #[serde(default)]
+    pub bounce: Vec<String>,
 }
 
 fn vrfy_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<VrfyMode>, D::Error> {
@@ -137,6 +140,7 @@ impl Lesson {
         if let Some(v) = s.vrfy {
             p.vrfy = v;
         }
+        p.bounce = s.bounce.clone();
         p
     }
 }
@@ -171,6 +175,10 @@ pub fn builtin() -> Vec<(&'static str, &'static str)> {
         (
             "starttls-auth",
             include_str!("../../assets/lessons/starttls-auth.toml"),
+        ),
+        (
+            "bounces-go-to-mail-from",
+            include_str!("../../assets/lessons/bounces-go-to-mail-from.toml"),
         ),
     ]
 }
@@ -228,7 +236,7 @@ mod tests {
             let l = Lesson::parse(name, text).unwrap_or_else(|e| panic!("{e}"));
             assert!(!l.steps.is_empty(), "{name}");
         }
-        assert!(builtin().len() >= 7);
+        assert!(builtin().len() >= 8);
     }
 
     #[test]
@@ -261,6 +269,24 @@ mod tests {
         let e = Lesson::parse("typo.toml", &lesson("verfy")).unwrap_err();
         assert_eq!(e.line, 4, "{e}");
         assert!(e.message.contains("\"verfy\" is not a VRFY mode"), "{e}");
+    }
+
+    #[test]
+    fn the_bounce_lesson_sets_a_bouncing_recipient_and_a_local_envelope_sender() {
+        let (_, l) = builtin_lessons()
+            .iter()
+            .find(|(n, _)| *n == "bounces-go-to-mail-from")
+            .unwrap();
+        let p = l.policy();
+        assert_eq!(p.bounce, vec!["bob@example.test"]);
+        let e = l.envelope.as_ref().unwrap();
+        assert!(
+            p.is_local(&e.mail_from),
+            "the bounce lands in a mailbox here"
+        );
+        assert!(e.rcpts.iter().any(|r| p.bounces(r)));
+        let from = &l.message.as_ref().unwrap().headers[0];
+        assert!(from.starts_with("From:") && !from.contains(&e.mail_from));
     }
 
     fn sent(seq: u64, text: &str) -> Said<'_> {

@@ -247,6 +247,10 @@ pub struct ServeArgs {
     /// Accept content with bare LF line ends (refused by default).
     #[arg(long)]
     pub allow_bare_lf: bool,
+    /// Accept this recipient at RCPT, then fail its delivery (552 5.2.2
+    /// mailbox over quota) and bounce to the envelope sender; repeatable.
+    #[arg(long, value_name = "ADDR")]
+    pub bounce: Vec<String>,
     /// Certificate chain (PEM) for STARTTLS; without it one is made at start.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

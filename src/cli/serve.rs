@@ -42,6 +42,16 @@ pub fn policy(args: &ServeArgs) -> Result<Policy, UsageError> {
     p.max_connections = args.max_connections.max(1);
     p.idle_timeout_secs = args.idle_timeout.max(1);
     p.allow_bare_lf = args.allow_bare_lf;
+    p.bounce = args
+        .bounce
+        .iter()
+        .map(|a| a.trim_start_matches('<').trim_end_matches('>').to_string())
+        .collect();
+    if let Some(a) = p.bounce.iter().find(|a| !a.contains('@')) {
+        return Err(usage(format!(
+            "--bounce {a:?}: give a recipient address, local@domain"
+        )));
+    }
     Ok(p)
 }
 
@@ -77,6 +87,14 @@ pub fn describe_policy(p: &Policy) -> Vec<String> {
         ));
     }
     rules.push(format!("max size {} bytes", p.max_size));
+    if !p.bounce.is_empty() {
+        rules.push(format!(
+            "accepted, then bounced to MAIL FROM ({} {}): {}",
+            crate::server::bounce::STATUS,
+            crate::server::bounce::REASON,
+            p.bounce.join(", ")
+        ));
+    }
     rules.push(format!("vrfy {}", p.vrfy.name()));
     out.push(rules.join("; "));
     out
@@ -262,5 +280,42 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["smtp-workbench", "serve"].iter().chain(extra)).unwrap();
+        match cli.command {
+            Some(Command::Serve(a)) => *a,
+            _ => unreachable!("serve parses as serve"),
+        }
+    }
+
+    #[test]
+    fn bounce_addresses_reach_the_policy_and_its_description() {
+        let p = policy(&serve_args(&[
+            "--bounce",
+            "<bob@example.test>",
+            "--bounce",
+            "c@d.test",
+        ]))
+        .unwrap();
+        assert_eq!(p.bounce, ["bob@example.test", "c@d.test"]);
+        let text = describe_policy(&p).join("\n");
+        assert!(
+            text.contains(
+                "accepted, then bounced to MAIL FROM (5.2.2 mailbox over quota): \
+                 bob@example.test, c@d.test"
+            ),
+            "{text}"
+        );
+        assert!(policy(&serve_args(&["--bounce", "bob"])).is_err());
     }
 }

@@ -2,7 +2,8 @@
 //! the connection limit), the pump that moves bytes between the socket and
 //! the session under the idle timeout and the tarpit, the STARTTLS upgrade,
 //! and the log of what the session reported, with each accepted message
-//! stored on the way.
+//! stored on the way (and bounced to its envelope sender where the policy
+//! fails a recipient).
 
 use std::io;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
+use super::bounce;
 use super::env::Env;
 use super::{LogEvent, ServerOptions, Shared, StoredMessage};
 use crate::proto::server::{ReceivedMessage, ServerConfig, ServerEvent, ServerSession};
@@ -232,15 +234,31 @@ impl Connection {
     }
 }
 
+/// Delivers an accepted message: into the store, with the bounce of any
+/// recipient the policy fails, whose notification goes to the sender's
+/// mailbox when that is here.
 fn store_message(
     shared: &Shared,
     hostname: &str,
     m: ReceivedMessage,
 ) -> io::Result<Arc<StoredMessage>> {
-    let stored = StoredMessage::new(m, hostname, SystemTime::now());
+    let now = SystemTime::now();
+    let mut stored = StoredMessage::new(m, hostname, now);
+    let bounced = bounce::bounce(&shared.policy(), &stored, hostname, now, || {
+        shared.queue_id()
+    });
+    let mut notification = None;
+    if let Some((b, dsn)) = bounced {
+        stored.bounce = Some(b);
+        notification = dsn;
+    }
     let mut store = shared
         .store
         .lock()
         .map_err(|_| io::Error::other("the store is poisoned"))?;
-    store.add(stored)
+    let stored = store.add(stored)?;
+    if let Some(dsn) = notification {
+        store.add_notification(dsn)?;
+    }
+    Ok(stored)
 }

@@ -2,7 +2,6 @@
 //! state the connections share: the policy now, the greylist, a drill's
 //! chance and unique queue ids.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -63,13 +62,6 @@ impl ServerEnv for Env {
     }
 
     fn unique(&mut self) -> String {
-        let n = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let t = self
-            .shared
-            .started
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        format!("{:X}{:05X}", t & 0xFFFFF, n)
+        self.shared.queue_id()
     }
 }

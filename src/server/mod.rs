@@ -5,10 +5,12 @@
 //!
 //! This file holds the options, the log's events, the shared state and the
 //! listener. One connection's task is in `connection`, what a session asks
-//! of the world in `env`, the accepted messages in `store`, the log's text
-//! and JSON forms in `report`, the certificate in `tls`, and the demo
-//! server the workbench and `send --demo` start in `demo`.
+//! of the world in `env`, the accepted messages in `store`, a delivery that
+//! fails after acceptance and its bounce to MAIL FROM in `bounce`, the
+//! log's text and JSON forms in `report`, the certificate in `tls`, and the
+//! demo server the workbench and `send --demo` start in `demo`.
 
+pub mod bounce;
 mod connection;
 pub mod demo;
 mod env;
@@ -20,7 +22,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,6 +32,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::proto::server::Policy;
+pub use bounce::{Bounce, BounceFate};
 pub use store::{Store, StoreLimits, StoredMessage};
 
 /// How to run the server.
@@ -103,6 +106,17 @@ impl Shared {
         if let Ok(mut p) = self.policy.write() {
             *p = Arc::new(policy);
         }
+    }
+
+    /// A queue id no other message of this server has.
+    fn queue_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let t = self
+            .started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        format!("{:X}{:05X}", t & 0xFFFFF, n)
     }
 
     /// The policy now; cheap (a shared pointer), so callers ask often.

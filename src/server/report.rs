@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
+use super::bounce::{self, Bounce, BounceFate};
 use super::LogEvent;
 
 /// `HH:MM:SS` in UTC, for log lines.
@@ -74,6 +75,13 @@ pub fn text(event: &LogEvent, now: SystemTime, verbose: bool) -> Option<String> 
             if let Some(s) = &h.subject {
                 out.push_str(&format!("  Subject: {s}"));
             }
+            if let Some(b) = &message.bounce {
+                out.push_str(&format!(
+                    "\n{pad}bounce:   {}\n{pad}          {}",
+                    b.what(),
+                    b.where_to()
+                ));
+            }
             out
         }
     })
@@ -133,7 +141,110 @@ pub fn json(event: &LogEvent, now: SystemTime) -> serde_json::Value {
                 "header_cc": h.cc,
                 "header_bcc": h.bcc,
                 "subject": h.subject,
+                "bounce": message.bounce.as_ref().map(bounce),
             })
         }
+    }
+}
+
+/// A message's bounce in its JSON event: where it went and why.
+fn bounce(b: &Bounce) -> serde_json::Value {
+    let id = match &b.fate {
+        BounceFate::Stored { id, .. } => Some(id),
+        _ => None,
+    };
+    json!({
+        "recipients": b.failed,
+        "to": b.to(),
+        "status": bounce::STATUS,
+        "reason": bounce::REASON,
+        "diagnostic": b.failed.iter().map(|r| bounce::diagnostic(r)).collect::<Vec<_>>(),
+        "stored": b.stored(),
+        "id": id,
+        "text": b.where_to(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::server::store::sample;
+
+    fn message(mail_from: &str, fate: Option<BounceFate>) -> LogEvent {
+        let mut m = sample(
+            mail_from,
+            &["bob@example.test"],
+            "From: The CEO <ceo@bank.example>\r\n\r\nhi\r\n",
+        );
+        m.bounce = fate.map(|fate| Bounce {
+            failed: vec!["bob@example.test".into()],
+            fate,
+        });
+        LogEvent::Message {
+            conn: 1,
+            message: Arc::new(m),
+        }
+    }
+
+    const NOW: Duration = Duration::from_secs(3600 + 120 + 3);
+
+    #[test]
+    fn a_bounce_in_the_text_log_says_where_it_went_and_why() {
+        let now = SystemTime::UNIX_EPOCH + NOW;
+        let stored = BounceFate::Stored {
+            to: "bounces@example.test".into(),
+            id: "Q2".into(),
+        };
+        let out = text(&message("bounces@example.test", Some(stored)), now, false).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 5, "{out}");
+        assert_eq!(
+            lines[3],
+            "         bounce:   <bob@example.test>: 552 5.2.2 mailbox over quota, after the \
+             250"
+        );
+        assert_eq!(
+            lines[4],
+            "                   bounce from <> to MAIL FROM <bounces@example.test>: stored in \
+             its mailbox (message Q2)"
+        );
+        assert!(
+            lines[2].contains("From: The CEO <ceo@bank.example>"),
+            "{out}"
+        );
+        let plain = text(&message("a@example.test", None), now, false).unwrap();
+        assert_eq!(
+            plain.lines().count(),
+            3,
+            "no bounce, no bounce line: {plain}"
+        );
+    }
+
+    #[test]
+    fn a_bounce_in_the_json_event() {
+        let now = SystemTime::UNIX_EPOCH + NOW;
+        let remote = BounceFate::NotLocal {
+            to: "x@remote.example".into(),
+        };
+        let v = json(&message("x@remote.example", Some(remote)), now);
+        let b = &v["bounce"];
+        assert_eq!(b["to"], "x@remote.example");
+        assert_eq!(b["status"], "5.2.2");
+        assert_eq!(b["reason"], "mailbox over quota");
+        assert_eq!(b["stored"], false);
+        assert_eq!(b["recipients"][0], "bob@example.test");
+        assert!(b["id"].is_null());
+        assert!(b["text"]
+            .as_str()
+            .unwrap()
+            .contains("never delivers onward"));
+        let v = json(&message("", Some(BounceFate::NullSender)), now);
+        assert!(v["bounce"]["to"].is_null(), "{v}");
+        assert_eq!(v["bounce"]["stored"], false);
+        let v = json(&message("a@example.test", None), now);
+        assert!(v["bounce"].is_null(), "{v}");
     }
 }

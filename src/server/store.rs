@@ -8,8 +8,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::bounce::Bounce;
 use crate::analysis::compare::{AddressForm, HeaderSide};
 use crate::proto::server::ReceivedMessage;
+
+/// Seconds since the Unix epoch, for Date: fields.
+pub(super) fn unix_secs(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
 
 /// How much the in-memory store holds before it drops the oldest message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,15 +44,14 @@ pub struct StoredMessage {
     pub delivered: Vec<u8>,
     /// The header fields as the reader sees them, beside the envelope.
     pub headers: HeaderSide,
+    /// Recipients whose delivery failed after the message was accepted,
+    /// and where the notification went.
+    pub bounce: Option<Bounce>,
 }
 
 impl StoredMessage {
+    /// A message a client sent, as delivered.
     pub fn new(received: ReceivedMessage, hostname: &str, at: SystemTime) -> Self {
-        let secs = at
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let date = mail_builder::headers::date::Date::new(secs).to_rfc822();
         // RFC 3848: the "with" keyword says TLS (S) and AUTH (A).
         let with = match (received.tls, received.auth.is_some()) {
             (false, false) => "ESMTP",
@@ -52,13 +59,30 @@ impl StoredMessage {
             (false, true) => "ESMTPA",
             (true, true) => "ESMTPSA",
         };
+        let by = format!(
+            "from {} ({})\r\n\tby {hostname} (smtp-workbench) with {with}",
+            received.helo, received.client
+        );
+        Self::stamped(received, &by, at)
+    }
+
+    /// A message the server wrote itself (a bounce): received from no
+    /// client, so its `Received:` names only this server.
+    pub fn generated(received: ReceivedMessage, hostname: &str, at: SystemTime) -> Self {
+        Self::stamped(received, &format!("by {hostname} (smtp-workbench)"), at)
+    }
+
+    /// `received`'s content with `Return-Path:` and a `Received:` whose
+    /// first clauses are `by`.
+    fn stamped(received: ReceivedMessage, by: &str, at: SystemTime) -> Self {
+        let date = mail_builder::headers::date::Date::new(unix_secs(at)).to_rfc822();
         let for_clause = match received.rcpts.as_slice() {
             [(one, _)] => format!("\r\n\tfor <{one}>"),
             _ => String::new(),
         };
         let mut delivered = format!(
-            "Return-Path: <{}>\r\nReceived: from {} ({})\r\n\tby {hostname} (smtp-workbench) with {with} id {}{for_clause};\r\n\t{date}\r\n",
-            received.mail_from, received.helo, received.client, received.id
+            "Return-Path: <{}>\r\nReceived: {by} id {}{for_clause};\r\n\t{date}\r\n",
+            received.mail_from, received.id
         )
         .into_bytes();
         delivered.extend_from_slice(&received.content);
@@ -68,12 +92,34 @@ impl StoredMessage {
             at,
             delivered,
             headers,
+            bounce: None,
         }
     }
 
     pub fn size(&self) -> usize {
         self.delivered.len()
     }
+}
+
+/// A message as the server's tests need one: from `mail_from` to `rcpts`
+/// over a plain session from client.example, at a fixed time.
+#[cfg(test)]
+pub(crate) fn sample(mail_from: &str, rcpts: &[&str], content: &str) -> StoredMessage {
+    StoredMessage::new(
+        ReceivedMessage {
+            id: "Q1".into(),
+            client: "127.0.0.1".into(),
+            helo: "client.example".into(),
+            tls: false,
+            auth: None,
+            mail_from: mail_from.into(),
+            mail_params: vec![],
+            rcpts: rcpts.iter().map(|r| (r.to_string(), vec![])).collect(),
+            content: content.as_bytes().to_vec(),
+        },
+        "demo.example.test",
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+    )
 }
 
 /// The messages the server accepted, newest last, bounded.
@@ -106,14 +152,25 @@ impl Store {
         })
     }
 
-    /// Keeps a message (dropping the oldest past the limits) and writes it
-    /// to the Maildir.
+    /// Keeps a message a client sent (dropping the oldest past the limits)
+    /// and writes it to the Maildir.
     pub fn add(&mut self, message: StoredMessage) -> io::Result<Arc<StoredMessage>> {
+        let message = self.keep(message)?;
+        self.accepted += 1;
+        Ok(message)
+    }
+
+    /// Keeps a message the server wrote itself (a bounce to a local
+    /// sender), like `add` but not counted as accepted.
+    pub fn add_notification(&mut self, message: StoredMessage) -> io::Result<Arc<StoredMessage>> {
+        self.keep(message)
+    }
+
+    fn keep(&mut self, message: StoredMessage) -> io::Result<Arc<StoredMessage>> {
         if let Some(dir) = &self.maildir {
             write_maildir(dir, &message)?;
         }
         let message = Arc::new(message);
-        self.accepted += 1;
         self.bytes += message.size();
         self.messages.push_back(message.clone());
         while self.messages.len() > self.limits.max_messages
@@ -138,7 +195,7 @@ impl Store {
         self.messages.is_empty()
     }
 
-    /// Every message accepted since the start, kept or not.
+    /// Every message accepted from a client since the start, kept or not.
     pub fn accepted(&self) -> u64 {
         self.accepted
     }

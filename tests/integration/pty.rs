@@ -231,6 +231,39 @@ fn a_lesson_completed_end_to_end() {
 }
 
 #[test]
+fn the_bounce_lesson_shows_the_bounce_in_the_envelope_senders_mailbox() {
+    const F3: &str = "\x1bOR";
+    let mut pty = Pty::spawn(&[
+        "--ehlo",
+        "client.example.test",
+        "--lesson",
+        "bounces-go-to-mail-from",
+    ]);
+    pty.wait_for("Lesson 1/4: Bounces go to MAIL FROM");
+    pty.wait_for("220 demo.example.test");
+    pty.keys(ENTER);
+    pty.wait_for("250 CHUNKING");
+    for (step, reply) in [
+        ("Lesson 2/4", "250 2.1.0 Ok"),
+        ("Lesson 2/4", "RCPT TO:<alice@example.test>"),
+        ("Lesson 3/4", "RCPT TO:<bob@example.test>"),
+        ("Lesson 4/4", "queued as"),
+    ] {
+        pty.keys(ENTER);
+        pty.wait_for(reply);
+        pty.wait_for(step);
+    }
+    pty.keys(F3);
+    pty.wait_for("bounce: <bob@example.test>: 552 5.2.2 mailbox over quota");
+    pty.wait_for("to MAIL FROM <bounces@example.test>: stored in its mailbox");
+    pty.wait_for("never to From: Shop News <news@shop.example>");
+    pty.keys("quit");
+    pty.keys(ENTER);
+    pty.wait_for("Lesson complete");
+    quit(&mut pty, false);
+}
+
+#[test]
 fn a_malformed_lesson_file_is_refused_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.toml");

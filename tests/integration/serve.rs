@@ -86,6 +86,13 @@ impl Drop for Serve {
     }
 }
 
+/// Stops `serve` and checks its last words: `n` messages accepted.
+fn stopped_having_accepted(serve: Serve, n: u64) {
+    let rest = serve.stop();
+    let said = format!("{n} message(s) accepted");
+    assert!(rest.iter().any(|l| l.contains(&said)), "{rest:?}");
+}
+
 fn connect(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
     let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -220,11 +227,7 @@ fn a_client_hanging_up_mid_data_leaves_the_server_serving() {
     let (mut s, mut r) = connect(serve.addr);
     assert!(reply(&mut r).starts_with("220"));
     assert!(say(&mut s, &mut r, "QUIT").starts_with("221"));
-    let rest = serve.stop();
-    assert!(
-        rest.iter().any(|l| l.contains("0 message(s) accepted")),
-        "{rest:?}"
-    );
+    stopped_having_accepted(serve, 0);
 }
 
 #[test]
@@ -486,4 +489,148 @@ fn a_given_certificate_is_served_and_its_name_checked() {
         "the transcript up to the failure: {text}"
     );
     serve.stop();
+}
+
+/// A message file in `dir`'s `new/` whose content has `needle`.
+fn maildir_file_with(dir: &std::path::Path, needle: &str) -> Option<Vec<u8>> {
+    std::fs::read_dir(dir.join("new"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .find(|t| String::from_utf8_lossy(t).contains(needle))
+}
+
+#[test]
+fn serve_bounce_writes_a_delivery_status_notification_to_the_envelope_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let mut serve = Serve::start(&[
+        "--bounce",
+        "bob@example.test",
+        "--maildir",
+        maildir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .args([
+            "send",
+            "--server",
+            &serve.addr.to_string(),
+            "--ehlo",
+            "c.example",
+        ])
+        .args(["--mail-from", "bounces@example.test"])
+        .args(["--rcpt", "alice@example.test", "--rcpt", "bob@example.test"])
+        .args(["--header-from", "Shop News <news@shop.example>"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("RCPT TO:<bob@example.test>") && stdout.contains("250 2.1.5 Ok"),
+        "bob is accepted at RCPT: {stdout}"
+    );
+    let line = serve.wait_for("\"event\":\"message\"", Duration::from_secs(10));
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let b = &v["bounce"];
+    assert_eq!(b["to"], "bounces@example.test", "{v}");
+    assert_eq!(b["recipients"], serde_json::json!(["bob@example.test"]));
+    assert_eq!(b["status"], "5.2.2");
+    assert_eq!(b["reason"], "mailbox over quota");
+    assert_eq!(b["stored"], true);
+    let dsn_id = b["id"].as_str().unwrap().to_string();
+    assert_eq!(v["header_from"][0], "Shop News <news@shop.example>");
+    serve.stop();
+
+    let files = std::fs::read_dir(maildir.join("new")).unwrap().count();
+    assert_eq!(files, 2, "the message and its bounce");
+    let dsn = maildir_file_with(&maildir, "Return-Path: <>").expect("the bounce");
+    let text = String::from_utf8_lossy(&dsn).to_string();
+    assert!(
+        text.contains("\r\nTo: <bounces@example.test>\r\n"),
+        "MAIL FROM, never From: {text}"
+    );
+    let parsed = mail_parser::MessageParser::default().parse(&dsn).unwrap();
+    assert_eq!(
+        parsed.from().unwrap().first().unwrap().address(),
+        Some("MAILER-DAEMON@demo.example.test")
+    );
+    assert_eq!(
+        parsed.message_id(),
+        Some(format!("{dsn_id}@demo.example.test").as_str())
+    );
+    use mail_parser::MimeHeaders;
+    let ct = parsed.content_type().unwrap();
+    assert_eq!(ct.subtype(), Some("report"));
+    assert_eq!(ct.attribute("report-type"), Some("delivery-status"));
+    let status = parsed
+        .parts
+        .iter()
+        .find(|p| p.content_type().and_then(|c| c.subtype()) == Some("delivery-status"))
+        .map(|p| String::from_utf8_lossy(p.contents()).to_string())
+        .unwrap();
+    assert!(
+        status.contains(
+            "Final-Recipient: rfc822; bob@example.test\r\nAction: failed\r\nStatus: 5.2.2\r\n"
+        ),
+        "{status}"
+    );
+    assert!(
+        text.contains("\r\nFrom: \"Shop News\" <news@shop.example>\r\n"),
+        "the returned headers: {text}"
+    );
+}
+
+#[test]
+fn serve_bounce_logs_local_remote_and_null_senders() {
+    let mut serve = Serve::start(&["--bounce", "<bob@example.test>"]);
+    let (mut s, mut r) = connect(serve.addr);
+    reply(&mut r);
+    assert!(say(&mut s, &mut r, "EHLO c.example").starts_with("250"));
+    for sender in ["bounces@example.test", "x@remote.example", ""] {
+        assert!(say(&mut s, &mut r, &format!("MAIL FROM:<{sender}>")).starts_with("250"));
+        assert!(say(&mut s, &mut r, "RCPT TO:<bob@example.test>").starts_with("250 2.1.5"));
+        assert!(say(&mut s, &mut r, "DATA").starts_with("354"));
+        s.write_all(b"From: Shop <news@shop.example>\r\n\r\nhi\r\n.\r\n")
+            .unwrap();
+        assert!(reply(&mut r).starts_with("250 2.0.0 Ok: queued as"));
+    }
+    assert!(say(&mut s, &mut r, "QUIT").starts_with("221"));
+    // (a line to wait for, what it says), in the order of the log.
+    let lines = [
+        (
+            "bounce:",
+            "<bob@example.test>: 552 5.2.2 mailbox over quota, after the 250",
+        ),
+        (
+            "bounce from <>",
+            "to MAIL FROM <bounces@example.test>: stored in its mailbox",
+        ),
+        (
+            "would be sent",
+            "would be sent to MAIL FROM <x@remote.example>; this test server never delivers onward",
+        ),
+        ("no bounce", "the sender is null (MAIL FROM:<>)"),
+    ];
+    for (needle, says) in lines {
+        let line = serve.wait_for(needle, Duration::from_secs(10));
+        assert!(line.contains(says), "{line}");
+    }
+    // The bounce written for the first one is not counted.
+    stopped_having_accepted(serve, 3);
+}
+
+#[test]
+fn serve_bounce_needs_an_address() {
+    let out = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--bounce", "bob"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--bounce \"bob\": give a recipient address"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -78,6 +78,9 @@ pub struct Policy {
     pub users: Vec<(String, String)>,
     /// Accept content with bare LF line ends instead of refusing it.
     pub allow_bare_lf: bool,
+    /// Recipients accepted at RCPT whose delivery then fails (a mailbox
+    /// over quota): the server bounces the message to its envelope sender.
+    pub bounce: Vec<String>,
 }
 
 impl Default for Policy {
@@ -95,12 +98,14 @@ impl Default for Policy {
             idle_timeout_secs: 300,
             users: vec![("alice@example.test".into(), "wonderland".into())],
             allow_bare_lf: false,
+            bounce: Vec::new(),
         }
     }
 }
 
 impl Policy {
-    pub(super) fn is_local(&self, address: &str) -> bool {
+    /// True when the server takes mail for `address`'s domain.
+    pub fn is_local(&self, address: &str) -> bool {
         match address.rsplit_once('@') {
             None => true,
             Some((_, domain)) => self
@@ -108,6 +113,11 @@ impl Policy {
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(domain)),
         }
+    }
+
+    /// True when delivery to `rcpt` fails after the message is accepted.
+    pub fn bounces(&self, rcpt: &str) -> bool {
+        self.bounce.iter().any(|b| b.eq_ignore_ascii_case(rcpt))
     }
 
     pub(super) fn knows_user(&self, name: &str) -> bool {

@@ -7,7 +7,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::block;
-use crate::app::AppState;
+use crate::app::{AppState, LineKind};
+use crate::server::Bounce;
 use crate::tui::theme::Theme;
 
 /// The latest message the built-in server accepted: what it acted on beside
@@ -31,6 +32,10 @@ pub fn server_side(state: &AppState, frame: &mut Frame, area: Rect, theme: &Them
             inner,
         );
         return;
+    };
+    let inner = match &m.bounce {
+        Some(b) => bounce(b, &m.headers.from, frame, inner, theme),
+        None => inner,
     };
     let cols = Layout::default()
         .direction(Direction::Horizontal)
@@ -68,6 +73,58 @@ pub fn server_side(state: &AppState, frame: &mut Frame, area: Rect, theme: &Them
         shown.push(TLine::from(crate::proto::visible::visible(l.as_bytes())));
     }
     frame.render_widget(Paragraph::new(shown), cols[1]);
+}
+
+/// The bounce above the columns, first because it is the news: what failed
+/// after the 250, where the notification went (the envelope sender) and
+/// the From: the reader saw, which it did not go to. The area left below.
+fn bounce(b: &Bounce, from: &[String], frame: &mut Frame, area: Rect, theme: &Theme) -> Rect {
+    let mut lines = vec![
+        TLine::from(vec![
+            Span::styled("bounce: ", theme.label()),
+            Span::styled(b.what(), theme.line(LineKind::Server, Some(552))),
+        ]),
+        TLine::from(b.where_to()),
+    ];
+    if b.to().is_some() {
+        let from = match from {
+            [] => "no From: field".to_string(),
+            all => format!("From: {}", all.join(", ")),
+        };
+        lines.push(TLine::from(format!("never to {from}")));
+    }
+    // Rows the wrapped lines take; the columns below get what is left.
+    let width = area.width.max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| wrapped_rows(&l.to_string(), width))
+        .sum();
+    let rows = (rows as u16).min(area.height);
+    let [top, rest] = Layout::vertical([Constraint::Length(rows), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
+    rest
+}
+
+/// The rows `text` takes when wrapped at spaces to `width` columns, as
+/// `Wrap` does (a word longer than a row is broken).
+fn wrapped_rows(text: &str, width: usize) -> usize {
+    let (mut rows, mut col) = (1, 0);
+    for word in text.split(' ').map(|w| w.chars().count()) {
+        let need = if col == 0 { word } else { col + 1 + word };
+        if need <= width {
+            col = need;
+        } else {
+            if col > 0 {
+                rows += 1;
+            }
+            col = word;
+            while col > width {
+                rows += 1;
+                col -= width;
+            }
+        }
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -118,5 +175,76 @@ mod tests {
                 && text.contains("<hidden@example.test>")
         );
         assert!(text.contains("Return-Path: <student@client.example>"));
+    }
+
+    #[test]
+    fn rows_of_wrapped_text() {
+        assert_eq!(super::wrapped_rows("", 10), 1);
+        assert_eq!(super::wrapped_rows("abc def", 7), 1);
+        assert_eq!(super::wrapped_rows("abc def", 6), 2);
+        assert_eq!(super::wrapped_rows("abcdefghijk", 5), 3);
+    }
+
+    #[test]
+    fn a_bounce_shows_where_it_went_beside_the_from_the_reader_saw() {
+        let mut s = busy();
+        s.lower = Lower::ServerSide;
+        let received = crate::proto::server::ReceivedMessage {
+            id: "AB12C00002".into(),
+            client: "127.0.0.1".into(),
+            helo: "client.example".into(),
+            tls: false,
+            auth: None,
+            mail_from: "bounces@example.test".into(),
+            mail_params: vec![],
+            rcpts: vec![
+                ("alice@example.test".into(), vec![]),
+                ("bob@example.test".into(), vec![]),
+            ],
+            content: b"From: Shop News <news@shop.example>\r\nTo: Bob <bob@example.test>\r\nSubject: offers\r\n\r\nbody\r\n".to_vec(),
+        };
+        let mut m = crate::server::StoredMessage::new(
+            received,
+            "demo.example.test",
+            std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+        );
+        m.bounce = Some(crate::server::Bounce {
+            failed: vec!["bob@example.test".into()],
+            fate: crate::server::BounceFate::Stored {
+                to: "bounces@example.test".into(),
+                id: "AB12C00003".into(),
+            },
+        });
+        s.stored.push(std::sync::Arc::new(m));
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(
+                format!("server_side_bounce_{w}x{h}"),
+                render(&s, w, h, COLOR).backend()
+            );
+        }
+        let screen = format!("{:?}", render(&s, 120, 40, COLOR).backend());
+        for needle in [
+            "bounce: <bob@example.test>: 552 5.2.2 mailbox over quota, after the 250",
+            "to MAIL FROM <bounces@example.test>",
+            "never to From: Shop News <news@shop.example>",
+        ] {
+            assert!(screen.contains(needle), "{needle:?} in {screen}");
+        }
+        // The failure is drawn as a 5xx reply is.
+        let buffer = render(&s, 120, 40, COLOR).backend().buffer().clone();
+        let cell = (0..buffer.area.height)
+            .flat_map(|y| (0..buffer.area.width).map(move |x| (x, y)))
+            .find(|&(x, y)| {
+                buffer[(x, y)].symbol() == "<"
+                    && x > 0
+                    && buffer[(x - 1, y)].symbol() == " "
+                    && buffer[(x.saturating_sub(2), y)].symbol() == ":"
+            })
+            .map(|p| buffer[p].style());
+        assert_eq!(
+            cell.and_then(|s| s.fg),
+            Some(ratatui::style::Color::Red),
+            "the bounce's headline is red"
+        );
     }
 }
