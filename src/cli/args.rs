@@ -14,9 +14,12 @@ use crate::transcript::Format;
 use crate::transport::TlsMode;
 
 #[derive(Debug, Parser)]
+// args_override_self: where a flag is given twice, the last one wins (the
+// contract in the README); repeatable flags still add up.
 #[command(
     name = "smtp-workbench",
     version,
+    args_override_self = true,
     about = "Step through SMTP sessions by hand: telnet to port 25, done properly.",
     after_help = "Exit status of `send`: 0 accepted (or stopped as --quit-after asked), \
                   2 usage error, 3 connection, TLS, timeout or protocol failure, \
@@ -98,13 +101,16 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    args_override_self = true,
+    after_help = "Examples:\n  \
   smtp-workbench send --server 127.0.0.1:2525 --mail-from me@client.test --rcpt alice@example.test\n  \
   smtp-workbench send --server mail.example.test:587 --tls starttls --auth PLAIN --user alice \\\n      \
   --password-env SMTP_PASSWORD --mail-from alice@example.test --rcpt bob@example.test\n  \
   smtp-workbench send --server mx.example.test --quit-after rcpt --mail-from a@b.test --rcpt c@d.test\n\n\
 Exit status: 0 accepted (or stopped as --quit-after asked), 2 usage error, 3 connection, TLS,\n\
-timeout or protocol failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it.")]
+timeout or protocol failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it."
+)]
 pub struct SendArgs {
     /// The server, HOST[:PORT] (port 25, or 465 with --tls implicit).
     /// Without it, the built-in demo server runs in this process.
@@ -193,12 +199,15 @@ pub struct SendArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  \
+#[command(
+    args_override_self = true,
+    after_help = "Examples:\n  \
   smtp-workbench serve                                   # 127.0.0.1:2525, the demo policy\n  \
   smtp-workbench serve --require-auth --greylist 60 -v   # a stricter server, every line shown\n  \
   swaks --server 127.0.0.1 --port 2525 --to alice@example.test --from me@client.example\n\n\
 It is a test and teaching server: it keeps what it accepts (in memory, and\n\
-with --maildir as files) and never delivers anything onward.")]
+with --maildir as files) and never delivers anything onward."
+)]
 pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:2525")]

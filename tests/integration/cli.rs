@@ -187,3 +187,34 @@ fn load_mode_counts_replies() {
         ));
     usage_error(&["send", "--count", "0"], "--count");
 }
+
+/// Where a flag is given twice the last one wins; repeatable flags add up.
+#[test]
+fn the_last_of_a_flag_given_twice_wins() {
+    let out = bin()
+        .args([
+            "send",
+            "--mail-from",
+            "first@client.example",
+            "--mail-from",
+            "last@client.example",
+            "--rcpt",
+            "alice@example.test",
+            "--rcpt",
+            "bob@example.test",
+            "--quit-after",
+            "greeting",
+            "--quit-after",
+            "rcpt",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("-> MAIL FROM:<last@client.example>"), "{out}");
+    assert!(!out.contains("first@client.example"), "{out}");
+    assert!(out.contains("-> RCPT TO:<alice@example.test>"), "{out}");
+    assert!(out.contains("-> RCPT TO:<bob@example.test>"), "{out}");
+}
