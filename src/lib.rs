@@ -16,11 +16,13 @@
 //!                 effects with no I/O, lessons (lesson, lesson_run)
 //!    |
 //! server/         tokio: the built-in server: listener, connection, env,
-//!                 TLS, store, Maildir, report, demo (started in-process)
+//!                 TLS, store, Maildir, bounce (RFC 3464 reports), report,
+//!                 demo (started in-process)
 //! transcript.rs   the transcript's text and JSON forms
 //!    |
 //! transport/      tokio: a client session over TCP/TLS: target, connect,
-//!                 stream (plain or TLS, shared with server/), pump, clock, tls
+//!                 stream (plain or TLS, shared with server/), pump, clock, tls;
+//!                 dns/: lookups shown as lines (hickory), mx, fcrdns
 //!    |
 //! analysis/       replies explained, envelope against headers (compare), checks
 //! message/        of a message (lint), findings; a message's fields and stamps
