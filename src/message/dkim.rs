@@ -91,7 +91,8 @@ impl DkimKey {
     }
 
     /// The record to publish, as a zone file line: the value split into
-    /// quoted strings of at most 255 bytes (RFC 1035 3.3.14).
+    /// quoted strings of at most 255 bytes (RFC 1035 3.3.14), on one line
+    /// (without parentheses, which some zone readers take badly).
     pub fn zone_record(&self, selector: &str) -> String {
         let value = self.record_value();
         let strings: Vec<String> = value
@@ -99,7 +100,7 @@ impl DkimKey {
             .chunks(255)
             .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
             .collect();
-        format!("{selector}._domainkey IN TXT ( {} )", strings.join(" "))
+        format!("{selector}._domainkey IN TXT {}", strings.join(" "))
     }
 
     /// The message with a DKIM-Signature field for `domain` and `selector`
@@ -210,7 +211,7 @@ mod tests {
         let key = DkimKey::from_pem(DEMO).unwrap();
         let line = key.zone_record("demo");
         assert!(
-            line.starts_with("demo._domainkey IN TXT ( \"v=DKIM1; k=rsa; p="),
+            line.starts_with("demo._domainkey IN TXT \"v=DKIM1; k=rsa; p="),
             "{line}"
         );
         let strings: Vec<&str> = line.split('"').skip(1).step_by(2).collect();

@@ -320,6 +320,11 @@ async fn iprev(
         .iter()
         .flat_map(|p| p.iter().map(ToString::to_string))
         .collect();
+    // An empty PTR answer is what live DNS reports as NXDOMAIN, a permerror.
+    let (result, reason) = match (result, names.is_empty()) {
+        (Outcome::Fail, true) => (Outcome::PermError, "no PTR record".to_string()),
+        other => (other.0, reason),
+    };
     Verdict {
         method: Method::Iprev,
         result,

@@ -197,6 +197,22 @@ _dmarc   3600 IN TXT \"v=DMARC1; p=reject\"
     }
 
     #[test]
+    fn strings_on_one_line_are_joined_and_parentheses_are_not_read_well() {
+        let zone = Zone::parse(
+            "$ORIGIN a.example.\n$TTL 1\nx IN TXT \"a;\" \"b\"\n",
+            "t",
+            None,
+        );
+        assert_eq!(
+            zone.unwrap().get("x.a.example").unwrap().txt,
+            Some((1, vec![b"a;b".to_vec()]))
+        );
+        // hickory 0.26 keeps the quotes of strings inside ( ), and reads a
+        // ';' there as a comment: records to publish go on one line.
+        assert!(Zone::parse("x.a.example. 1 IN TXT ( \"a;\" )\n", "t", None).is_err());
+    }
+
+    #[test]
     fn a_broken_zone_file_is_an_error_naming_it() {
         let err = Zone::parse("@ IN TXT", "broken.zone", None).unwrap_err();
         assert_eq!(err.source_name, "broken.zone");
