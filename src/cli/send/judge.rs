@@ -24,38 +24,45 @@ pub struct AuthPlan {
 }
 
 /// The plan, or None when no message will go (VRFY only, `--quit-after`
-/// before MAIL).
+/// before MAIL) or no DNS was chosen (a note then says how to ask).
 pub fn plan(
     args: &SendArgs,
     plan: &Plan,
     builtin: bool,
     limit: Duration,
+    notes: &mut Vec<String>,
 ) -> Result<Option<AuthPlan>, UsageError> {
     if plan.rcpts.is_empty() || args.quit_after.is_some_and(|q| q < QuitAfter::Mail) {
         return Ok(None);
     }
+    let Some(dns) = dns_source(args, builtin)? else {
+        notes.push(
+            "auth: not judged; give --dns HOST[:PORT] (live DNS) or --zone FILE to see SPF, \
+             DKIM and DMARC as the receiver will"
+                .into(),
+        );
+        return Ok(None);
+    };
     Ok(Some(AuthPlan {
-        dns: dns_source(args, builtin)?,
+        dns,
         client_ip: args.client_ip,
         limit,
     }))
 }
 
-/// `--zone FILE`, `--dns HOST[:PORT]`, the built-in server's empty world
-/// (every name "no record") or the system's resolver.
-fn dns_source(args: &SendArgs, builtin: bool) -> Result<DnsSource, UsageError> {
+/// `--zone FILE`, `--dns HOST[:PORT]`, or the built-in server's empty
+/// world (every name "no record"). A real server without either: None, as
+/// asking the system's resolver unasked would send the envelope's names to
+/// whatever DNS the machine uses.
+fn dns_source(args: &SendArgs, builtin: bool) -> Result<Option<DnsSource>, UsageError> {
     if let Some(path) = &args.zone {
         let zone = Zone::read(path).map_err(|e| usage(format!("--zone: {e}")))?;
-        return Ok(DnsSource::Zone(Arc::new(zone)));
+        return Ok(Some(DnsSource::Zone(Arc::new(zone))));
     }
     if let Some(server) = &args.dns {
-        return dns_server(server).map(DnsSource::Server);
+        return dns_server(server).map(|a| Some(DnsSource::Server(a)));
     }
-    Ok(if builtin {
-        DnsSource::Zone(Arc::default())
-    } else {
-        DnsSource::System
-    })
+    Ok(builtin.then(|| DnsSource::Zone(Arc::default())))
 }
 
 /// `HOST[:PORT]` where HOST is an address (a resolver's name would need a

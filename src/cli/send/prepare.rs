@@ -51,7 +51,7 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         pipelining: !args.no_pipelining,
         quit_after: args.quit_after,
     };
-    let judged = judge::plan(args, &plan, builtin, connect.timeout)?;
+    let judged = judge::plan(args, &plan, builtin, connect.timeout, &mut notes)?;
     Ok(Prepared {
         builtin,
         plan,
