@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
+use crate::analysis::auth::Verdict;
 use crate::proto::client::Event;
 use crate::proto::visible::json_safe;
 use crate::transport::Timed;
@@ -89,6 +90,15 @@ impl<W: Write> Writer<W> {
         })
     }
 
+    /// One authentication result: text `== auth: spf=pass domain=…: sentence`,
+    /// JSON `{"kind":"auth","method",…,"text"}`.
+    pub fn write_auth(&mut self, at: Duration, verdict: &Verdict) -> io::Result<()> {
+        match self.format {
+            Format::Text => writeln!(self.out, "{} == {}", stamp(at), auth_line(verdict)),
+            Format::Json => writeln!(self.out, "{}", json_auth(at, verdict)),
+        }
+    }
+
     fn write_text(&mut self, entry: &Timed) -> io::Result<()> {
         let t = stamp(entry.at);
         match &entry.event {
@@ -121,6 +131,34 @@ impl<W: Write> Writer<W> {
             Event::Error(s) => writeln!(self.out, "{t} ** {s}"),
         }
     }
+}
+
+/// The text line of a result, after the time stamp.
+pub fn auth_line(v: &Verdict) -> String {
+    let domain = if v.domain.is_empty() {
+        String::new()
+    } else {
+        format!(" domain={}", v.domain)
+    };
+    format!(
+        "auth: {}={}{domain}: {}",
+        v.method.name(),
+        v.result,
+        v.sentence
+    )
+}
+
+/// The JSON object of a result; `text` holds its sentence.
+pub fn json_auth(at: Duration, v: &Verdict) -> Value {
+    json!({
+        "t": secs(at),
+        "kind": "auth",
+        "method": v.method.name(),
+        "result": v.result.name(),
+        "domain": v.domain,
+        "reason": v.reason,
+        "text": v.sentence,
+    })
 }
 
 fn secs(d: Duration) -> f64 {
@@ -316,6 +354,34 @@ mod tests {
             "ESC escaped as JSON does: {out}"
         );
         assert!(lines[2].get("raw").is_none(), "nothing differs: no raw");
+    }
+
+    #[test]
+    fn an_auth_result_is_one_line_of_text_or_one_json_object() {
+        use crate::analysis::auth::{Method, Outcome};
+        let v = Verdict {
+            method: Method::Spf,
+            result: Outcome::Pass,
+            domain: "client.example".into(),
+            reason: "the record's verdict".into(),
+            sentence: "SPF passes.".into(),
+        };
+        let mut w = Writer::new(Vec::new(), Format::Text, false);
+        w.write_auth(Duration::from_millis(5), &v).unwrap();
+        let text = String::from_utf8(w.into_inner()).unwrap();
+        assert_eq!(
+            text,
+            "  0.005 == auth: spf=pass domain=client.example: SPF passes.\n"
+        );
+        let mut w = Writer::new(Vec::new(), Format::Json, false);
+        w.write_auth(Duration::ZERO, &v).unwrap();
+        let line: Value = serde_json::from_slice(&w.into_inner()).unwrap();
+        assert_eq!(line["kind"], "auth");
+        assert_eq!(line["method"], "spf");
+        assert_eq!(line["result"], "pass");
+        assert_eq!(line["domain"], "client.example");
+        assert_eq!(line["reason"], "the record's verdict");
+        assert_eq!(line["text"], "SPF passes.");
     }
 
     #[test]

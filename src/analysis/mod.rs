@@ -3,6 +3,7 @@
 //! composed message before DATA. No I/O and no terminal: plain values in,
 //! findings out, for the TUI and `send` alike.
 
+pub mod auth;
 pub mod compare;
 pub mod explain;
 pub mod lint;

@@ -98,6 +98,18 @@ pub enum Command {
     /// Run the built-in demo server alone, for other clients (swaks, a mail
     /// program, a class).
     Serve(Box<ServeArgs>),
+    /// Print the DNS TXT record that publishes a DKIM key's public half.
+    DkimRecord(DkimRecordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DkimRecordArgs {
+    /// The private key (PEM: RSA as PKCS#8 or PKCS#1, Ed25519 as PKCS#8).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The selector the record is published under (SEL._domainkey.DOMAIN).
+    #[arg(long, value_name = "SEL")]
+    pub selector: String,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +208,27 @@ pub struct SendArgs {
     /// With --count: sessions at once.
     #[arg(long, value_name = "C", default_value_t = 1)]
     pub concurrency: usize,
+
+    /// The client address SPF and iprev judge (default: the address this
+    /// connection comes from).
+    #[arg(long, value_name = "ADDR")]
+    pub client_ip: Option<std::net::IpAddr>,
+    /// Sign the message with DKIM using this private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "dkim_selector")]
+    pub dkim_key: Option<PathBuf>,
+    /// The DKIM selector (s=) for --dkim-key.
+    #[arg(long, value_name = "SEL", requires = "dkim_key")]
+    pub dkim_selector: Option<String>,
+    /// The DKIM signing domain (d=); default: From:'s domain.
+    #[arg(long, value_name = "DOMAIN", requires = "dkim_key")]
+    pub dkim_domain: Option<String>,
+    /// Judge authentication with this DNS resolver instead of the system's.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub dns: Option<String>,
+    /// Judge authentication offline, from this zone file (the built-in
+    /// server's world), instead of asking DNS.
+    #[arg(long, value_name = "FILE", conflicts_with = "dns")]
+    pub zone: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod args;
 mod connection;
+mod dkim_record;
 mod exit;
 mod modes;
 mod send;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, ConnectionArgs, SendArgs, ServeArgs};
+pub use args::{Cli, Command, ConnectionArgs, DkimRecordArgs, SendArgs, ServeArgs};
 pub use exit::{
     exit_status, UsageError, EXIT_CONNECTION, EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT, EXIT_USAGE,
 };
@@ -24,6 +25,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Send(args)) => ExitCode::from(send(&args)),
         Some(Command::Serve(args)) => ExitCode::from(serve::serve(&args)),
+        Some(Command::DkimRecord(args)) => ExitCode::from(dkim_record::dkim_record(&args)),
         None => ExitCode::from(workbench::workbench(&cli)),
     }
 }

@@ -3,6 +3,8 @@
 //! turning the content into bytes. No I/O and no clock: the time comes in as
 //! an argument.
 
+pub mod dkim;
+
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 

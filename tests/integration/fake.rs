@@ -80,7 +80,7 @@ fn json_transcript_is_one_object_per_line() {
         let v: serde_json::Value = serde_json::from_str(line).expect(line);
         let kind = v["kind"].as_str().unwrap().to_string();
         assert!(
-            ["client", "server", "info", "error"].contains(&kind.as_str()),
+            ["client", "server", "info", "error", "auth"].contains(&kind.as_str()),
             "{line}"
         );
         assert!(v["text"].is_string(), "{line}");

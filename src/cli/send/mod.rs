@@ -4,8 +4,10 @@
 mod auth;
 mod content;
 mod envelope;
+mod judge;
 mod load;
 mod prepare;
+mod sign;
 
 use std::io::Write;
 use std::time::Duration;
@@ -87,19 +89,59 @@ async fn run<W: Write>(args: &SendArgs, mut prepared: Prepared, writer: &mut Wri
             event,
         });
     }
-    let session = ClientSession::with_plan(ReplyLimits::default(), prepared.plan);
-    let mut last = Duration::ZERO;
-    let session = transport::run(session, &prepared.connect, &mut |e: Timed| {
-        last = e.at;
-        let _ = writer.write(&e);
-    })
-    .await;
+    let (session, last) = converse(prepared, writer).await;
     if let Some(demo) = &builtin {
         for line in builtin_report(&demo.handle) {
             let _ = writer.write_note(last, &line);
         }
     }
     finish(writer, &session, last)
+}
+
+/// Runs the session, writing its events as they come. The authentication
+/// verdicts go before the greeting: at once with `--client-ip`, else as
+/// soon as the connection says where it comes from (the session goes on
+/// meanwhile; its events wait in order behind the verdicts).
+async fn converse<W: Write>(
+    prepared: Prepared,
+    writer: &mut Writer<W>,
+) -> (ClientSession, Duration) {
+    let Prepared {
+        plan,
+        connect,
+        auth,
+        ..
+    } = prepared;
+    let receiver = connect.target.host.clone();
+    let mut pending = auth;
+    if let Some(a) = pending.as_ref() {
+        if let Some(ip) = a.client_ip {
+            judge::judge(a, &plan, ip, &receiver, writer, Duration::ZERO).await;
+            pending = None;
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Timed>();
+    let session = ClientSession::with_plan(ReplyLimits::default(), plan.clone());
+    let run = async move {
+        let mut observer = move |e: Timed| {
+            let _ = tx.send(e);
+        };
+        transport::run(session, &connect, &mut observer).await
+    };
+    let show = async {
+        let mut last = Duration::ZERO;
+        while let Some(e) = rx.recv().await {
+            last = e.at;
+            let _ = writer.write(&e);
+            let from = judge::connected_from(&e);
+            if let (Some(a), Some(ip)) = (pending.as_ref(), from) {
+                judge::judge(a, &plan, ip, &receiver, writer, e.at).await;
+                pending = None;
+            }
+        }
+        last
+    };
+    tokio::join!(run, show)
 }
 
 /// No --server: the built-in server, in this process, on a loopback port

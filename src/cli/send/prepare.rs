@@ -4,7 +4,8 @@
 use super::super::args::SendArgs;
 use super::super::connection;
 use super::super::exit::{usage, UsageError};
-use super::{auth, content, envelope};
+use super::judge::{self, AuthPlan};
+use super::{auth, content, envelope, sign};
 use crate::proto::client::{Plan, Transfer};
 use crate::transport::{ConnectOptions, TlsMode};
 
@@ -16,6 +17,8 @@ pub struct Prepared {
     pub connect: ConnectOptions,
     /// Info lines for the transcript before the session starts.
     pub notes: Vec<String>,
+    /// The authentication verdicts to show before MAIL, when a message goes.
+    pub auth: Option<AuthPlan>,
 }
 
 pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
@@ -26,6 +29,7 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
     let mut notes = Vec::new();
     let envelope = envelope::envelope(args, builtin, &mut notes)?;
     let content = content::content(args, &envelope, &mut notes)?;
+    let content = sign::sign(args, content, &mut notes)?;
     let auth = auth::auth(args)?;
     let ehlo = args.conn.ehlo(&mut notes)?;
     let plan = Plan {
@@ -47,10 +51,12 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         pipelining: !args.no_pipelining,
         quit_after: args.quit_after,
     };
+    let judged = judge::plan(args, &plan, builtin, connect.timeout, &mut notes)?;
     Ok(Prepared {
         builtin,
         plan,
         connect,
         notes,
+        auth: judged,
     })
 }

@@ -1,0 +1,174 @@
+//! `send`'s authentication verdicts: where the client's address and the
+//! DNS answers come from, the judgement made before MAIL, and its `auth:`
+//! lines in the transcript.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::super::args::SendArgs;
+use super::super::exit::{usage, UsageError};
+use crate::analysis::auth::{self, DnsSource, Inputs, Zone};
+use crate::proto::client::{Event, Plan, QuitAfter};
+use crate::transcript::Writer;
+use crate::transport::Timed;
+
+/// What to judge, and with which DNS; the client's address may wait for
+/// the connection.
+pub struct AuthPlan {
+    pub dns: DnsSource,
+    /// `--client-ip`; None: the address the connection comes from.
+    pub client_ip: Option<IpAddr>,
+    pub limit: Duration,
+}
+
+/// The plan, or None when no message will go (VRFY only, `--quit-after`
+/// before MAIL) or no DNS was chosen (a note then says how to ask).
+pub fn plan(
+    args: &SendArgs,
+    plan: &Plan,
+    builtin: bool,
+    limit: Duration,
+    notes: &mut Vec<String>,
+) -> Result<Option<AuthPlan>, UsageError> {
+    if plan.rcpts.is_empty() || args.quit_after.is_some_and(|q| q < QuitAfter::Mail) {
+        return Ok(None);
+    }
+    let Some(dns) = dns_source(args, builtin)? else {
+        notes.push(
+            "auth: not judged; give --dns HOST[:PORT] (live DNS) or --zone FILE to see SPF, \
+             DKIM and DMARC as the receiver will"
+                .into(),
+        );
+        return Ok(None);
+    };
+    Ok(Some(AuthPlan {
+        dns,
+        client_ip: args.client_ip,
+        limit,
+    }))
+}
+
+/// `--zone FILE`, `--dns HOST[:PORT]`, or the built-in server's empty
+/// world (every name "no record"). A real server without either: None, as
+/// asking the system's resolver unasked would send the envelope's names to
+/// whatever DNS the machine uses.
+fn dns_source(args: &SendArgs, builtin: bool) -> Result<Option<DnsSource>, UsageError> {
+    if let Some(path) = &args.zone {
+        let zone = Zone::read(path).map_err(|e| usage(format!("--zone: {e}")))?;
+        return Ok(Some(DnsSource::Zone(Arc::new(zone))));
+    }
+    if let Some(server) = &args.dns {
+        return dns_server(server).map(|a| Some(DnsSource::Server(a)));
+    }
+    Ok(builtin.then(|| DnsSource::Zone(Arc::default())))
+}
+
+/// `HOST[:PORT]` where HOST is an address (a resolver's name would need a
+/// resolver); port 53 unless given.
+fn dns_server(s: &str) -> Result<SocketAddr, UsageError> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    s.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            usage(format!(
+                "--dns {s:?}: give the resolver's address, ADDR or ADDR:PORT"
+            ))
+        })
+}
+
+/// The local address in the transport's "connected to X from Y" line.
+// The transport says where it connected from in this line and nowhere
+// else that reaches `send`; a structured event would be better.
+pub fn connected_from(entry: &Timed) -> Option<IpAddr> {
+    let Event::Info(text) = &entry.event else {
+        return None;
+    };
+    let (_, local) = text.strip_prefix("connected to ")?.rsplit_once(" from ")?;
+    local.parse::<SocketAddr>().ok().map(|a| a.ip())
+}
+
+/// Judges the message about to go and writes the `auth:` lines: where the
+/// address and DNS came from, each lookup, then one line per result.
+pub async fn judge<W: Write>(
+    plan: &AuthPlan,
+    session: &Plan,
+    ip: IpAddr,
+    receiver: &str,
+    writer: &mut Writer<W>,
+    at: Duration,
+) {
+    let whence = if plan.client_ip.is_some() {
+        "given with --client-ip"
+    } else {
+        "the address this connection comes from; --client-ip sets another"
+    };
+    let _ = writer.write_note(
+        at,
+        &format!(
+            "auth: client IP {ip} ({whence}); DNS from {}",
+            plan.dns.describe()
+        ),
+    );
+    let mail_from = session
+        .mail_from
+        .address()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let inputs = Inputs {
+        message: &session.content,
+        mail_from: &mail_from,
+        helo: &session.ehlo,
+        client_ip: ip,
+        receiver,
+    };
+    let judgement = auth::judge(&inputs, &plan.dns, plan.limit).await;
+    for lookup in &judgement.lookups {
+        let _ = writer.write_note(at, &format!("auth: dns {lookup}"));
+    }
+    for verdict in &judgement.verdicts {
+        let _ = writer.write_auth(at, verdict);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_address_is_read_from_the_connected_line() {
+        let entry = |text: &str| Timed {
+            at: Duration::ZERO,
+            latency: None,
+            event: Event::Info(text.into()),
+        };
+        assert_eq!(
+            connected_from(&entry("connected to 127.0.0.1:2525 from 127.0.0.1:50000")),
+            Some("127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            connected_from(&entry("connected to [::1]:25 from [::1]:4000")),
+            Some("::1".parse().unwrap())
+        );
+        assert_eq!(connected_from(&entry("connecting to 127.0.0.1:25")), None);
+    }
+
+    #[test]
+    fn a_dns_server_is_an_address_with_port_53_unless_given() {
+        assert_eq!(
+            dns_server("127.0.0.1").unwrap(),
+            "127.0.0.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            dns_server("127.0.0.1:5353").unwrap(),
+            "127.0.0.1:5353".parse().unwrap()
+        );
+        assert_eq!(dns_server("[::1]").unwrap(), "[::1]:53".parse().unwrap());
+        assert!(dns_server("ns.example").is_err());
+    }
+}
