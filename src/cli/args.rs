@@ -222,9 +222,6 @@ pub struct SendArgs {
     /// The DKIM signing domain (d=); default: From:'s domain.
     #[arg(long, value_name = "DOMAIN", requires = "dkim_key")]
     pub dkim_domain: Option<String>,
-    /// Judge authentication with this DNS resolver instead of the system's.
-    #[arg(long, value_name = "HOST[:PORT]")]
-    pub dns: Option<String>,
     /// Judge authentication offline, from this zone file (the built-in
     /// server's world), instead of asking DNS.
     #[arg(long, value_name = "FILE", conflicts_with = "dns")]

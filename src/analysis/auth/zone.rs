@@ -74,6 +74,35 @@ impl Zone {
         Ok(zone)
     }
 
+    /// The demo world that ships with the tool (`assets/zone/`): example.test
+    /// and its look-alike, the demo sender's client.example, and loopback's
+    /// reverse zone. The same files a real DNS server serves in the tests.
+    pub fn demo() -> Result<Self, ZoneError> {
+        const FILES: [(&str, &str); 4] = [
+            (
+                "example.test.zone",
+                include_str!("../../../assets/zone/example.test.zone"),
+            ),
+            (
+                "examp1e.test.zone",
+                include_str!("../../../assets/zone/examp1e.test.zone"),
+            ),
+            (
+                "client.example.zone",
+                include_str!("../../../assets/zone/client.example.zone"),
+            ),
+            (
+                "127.in-addr.arpa.zone",
+                include_str!("../../../assets/zone/127.in-addr.arpa.zone"),
+            ),
+        ];
+        let mut zone = Zone::default();
+        for (name, text) in FILES {
+            zone.names.extend(Self::parse(text, name, None)?.names);
+        }
+        Ok(zone)
+    }
+
     /// The records of `name` (any case, with or without the final dot).
     pub fn get(&self, name: &str) -> Option<&Names> {
         self.names.get(&fqdn(name))
@@ -148,6 +177,40 @@ fn ptr_of(d: &RData) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The demo world reads whole: the keys, the policies and the hostile
+    /// records the lessons and tests rely on are there as written.
+    #[test]
+    fn the_demo_world_reads_as_written() {
+        let zone = Zone::demo().unwrap();
+        let txt = |name: &str| {
+            let (_, records) = zone.get(name).and_then(|n| n.txt.clone()).unwrap();
+            records
+                .iter()
+                .map(|r| String::from_utf8_lossy(r).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(txt("client.example"), ["v=spf1 ip4:127.0.0.0/8 -all"]);
+        assert_eq!(
+            txt("_dmarc.example.test"),
+            ["v=DMARC1; p=reject; adkim=r; aspf=r"]
+        );
+        // The published key is the demo key's public half, in both domains.
+        let key = crate::message::dkim::DkimKey::from_pem(include_bytes!(
+            "../../../assets/dkim/demo.key"
+        ))
+        .unwrap();
+        assert_eq!(txt("demo._domainkey.client.example"), [key.record_value()]);
+        assert_eq!(txt("demo._domainkey.example.test"), [key.record_value()]);
+        assert!(txt("big.hostile.example.test")[0].len() > MAX_TXT_BYTES);
+        let (_, mx) = zone.get("example.test").and_then(|n| n.mx.clone()).unwrap();
+        assert_eq!(mx.len(), 2);
+        assert!(zone.get("examp1e.test").is_some(), "the look-alike");
+        assert!(zone
+            .get("1.0.0.127.in-addr.arpa")
+            .is_some_and(|n| n.ptr.is_some()));
+    }
+
     use super::*;
 
     const ZONE: &str = "\

@@ -50,36 +50,23 @@ pub fn plan(
     }))
 }
 
-/// `--zone FILE`, `--dns HOST[:PORT]`, or the built-in server's empty
-/// world (every name "no record"). A real server without either: None, as
-/// asking the system's resolver unasked would send the envelope's names to
-/// whatever DNS the machine uses.
+/// `--zone FILE`, `--dns HOST[:PORT]`, or the built-in server's demo world
+/// (`assets/zone/`). A real server without either: None, as asking the
+/// system's resolver unasked would send the envelope's names to whatever DNS
+/// the machine uses.
 fn dns_source(args: &SendArgs, builtin: bool) -> Result<Option<DnsSource>, UsageError> {
     if let Some(path) = &args.zone {
         let zone = Zone::read(path).map_err(|e| usage(format!("--zone: {e}")))?;
         return Ok(Some(DnsSource::Zone(Arc::new(zone))));
     }
-    if let Some(server) = &args.dns {
-        return dns_server(server).map(|a| Some(DnsSource::Server(a)));
+    if let Some(server) = args.conn.dns {
+        return Ok(Some(DnsSource::Server(server)));
     }
-    Ok(builtin.then(|| DnsSource::Zone(Arc::default())))
-}
-
-/// `HOST[:PORT]` where HOST is an address (a resolver's name would need a
-/// resolver); port 53 unless given.
-fn dns_server(s: &str) -> Result<SocketAddr, UsageError> {
-    if let Ok(a) = s.parse::<SocketAddr>() {
-        return Ok(a);
+    if !builtin {
+        return Ok(None);
     }
-    s.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .map(|ip| SocketAddr::new(ip, 53))
-        .map_err(|_| {
-            usage(format!(
-                "--dns {s:?}: give the resolver's address, ADDR or ADDR:PORT"
-            ))
-        })
+    let zone = Zone::demo().map_err(|e| usage(format!("the demo zone: {e}")))?;
+    Ok(Some(DnsSource::Zone(Arc::new(zone))))
 }
 
 /// The local address in the transport's "connected to X from Y" line.
@@ -156,19 +143,5 @@ mod tests {
             Some("::1".parse().unwrap())
         );
         assert_eq!(connected_from(&entry("connecting to 127.0.0.1:25")), None);
-    }
-
-    #[test]
-    fn a_dns_server_is_an_address_with_port_53_unless_given() {
-        assert_eq!(
-            dns_server("127.0.0.1").unwrap(),
-            "127.0.0.1:53".parse().unwrap()
-        );
-        assert_eq!(
-            dns_server("127.0.0.1:5353").unwrap(),
-            "127.0.0.1:5353".parse().unwrap()
-        );
-        assert_eq!(dns_server("[::1]").unwrap(), "[::1]:53".parse().unwrap());
-        assert!(dns_server("ns.example").is_err());
     }
 }
