@@ -5,7 +5,8 @@
 //! ```text
 //! main.rs, cli/   arguments, exit statuses, which face runs: args (clap types),
 //!                 modes (names the flags take), exit, connection, workbench,
-//!                 send/ (prepare, envelope, content, auth, load), serve
+//!                 send/ (prepare, envelope, content, auth, sign, judge, load),
+//!                 serve, dkim_record
 //!    |
 //! tui/            the terminal loop, the key table (keymap), theme, layout, and
 //!                 pane/: one file per pane (status, palette, envelope,
@@ -25,7 +26,10 @@
 //!                 dns/: lookups shown as lines (hickory), mx, fcrdns
 //!    |
 //! analysis/       replies explained, envelope against headers (compare), checks
-//! message/        of a message (lint), findings; a message's fields and stamps
+//!                 of a message (lint), findings; auth/: SPF, DKIM, DMARC and
+//!                 iprev judged (mail-auth) against live DNS or a zone, a
+//!                 sentence each
+//! message/        a message's fields and stamps; dkim (signing, TXT records)
 //!    |
 //! proto/          SMTP with no I/O and no clock: replies, capabilities,
 //!                 commands, DATA/BDAT, AUTH, visible bytes; client/ (the
