@@ -224,10 +224,7 @@ fn a_lesson_completed_end_to_end() {
         pty.wait_for(reply);
         pty.wait_for(step);
     }
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("Lesson complete");
-    quit(&mut pty, false);
+    finish_lesson(&mut pty);
 }
 
 #[test]
@@ -256,10 +253,7 @@ fn the_bounce_lesson_shows_the_bounce_in_the_envelope_senders_mailbox() {
     pty.wait_for("bounce: <bob@example.test>: 552 5.2.2 mailbox over quota");
     pty.wait_for("to MAIL FROM <bounces@example.test>: stored in its mailbox");
     pty.wait_for("never to From: Shop News <news@shop.example>");
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("Lesson complete");
-    quit(&mut pty, false);
+    finish_lesson(&mut pty);
 }
 
 const F3: &str = "\x1bOR";
@@ -292,40 +286,48 @@ fn deliver(pty: &mut Pty, ehlo: bool, next: &str) {
     pty.wait_for(next);
 }
 
+/// QUIT from the palette, the last step of a lesson, then leaves.
+fn finish_lesson(pty: &mut Pty) {
+    pty.keys("quit");
+    pty.keys(ENTER);
+    pty.wait_for("Lesson complete");
+    quit(pty, false);
+}
+
+/// Back in the palette after an edit: MAIL FROM (once the palette offers
+/// `mail_from`), then step `after_mail`, RCPT TO and DATA, then `after_data`.
+fn send_again(pty: &mut Pty, mail_from: &str, after_mail: &str, after_data: &str) {
+    pty.wait_for(mail_from);
+    pty.keys(ENTER);
+    pty.wait_for(after_mail);
+    pty.keys(ENTER);
+    pty.keys(ENTER);
+    pty.wait_for(after_data);
+}
+
 #[test]
 fn the_spf_lesson_sends_one_from_with_two_envelopes() {
     let mut pty = lesson(
         "spf-judges-the-envelope",
         "Lesson 1/5: SPF judges the envelope",
     );
-    pty.keys(ENTER);
-    pty.wait_for("250 CHUNKING");
-    pty.keys(ENTER);
-    pty.wait_for("250 2.1.0 Ok");
-    pty.wait_for("Lesson 2/5");
-    pty.keys(ENTER);
-    pty.keys(ENTER);
-    pty.wait_for("queued as");
-    pty.wait_for("Lesson 3/5");
+    deliver(&mut pty, true, "Lesson 3/5");
     // The envelope, edited by hand: MAIL FROM only, From: stays.
     pty.keys(TAB);
     pty.keys(&BACKSPACE.repeat("student@client.example".len()));
     pty.keys("student@parked.example.test");
     pty.keys(SHIFT_TAB);
-    pty.wait_for("MAIL FROM:<student@parked.example.test>");
-    pty.keys(ENTER);
-    pty.wait_for("Lesson 4/5");
-    pty.keys(ENTER);
-    pty.keys(ENTER);
-    pty.wait_for("Lesson 5/5");
+    send_again(
+        &mut pty,
+        "MAIL FROM:<student@parked.example.test>",
+        "Lesson 4/5",
+        "Lesson 5/5",
+    );
     pty.keys(F3);
     pty.wait_for("The server's side");
     pty.wait_for("MAIL FROM:<student@parked.example.test>");
     pty.wait_for("From: Student <student@client.example>");
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("Lesson complete");
-    quit(&mut pty, false);
+    finish_lesson(&mut pty);
 }
 
 #[test]
@@ -344,19 +346,16 @@ fn the_dmarc_lesson_sends_a_spoofed_from_then_a_look_alike() {
     pty.keys("← headers");
     pty.wait_for("Envelope ← headers");
     pty.keys(ENTER);
-    pty.wait_for("MAIL FROM:<ceo@examp1e.test>");
-    pty.keys(ENTER);
-    pty.wait_for("Lesson 4/5");
-    pty.keys(ENTER);
-    pty.keys(ENTER);
-    pty.wait_for("Lesson 5/5");
+    send_again(
+        &mut pty,
+        "MAIL FROM:<ceo@examp1e.test>",
+        "Lesson 4/5",
+        "Lesson 5/5",
+    );
     pty.keys(F3);
     pty.wait_for("The server's side");
     pty.wait_for("From: Example Bank <ceo@examp1e.test>");
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("Lesson complete");
-    quit(&mut pty, false);
+    finish_lesson(&mut pty);
 }
 
 #[test]
@@ -377,10 +376,7 @@ fn the_dkim_lesson_sends_a_signed_message_then_one_byte_changed() {
     pty.keys(SHIFT_TAB);
     deliver(&mut pty, false, "Lesson 4/4");
     pty.wait_for("Please pay the invoice today: EUR 900");
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("Lesson complete");
-    quit(&mut pty, false);
+    finish_lesson(&mut pty);
 }
 
 #[test]
