@@ -180,6 +180,18 @@ pub fn builtin() -> Vec<(&'static str, &'static str)> {
             "bounces-go-to-mail-from",
             include_str!("../../assets/lessons/bounces-go-to-mail-from.toml"),
         ),
+        (
+            "spf-judges-the-envelope",
+            include_str!("../../assets/lessons/spf-judges-the-envelope.toml"),
+        ),
+        (
+            "dmarc-judges-from",
+            include_str!("../../assets/lessons/dmarc-judges-from.toml"),
+        ),
+        (
+            "dkim-one-byte",
+            include_str!("../../assets/lessons/dkim-one-byte.toml"),
+        ),
     ]
 }
 
@@ -236,7 +248,7 @@ mod tests {
             let l = Lesson::parse(name, text).unwrap_or_else(|e| panic!("{e}"));
             assert!(!l.steps.is_empty(), "{name}");
         }
-        assert!(builtin().len() >= 8);
+        assert!(builtin().len() >= 11);
     }
 
     #[test]

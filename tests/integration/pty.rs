@@ -224,15 +224,11 @@ fn a_lesson_completed_end_to_end() {
         pty.wait_for(reply);
         pty.wait_for(step);
     }
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("Lesson complete");
-    quit(&mut pty, false);
+    finish_lesson(&mut pty);
 }
 
 #[test]
 fn the_bounce_lesson_shows_the_bounce_in_the_envelope_senders_mailbox() {
-    const F3: &str = "\x1bOR";
     let mut pty = Pty::spawn(&[
         "--ehlo",
         "client.example.test",
@@ -257,10 +253,130 @@ fn the_bounce_lesson_shows_the_bounce_in_the_envelope_senders_mailbox() {
     pty.wait_for("bounce: <bob@example.test>: 552 5.2.2 mailbox over quota");
     pty.wait_for("to MAIL FROM <bounces@example.test>: stored in its mailbox");
     pty.wait_for("never to From: Shop News <news@shop.example>");
+    finish_lesson(&mut pty);
+}
+
+const F3: &str = "\x1bOR";
+const TAB: &str = "\t";
+const SHIFT_TAB: &str = "\x1b[Z";
+const BACKSPACE: &str = "\x7f";
+const LEFT: &str = "\x1b[D";
+const RIGHT: &str = "\x1b[C";
+const DOWN: &str = "\x1b[B";
+
+/// Starts the built-in lesson `name` and waits for its first step.
+fn lesson(name: &str, first: &str) -> Pty {
+    let pty = Pty::spawn(&["--ehlo", "client.example.test", "--lesson", name]);
+    pty.wait_for(first);
+    pty.wait_for("220 demo.example.test");
+    pty
+}
+
+/// EHLO, MAIL FROM, RCPT TO and DATA, one Enter each, the first (EHLO) only
+/// when `ehlo`; waits for the message to be queued and for step `next`.
+fn deliver(pty: &mut Pty, ehlo: bool, next: &str) {
+    if ehlo {
+        pty.keys(ENTER);
+        pty.wait_for("250 CHUNKING");
+    }
+    for _ in 0..3 {
+        pty.keys(ENTER);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    pty.wait_for(next);
+}
+
+/// QUIT from the palette, the last step of a lesson, then leaves.
+fn finish_lesson(pty: &mut Pty) {
     pty.keys("quit");
     pty.keys(ENTER);
     pty.wait_for("Lesson complete");
-    quit(&mut pty, false);
+    quit(pty, false);
+}
+
+/// Back in the palette after an edit: MAIL FROM (once the palette offers
+/// `mail_from`), then step `after_mail`, RCPT TO and DATA, then `after_data`.
+fn send_again(pty: &mut Pty, mail_from: &str, after_mail: &str, after_data: &str) {
+    pty.wait_for(mail_from);
+    pty.keys(ENTER);
+    pty.wait_for(after_mail);
+    pty.keys(ENTER);
+    pty.keys(ENTER);
+    pty.wait_for(after_data);
+}
+
+#[test]
+fn the_spf_lesson_sends_one_from_with_two_envelopes() {
+    let mut pty = lesson(
+        "spf-judges-the-envelope",
+        "Lesson 1/5: SPF judges the envelope",
+    );
+    deliver(&mut pty, true, "Lesson 3/5");
+    // The envelope, edited by hand: MAIL FROM only, From: stays.
+    pty.keys(TAB);
+    pty.keys(&BACKSPACE.repeat("student@client.example".len()));
+    pty.keys("student@parked.example.test");
+    pty.keys(SHIFT_TAB);
+    send_again(
+        &mut pty,
+        "MAIL FROM:<student@parked.example.test>",
+        "Lesson 4/5",
+        "Lesson 5/5",
+    );
+    pty.keys(F3);
+    pty.wait_for("The server's side");
+    pty.wait_for("MAIL FROM:<student@parked.example.test>");
+    pty.wait_for("From: Student <student@client.example>");
+    finish_lesson(&mut pty);
+}
+
+#[test]
+fn the_dmarc_lesson_sends_a_spoofed_from_then_a_look_alike() {
+    let mut pty = lesson("dmarc-judges-from", "Lesson 1/5: DMARC judges From:");
+    deliver(&mut pty, true, "Lesson 3/5");
+    pty.wait_for("From: Example Bank <ceo@example.test>");
+    // From: in the message: a digit 1 for the l of example.test.
+    pty.keys(TAB);
+    pty.keys(TAB);
+    pty.keys(&RIGHT.repeat("From: Example Bank <ceo@exampl".len()));
+    pty.keys(BACKSPACE);
+    pty.keys("1");
+    pty.keys(SHIFT_TAB);
+    pty.keys(SHIFT_TAB);
+    pty.keys("← headers");
+    pty.wait_for("Envelope ← headers");
+    pty.keys(ENTER);
+    send_again(
+        &mut pty,
+        "MAIL FROM:<ceo@examp1e.test>",
+        "Lesson 4/5",
+        "Lesson 5/5",
+    );
+    pty.keys(F3);
+    pty.wait_for("The server's side");
+    pty.wait_for("From: Example Bank <ceo@examp1e.test>");
+    finish_lesson(&mut pty);
+}
+
+#[test]
+fn the_dkim_lesson_sends_a_signed_message_then_one_byte_changed() {
+    let mut pty = lesson("dkim-one-byte", "Lesson 1/4");
+    pty.wait_for("One byte after DKIM signing");
+    deliver(&mut pty, true, "Lesson 3/4");
+    pty.wait_for("DKIM-Signature: v=1; a=rsa-sha256; s=demo; d=client.example");
+    pty.wait_for("Please pay the invoice today: EUR 100");
+    // The body, past the header lines; its one line has the cursor at its end.
+    pty.keys(TAB);
+    pty.keys(TAB);
+    pty.keys(&DOWN.repeat(8));
+    pty.keys(&LEFT.repeat(2));
+    pty.keys(BACKSPACE);
+    pty.keys("9");
+    pty.keys(SHIFT_TAB);
+    pty.keys(SHIFT_TAB);
+    deliver(&mut pty, false, "Lesson 4/4");
+    pty.wait_for("Please pay the invoice today: EUR 900");
+    finish_lesson(&mut pty);
 }
 
 #[test]
