@@ -30,7 +30,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
-use crate::analysis::auth::{self, DnsSource, Inputs, Zone};
+use crate::analysis::auth::{self, DnsSource, Zone};
 use crate::app::{
     self, Action, AppState, Effect, JudgeDns, JudgeRequest, ServerChoice, SessionMsg, SessionView,
     Start,
@@ -375,16 +375,7 @@ impl Runner {
         let (tx, limit) = (self.tx.clone(), self.options.timeout);
         tokio::spawn(async move {
             let judgement = match dns {
-                Ok(dns) => {
-                    let inputs = Inputs {
-                        message: &request.message,
-                        mail_from: &request.mail_from,
-                        helo: &request.helo,
-                        client_ip: request.client_ip,
-                        receiver: &request.receiver,
-                    };
-                    Ok(auth::judge(&inputs, &dns, limit).await)
-                }
+                Ok(dns) => Ok(auth::judge(&request.inputs(), &dns, limit).await),
                 Err(e) => Err(e),
             };
             let _ = tx.send(Action::Judged {

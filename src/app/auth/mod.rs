@@ -9,7 +9,7 @@ pub mod signing;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::Effect;
-use crate::analysis::auth::Judgement;
+use crate::analysis::auth::{Inputs, Judgement};
 
 pub use signing::Signed;
 
@@ -43,6 +43,17 @@ pub struct JudgeRequest {
 }
 
 impl JudgeRequest {
+    /// The judge's inputs, borrowed from this request.
+    pub fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            message: &self.message,
+            mail_from: &self.mail_from,
+            helo: &self.helo,
+            client_ip: self.client_ip,
+            receiver: &self.receiver,
+        }
+    }
+
     /// Where the address and the answers came from, for F2's first line.
     pub fn basis(&self) -> String {
         let dns = match &self.dns {

@@ -216,7 +216,7 @@ fn a_signature_made_for_an_older_message_is_not_put_in() {
 
 #[tokio::test]
 async fn the_signed_demo_message_passes_dkim_in_the_demo_zone() {
-    use crate::analysis::auth::{judge, DnsSource, Inputs, Zone};
+    use crate::analysis::auth::{judge, DnsSource, Zone};
     let mut s = state();
     sign(&mut s);
     // The judgement asked before signing ends; the signed message is next.
@@ -230,15 +230,8 @@ async fn the_signed_demo_message_passes_dkim_in_the_demo_zone() {
     let Some(Effect::Judge { request, .. }) = fx.first() else {
         panic!("{fx:?}")
     };
-    let inputs = Inputs {
-        message: &request.message,
-        mail_from: &request.mail_from,
-        helo: &request.helo,
-        client_ip: request.client_ip,
-        receiver: &request.receiver,
-    };
     let dns = DnsSource::Zone(std::sync::Arc::new(Zone::demo().unwrap()));
-    let j = judge(&inputs, &dns, std::time::Duration::from_secs(5)).await;
+    let j = judge(&request.inputs(), &dns, std::time::Duration::from_secs(5)).await;
     let dkim = j
         .verdicts
         .iter()
