@@ -184,15 +184,22 @@ async fn event_loop(options: Options) -> io::Result<()> {
     };
     let mut events = EventStream::new();
     let mut term_signal = signal_stream();
-    // Start by signing the demo message (so the first session already shows
-    // dkim=pass) and connecting, as `telnet host 25` would; a lesson
-    // connects by itself, after setting the server's policy.
+    // Start by connecting, as `telnet host 25` would; a lesson connects by
+    // itself, after setting the server's policy. Against the built-in
+    // server the demo message is signed first, so the first session already
+    // shows dkim=pass: the demo key is published in its world only, and a
+    // real receiver would see a signature that cannot verify.
     let mut pending: Vec<Action> = Vec::new();
     let first = match runner.options.lesson.take() {
         Some(l) if state.session.target.server.is_none() => Action::StartLesson(Box::new(l)),
         _ => Action::Submit,
     };
-    for action in [Action::SignMessage, first] {
+    let sign = state
+        .session
+        .target
+        .is_builtin()
+        .then_some(Action::SignMessage);
+    for action in sign.into_iter().chain([first]) {
         for effect in app::update(&mut state, action) {
             if runner.run(effect, &mut state, &mut terminal).await {
                 return Ok(());
