@@ -82,6 +82,22 @@ pub enum Action {
     Stored(std::sync::Arc<crate::server::StoredMessage>),
     /// Start a lesson: its policy, envelope and message, then its steps.
     StartLesson(Box<Lesson>),
+    /// Sign the composed message with the demo DKIM key (the palette's
+    /// item; the loop asks for it at start).
+    SignMessage,
+    /// Internal: the DKIM-Signature field made for `message` (as it was
+    /// when asked), or why none could be.
+    Signed {
+        message: Vec<u8>,
+        domain: String,
+        field: Result<String, String>,
+    },
+    /// Internal: the authentication verdicts for revision `revision` of
+    /// F2's inputs, or why none could be made; older revisions are dropped.
+    Judged {
+        revision: u64,
+        judgement: Result<crate::analysis::auth::Judgement, String>,
+    },
 }
 
 /// What `update` asks the loop to do.
@@ -101,6 +117,18 @@ pub enum Effect {
     /// Save the transcript: `json` picks the form.
     Save {
         json: bool,
+    },
+    /// Sign `message` with the demo key for `domain` (the clock gives `t=`)
+    /// and answer with `Action::Signed`.
+    Sign {
+        message: Vec<u8>,
+        domain: String,
+    },
+    /// Judge authentication and answer with `Action::Judged`, within the
+    /// timeout.
+    Judge {
+        revision: u64,
+        request: crate::app::auth::JudgeRequest,
     },
     Quit,
 }

@@ -34,8 +34,10 @@ impl MessageState {
     pub fn bytes(&self) -> Vec<u8> {
         let mut out = String::new();
         for h in self.headers.lines() {
-            // An empty field ("Cc: ") is left out rather than sent empty.
-            if h.trim_end().ends_with(':') || h.trim().is_empty() {
+            // An empty field ("Cc: ") is left out rather than sent empty; a
+            // folded line (a signature's) may end in ':' and goes as it is.
+            let folded = h.starts_with([' ', '\t']);
+            if (!folded && h.trim_end().ends_with(':')) || h.trim().is_empty() {
                 continue;
             }
             out.push_str(h);
@@ -45,6 +47,51 @@ impl MessageState {
         out.push_str(&self.body.lines().join("\r\n"));
         out.push_str("\r\n");
         out.into_bytes()
+    }
+
+    /// The message without any DKIM-Signature field: what a new
+    /// signature signs.
+    pub fn unsigned_bytes(&self) -> Vec<u8> {
+        let mut m = Self {
+            headers: field(&self.headers.lines().join("\n")),
+            body: field(&self.body.lines().join("\n")),
+            field: self.field,
+        };
+        m.remove_signatures();
+        m.bytes()
+    }
+
+    /// Removes every DKIM-Signature field, with its folded lines.
+    fn remove_signatures(&mut self) {
+        let mut inside = false;
+        let kept: Vec<String> = self
+            .headers
+            .lines()
+            .iter()
+            .filter(|l| {
+                if !l.starts_with([' ', '\t']) {
+                    inside = l.to_ascii_lowercase().starts_with("dkim-signature:");
+                }
+                !inside
+            })
+            .cloned()
+            .collect();
+        self.headers = field(&kept.join("\n"));
+    }
+
+    /// Puts `signature` (a folded field, CRLF line ends) after the other
+    /// header fields, in place of any earlier signature: below them it
+    /// leaves From, To and Subject in view at the top of the pane.
+    pub fn set_signature(&mut self, signature: &str) {
+        self.remove_signatures();
+        let mut lines: Vec<String> = self.headers.lines().to_vec();
+        lines.extend(
+            signature
+                .split("\r\n")
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
+        self.headers = field(&lines.join("\n"));
     }
 
     pub fn input(&mut self, key: KeyEvent) {

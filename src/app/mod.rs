@@ -7,6 +7,7 @@
 //! when its inputs change, so that drawing only reads.
 
 pub mod action;
+pub mod auth;
 pub mod envelope;
 pub mod lesson;
 pub mod lesson_run;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use tui_textarea::TextArea;
 
 pub use action::{Action, Effect, SessionMsg};
+pub use auth::{AuthState, JudgeDns, JudgeRequest};
 pub use envelope::{EnvelopeField, EnvelopeState};
 pub use lesson_run::LessonRun;
 pub use message::{MessageField, MessageState};
@@ -102,6 +104,10 @@ pub struct Start {
     /// RFC 5322 date for the Date: field.
     pub date: String,
     pub message_id: String,
+    /// `--client-ip`: the address SPF and iprev judge.
+    pub client_ip: Option<std::net::IpAddr>,
+    /// `--dns`: the resolver authentication asks against a real server.
+    pub dns: Option<std::net::SocketAddr>,
 }
 
 impl Start {
@@ -117,6 +123,8 @@ impl Start {
             ehlo_name: "client.example".into(),
             date: "Sat, 28 Nov 2026 12:00:00 +0000".into(),
             message_id: "1@client.example".into(),
+            client_ip: None,
+            dns: None,
         }
     }
 }
@@ -132,6 +140,8 @@ pub struct AppState {
     pub transcript: TranscriptState,
     pub session: SessionState,
     pub lesson: Option<LessonRun>,
+    /// F2's authentication verdicts and the workbench's DKIM signature.
+    pub auth: AuthState,
     /// Messages the built-in server accepted, newest last (at most 50).
     pub stored: Vec<Arc<StoredMessage>>,
     pub notice: Option<String>,
@@ -166,6 +176,7 @@ impl AppState {
             transcript: TranscriptState::default(),
             session: SessionState::new(start.target, start.ehlo_name),
             lesson: None,
+            auth: AuthState::new(start.client_ip, start.dns),
             stored: Vec::new(),
             notice: None,
             help: false,
@@ -183,12 +194,14 @@ impl AppState {
         &self.findings
     }
 
-    /// Recomputes what the panes show from their inputs: the palette's items
-    /// and the findings. `update` calls it after every action that can
-    /// change them; code that sets fields directly calls it after.
+    /// Recomputes what the panes show from their inputs: the palette's items,
+    /// the findings and what authentication is to judge. `update` calls it
+    /// after every action that can change them; code that sets fields
+    /// directly calls it after.
     pub fn refresh(&mut self) {
         self.refresh_items();
         self.refresh_findings();
+        self.refresh_auth();
     }
 
     /// The message's address fields, as of the last `refresh`.
@@ -214,6 +227,32 @@ impl AppState {
         // Warnings first: in a small pane they are what must show.
         out.sort_by_key(|f| std::cmp::Reverse(f.level));
         self.findings = out;
+    }
+
+    /// What F2's authentication judges, from the message, the envelope,
+    /// the EHLO name and the target; a signature that broke just now is
+    /// said on the status line as well.
+    fn refresh_auth(&mut self) {
+        let sender = self.envelope.sender();
+        let target = &self.session.target;
+        let cx = auth::JudgeContext {
+            builtin: target.is_builtin(),
+            server: target.server.as_deref(),
+            mail_from: if sender == "<>" {
+                String::new()
+            } else {
+                sender
+            },
+            helo: &self.session.ehlo_name,
+            message: self.message.bytes(),
+        };
+        if self.auth.refresh(cx) {
+            if let Some(why) = self.auth.broken() {
+                self.notice = Some(format!(
+                    "the DKIM signature no longer holds: {why}; sign again from the palette"
+                ));
+            }
+        }
     }
 }
 

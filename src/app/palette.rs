@@ -47,6 +47,8 @@ pub enum ItemKind {
     SaveJson,
     EnvelopeFromHeaders,
     HeadersFromEnvelope,
+    /// Sign the composed message with the demo DKIM key.
+    SignDkim,
     RevealSecrets,
     Analysis,
     ServerSide,
@@ -315,6 +317,11 @@ fn tools(state: &AppState, v: &mut Vec<Item>) {
         "Headers ← envelope".into(),
         "copy MAIL FROM and RCPT TO into From and To",
         ItemKind::HeadersFromEnvelope,
+    ));
+    v.push(item(
+        "Sign the message (DKIM, demo key)".into(),
+        "add a DKIM-Signature field, d= From:'s domain where the demo zone publishes the key",
+        ItemKind::SignDkim,
     ));
     v.push(item(
         "Copy transcript".into(),

@@ -126,8 +126,12 @@ pub fn run_of(fx: &[Effect]) -> Option<(Goal, Transaction)> {
 pub fn connected() -> AppState {
     let mut s = state();
     let fx = update(&mut s, Action::Submit);
+    // Besides connecting, the first update asks for F2's judgement.
     assert!(
-        matches!(fx.as_slice(), [Effect::Connect { id: 1, .. }]),
+        matches!(
+            fx.as_slice(),
+            [Effect::Connect { id: 1, .. }, Effect::Judge { .. }]
+        ),
         "{fx:?}"
     );
     status(&mut s, view(Stage::Greeted, None, false));

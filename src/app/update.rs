@@ -5,6 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;
 
+use super::auth::signing;
 use super::palette::{ItemKind, Prompt};
 use super::session::{Connection, ServerChoice, SessionView};
 use super::transcript::{Line, LineKind};
@@ -33,6 +34,7 @@ fn derived(action: &Action) -> Derived {
         }
         | Action::Notice(_)
         | Action::Stored(_)
+        | Action::Judged { .. }
         | Action::Scroll(_)
         | Action::PageUp
         | Action::PageDown
@@ -54,6 +56,7 @@ fn derived(action: &Action) -> Derived {
         | Action::Paste(_)
         | Action::Submit
         | Action::StartLesson(_)
+        | Action::Signed { .. }
         | Action::Session { .. } => Derived::All,
         _ => Derived::Items,
     }
@@ -69,6 +72,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Derived::Items => state.refresh_items(),
         Derived::All => state.refresh(),
     }
+    if !fx.contains(&Effect::Quit) {
+        state.auth.poll(&mut fx);
+    }
     fx
 }
 
@@ -78,7 +84,11 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     // dismiss it); the user's next key answers it.
     let background = matches!(
         action,
-        Action::Session { .. } | Action::Notice(_) | Action::Stored(_)
+        Action::Session { .. }
+            | Action::Notice(_)
+            | Action::Stored(_)
+            | Action::Signed { .. }
+            | Action::Judged { .. }
     );
     if !background {
         state.notice = None;
@@ -149,6 +159,16 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Input(key) => input(state, key),
         Action::Paste(text) => paste(state, &text),
         Action::Notice(n) => state.notice = Some(n),
+        Action::SignMessage => sign(state, fx),
+        Action::Signed {
+            message,
+            domain,
+            field,
+        } => signed(state, &message, &domain, field),
+        Action::Judged {
+            revision,
+            judgement,
+        } => state.auth.judged(revision, judgement),
         Action::Session { id, msg } => {
             if id == state.session.id {
                 session_msg(state, msg);
@@ -378,6 +398,7 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
         ItemKind::HeadersFromEnvelope => {
             state.notice = Some(state.message.set_from_envelope(&state.envelope));
         }
+        ItemKind::SignDkim => sign(state, fx),
         ItemKind::RevealSecrets => state.transcript.reveal = !state.transcript.reveal,
         ItemKind::Analysis => state.lower = state.lower.toggle(Lower::Analysis),
         ItemKind::ServerSide => state.lower = state.lower.toggle(Lower::ServerSide),
@@ -393,6 +414,47 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
         }
         ItemKind::Help => state.help = true,
         ItemKind::Quit => quit(state, fx),
+    }
+}
+
+/// Asks the loop to sign the message as it is, without any earlier
+/// signature, with d= chosen from From:.
+fn sign(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let from = state.header_side().from.first().cloned();
+    let from_domain = from
+        .as_deref()
+        .and_then(|a| a.rsplit_once('@'))
+        .map(|(_, d)| d);
+    let (domain, note) = signing::choose_domain(from_domain);
+    state.notice = note;
+    fx.push(Effect::Sign {
+        message: state.message.unsigned_bytes(),
+        domain,
+    });
+}
+
+/// The field the loop made: put in the headers, unless the message changed
+/// while it was being made (it would not hold).
+fn signed(state: &mut AppState, message: &[u8], domain: &str, field: Result<String, String>) {
+    let field = match field {
+        Ok(f) => f,
+        Err(e) => {
+            state.notice = Some(format!("could not sign: {e}"));
+            return;
+        }
+    };
+    if state.message.unsigned_bytes() != message {
+        state.notice = Some("the message changed while it was being signed: sign again".into());
+        return;
+    }
+    state.message.set_signature(&field);
+    state.auth.signed = Some(signing::Signed::new(domain, &field, message));
+    // A note from choosing d= (From: not a demo domain) stays said.
+    if state.notice.is_none() {
+        state.notice = Some(format!(
+            "signed with d={domain}, s={} (the demo key); F2 shows the verdict",
+            signing::DEMO_SELECTOR
+        ));
     }
 }
 
@@ -431,6 +493,10 @@ fn session_msg(state: &mut AppState, msg: SessionMsg) {
     match msg {
         SessionMsg::Started { peer } => state.session.peer = Some(peer),
         SessionMsg::Event(timed) => {
+            if let Some(ip) = crate::transport::connected_from(&timed) {
+                state.auth.local_ip = Some(ip);
+                state.refresh_auth();
+            }
             state.transcript.push_event(&timed);
             lesson_run::check(state);
         }

@@ -38,6 +38,10 @@ pub struct Cli {
     /// greylisting, starttls-auth) or a TOML file of your own.
     #[arg(long, value_name = "NAME|FILE")]
     pub lesson: Option<String>,
+    /// The client address F2's authentication judges (SPF, iprev); default:
+    /// loopback against the built-in server, else the connection's own.
+    #[arg(long, value_name = "ADDR")]
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// How to reach the server: the flags `send` and the workbench share.

@@ -63,6 +63,7 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
         ehlo: cli.conn.ehlo(&mut Vec::new())?,
         timeout: cli.conn.timeout()?,
         dns: cli.conn.dns_options(),
+        client_ip: cli.client_ip,
     })
 }
 

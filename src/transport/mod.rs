@@ -20,6 +20,7 @@ use crate::proto::auth::{Credentials, Mechanism};
 use crate::proto::client::{ClientSession, Goal, RunEvent, Transaction};
 use crate::proto::command::Command;
 pub use clock::Timed;
+pub use connect::connected_from;
 pub use pump::{run, run_with};
 pub use stream::Stream;
 pub use target::{Target, TargetError};

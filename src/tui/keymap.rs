@@ -286,6 +286,8 @@ mod tests {
             ehlo_name: "c.example".into(),
             date: "d".into(),
             message_id: "m@c.example".into(),
+            client_ip: None,
+            dns: None,
         })
     }
 

@@ -30,7 +30,11 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
-use crate::app::{self, Action, AppState, Effect, ServerChoice, SessionMsg, SessionView, Start};
+use crate::analysis::auth::{self, DnsSource, Zone};
+use crate::app::{
+    self, Action, AppState, Effect, JudgeDns, JudgeRequest, ServerChoice, SessionMsg, SessionView,
+    Start,
+};
 use crate::message::Stamp;
 use crate::proto::client::{ClientSession, RunEvent};
 use crate::proto::reply::ReplyLimits;
@@ -47,6 +51,8 @@ pub struct Options {
     pub timeout: Duration,
     /// `--dns` and `-4`/`-6`; whether to go by MX is the target's.
     pub dns: transport::dns::DnsOptions,
+    /// `--client-ip`: the address F2's authentication judges.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// Puts the terminal back as it was: raw mode off, the main screen, no
@@ -147,6 +153,8 @@ struct Runner {
     clipboard: Option<arboard::Clipboard>,
     /// A policy for the built-in server before it has started.
     policy: Option<crate::proto::server::Policy>,
+    /// The demo DNS world, read on first use.
+    demo_zone: Option<Arc<Zone>>,
 }
 
 async fn event_loop(options: Options) -> io::Result<()> {
@@ -160,6 +168,8 @@ async fn event_loop(options: Options) -> io::Result<()> {
         ehlo_name: options.ehlo.clone(),
         date: stamp.date(),
         message_id: stamp.message_id,
+        client_ip: options.client_ip,
+        dns: options.dns.server,
     });
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let mut runner = Runner {
@@ -170,19 +180,30 @@ async fn event_loop(options: Options) -> io::Result<()> {
         builtin: None,
         clipboard: None,
         policy: None,
+        demo_zone: None,
     };
     let mut events = EventStream::new();
     let mut term_signal = signal_stream();
     // Start by connecting, as `telnet host 25` would; a lesson connects by
-    // itself, after setting the server's policy.
+    // itself, after setting the server's policy. Against the built-in
+    // server the demo message is signed first, so the first session already
+    // shows dkim=pass: the demo key is published in its world only, and a
+    // real receiver would see a signature that cannot verify.
     let mut pending: Vec<Action> = Vec::new();
     let first = match runner.options.lesson.take() {
         Some(l) if state.session.target.server.is_none() => Action::StartLesson(Box::new(l)),
         _ => Action::Submit,
     };
-    for effect in app::update(&mut state, first) {
-        if runner.run(effect, &mut state, &mut terminal).await {
-            return Ok(());
+    let sign = state
+        .session
+        .target
+        .is_builtin()
+        .then_some(Action::SignMessage);
+    for action in sign.into_iter().chain([first]) {
+        for effect in app::update(&mut state, action) {
+            if runner.run(effect, &mut state, &mut terminal).await {
+                return Ok(());
+            }
         }
     }
     loop {
@@ -274,6 +295,15 @@ impl Runner {
                 return true;
             }
             Effect::Connect { id, target } => self.connect(id, target).await,
+            Effect::Sign { message, domain } => {
+                let field = app::auth::signing::sign_demo(&message, &domain);
+                let _ = self.tx.send(Action::Signed {
+                    message,
+                    domain,
+                    field,
+                });
+            }
+            Effect::Judge { revision, request } => self.judge(revision, request),
             Effect::SetPolicy(p) => match &self.builtin {
                 Some(demo) => demo.handle.shared.set_policy(*p),
                 None => self.policy = Some(*p),
@@ -340,6 +370,37 @@ impl Runner {
         let _ = write!(backend, "\x1b]52;c;{payload}\x07");
         let _ = backend.flush();
         "with OSC 52 (no system clipboard here; the terminal's)"
+    }
+
+    /// Judges authentication in a task, bounded by the timeout; the app
+    /// runs one at a time and drops a result whose inputs have changed.
+    fn judge(&mut self, revision: u64, request: JudgeRequest) {
+        let dns = match request.dns {
+            JudgeDns::Server(addr) => Ok(DnsSource::Server(addr)),
+            JudgeDns::Demo => self.demo_zone().map(DnsSource::Zone),
+        };
+        let (tx, limit) = (self.tx.clone(), self.options.timeout);
+        tokio::spawn(async move {
+            let judgement = match dns {
+                Ok(dns) => Ok(auth::judge(&request.inputs(), &dns, limit).await),
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(Action::Judged {
+                revision,
+                judgement,
+            });
+        });
+    }
+
+    /// The demo DNS world (`assets/zone/`), read once.
+    fn demo_zone(&mut self) -> Result<Arc<Zone>, String> {
+        if self.demo_zone.is_none() {
+            let zone = Zone::demo().map_err(|e| format!("the demo zone: {e}"))?;
+            self.demo_zone = Some(Arc::new(zone));
+        }
+        self.demo_zone
+            .clone()
+            .ok_or_else(|| "the demo zone could not be read".to_string())
     }
 
     async fn connect(&mut self, id: u64, target: ServerChoice) {

@@ -3,16 +3,15 @@
 //! lines in the transcript.
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::args::SendArgs;
 use super::super::exit::{usage, UsageError};
 use crate::analysis::auth::{self, DnsSource, Inputs, Zone};
-use crate::proto::client::{Event, Plan, QuitAfter};
+use crate::proto::client::{Plan, QuitAfter};
 use crate::transcript::Writer;
-use crate::transport::Timed;
 
 /// What to judge, and with which DNS; the client's address may wait for
 /// the connection.
@@ -69,17 +68,6 @@ fn dns_source(args: &SendArgs, builtin: bool) -> Result<Option<DnsSource>, Usage
     Ok(Some(DnsSource::Zone(Arc::new(zone))))
 }
 
-/// The local address in the transport's "connected to X from Y" line.
-// The transport says where it connected from in this line and nowhere
-// else that reaches `send`; a structured event would be better.
-pub fn connected_from(entry: &Timed) -> Option<IpAddr> {
-    let Event::Info(text) = &entry.event else {
-        return None;
-    };
-    let (_, local) = text.strip_prefix("connected to ")?.rsplit_once(" from ")?;
-    local.parse::<SocketAddr>().ok().map(|a| a.ip())
-}
-
 /// Judges the message about to go and writes the `auth:` lines: where the
 /// address and DNS came from, each lookup, then one line per result.
 pub async fn judge<W: Write>(
@@ -120,28 +108,5 @@ pub async fn judge<W: Write>(
     }
     for verdict in &judgement.verdicts {
         let _ = writer.write_auth(at, verdict);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_local_address_is_read_from_the_connected_line() {
-        let entry = |text: &str| Timed {
-            at: Duration::ZERO,
-            latency: None,
-            event: Event::Info(text.into()),
-        };
-        assert_eq!(
-            connected_from(&entry("connected to 127.0.0.1:2525 from 127.0.0.1:50000")),
-            Some("127.0.0.1".parse().unwrap())
-        );
-        assert_eq!(
-            connected_from(&entry("connected to [::1]:25 from [::1]:4000")),
-            Some("::1".parse().unwrap())
-        );
-        assert_eq!(connected_from(&entry("connecting to 127.0.0.1:25")), None);
     }
 }

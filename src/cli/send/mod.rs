@@ -133,7 +133,7 @@ async fn converse<W: Write>(
         while let Some(e) = rx.recv().await {
             last = e.at;
             let _ = writer.write(&e);
-            let from = judge::connected_from(&e);
+            let from = crate::transport::connected_from(&e);
             if let (Some(a), Some(ip)) = (pending.as_ref(), from) {
                 judge::judge(a, &plan, ip, &receiver, writer, e.at).await;
                 pending = None;

@@ -1,5 +1,7 @@
-//! The envelope beside the header fields, and every finding with its
-//! meaning; both computed by the state when an edit changes them.
+//! The envelope beside the header fields, every finding with its meaning,
+//! and the authentication verdicts a receiver would give (SPF, DKIM, DMARC,
+//! iprev) with the client address and DNS used; all computed when an input
+//! changes, never here.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line as TLine, Span};
@@ -7,13 +9,14 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::block;
+use crate::analysis::auth::Outcome;
 use crate::analysis::Level;
 use crate::app::{AppState, LineKind};
 use crate::tui::theme::Theme;
 
-pub fn analysis(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub fn analysis<'a>(state: &'a AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     let b = block(
-        "Envelope against headers (F2: back to the message)",
+        "Envelope against headers, authentication (F2: back to the message)",
         false,
         theme,
     );
@@ -47,21 +50,113 @@ pub fn analysis(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) 
             )),
         ]),
     ];
-    for f in state.findings() {
-        let (mark, style) = match f.level {
+    lines.push(summary(state, theme));
+    if let Some(why) = state.auth.broken() {
+        lines.push(TLine::from(Span::styled(
+            format!("! the DKIM signature no longer holds: {why}"),
+            theme.line(LineKind::Warning, None),
+        )));
+    }
+    // Most telling first, as a small pane cuts the end: the warnings, the
+    // verdicts with their sentences, the notes, the DNS lookups.
+    let findings = |level: Level, lines: &mut Vec<TLine<'a>>| {
+        let (mark, style) = match level {
             Level::Warning => ("! ", theme.line(LineKind::Warning, None)),
             Level::Info => ("· ", theme.line(LineKind::Info, None)),
         };
+        for f in state.findings().iter().filter(|f| f.level == level) {
+            lines.push(TLine::from(vec![
+                Span::styled(mark, style),
+                Span::styled(f.text.as_str(), style),
+            ]));
+        }
+    };
+    findings(Level::Warning, &mut lines);
+    verdicts(state, theme, &mut lines);
+    findings(Level::Info, &mut lines);
+    lookups(state, theme, &mut lines);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// One line: each method's result, or why there are none; small panes
+/// show at least this.
+fn summary(state: &AppState, theme: &Theme) -> TLine<'static> {
+    let mut spans = vec![Span::styled("auth     ", theme.label())];
+    if let Some(why) = state.auth.not_judged() {
+        spans.push(Span::raw(why.to_string()));
+        return TLine::from(spans);
+    }
+    match state.auth.result() {
+        None => spans.push(Span::raw("judging…")),
+        Some((_, Err(e))) => spans.push(Span::styled(
+            format!("not judged: {e}"),
+            theme.line(LineKind::Warning, None),
+        )),
+        Some((_, Ok(j))) => {
+            for v in &j.verdicts {
+                spans.push(Span::styled(
+                    format!("{}={} ", v.method.name(), v.result),
+                    style(v.result, theme),
+                ));
+            }
+        }
+    }
+    if state.auth.result().is_some() && !state.auth.is_current() {
+        spans.push(Span::raw("(judging the change…)"));
+    }
+    TLine::from(spans)
+}
+
+/// Each verdict with its sentence, after what it was judged with.
+fn verdicts<'a>(state: &'a AppState, theme: &Theme, lines: &mut Vec<TLine<'a>>) {
+    let Some((request, Ok(j))) = state.auth.result() else {
+        return;
+    };
+    lines.push(TLine::from(vec![
+        Span::styled("judged   ", theme.label()),
+        Span::raw(request.basis()),
+    ]));
+    for v in &j.verdicts {
+        let mark = match v.result {
+            Outcome::Pass => "✓ ",
+            Outcome::Fail | Outcome::SoftFail | Outcome::PermError | Outcome::TempError => "! ",
+            Outcome::None | Outcome::Neutral => "· ",
+        };
+        let style = style(v.result, theme);
         lines.push(TLine::from(vec![
             Span::styled(mark, style),
-            Span::styled(f.text.as_str(), style),
+            Span::styled(format!("{}={} ", v.method.name(), v.result), style),
+            Span::raw(v.sentence.clone()),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// The DNS lookups the judgement made.
+fn lookups(state: &AppState, theme: &Theme, lines: &mut Vec<TLine<'_>>) {
+    let Some((_, Ok(j))) = state.auth.result() else {
+        return;
+    };
+    for l in &j.lookups {
+        lines.push(TLine::from(Span::styled(
+            format!("  dns {l}"),
+            theme.line(LineKind::Info, None),
+        )));
+    }
+}
+
+fn style(outcome: Outcome, theme: &Theme) -> ratatui::style::Style {
+    match outcome {
+        Outcome::Pass => theme.line(LineKind::Server, Some(250)),
+        Outcome::Fail | Outcome::SoftFail | Outcome::PermError | Outcome::TempError => {
+            theme.line(LineKind::Warning, None)
+        }
+        Outcome::None | Outcome::Neutral => theme.line(LineKind::Info, None),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::auth::{Answer, Judgement, Lookup, Method, Outcome, Verdict};
     use crate::app::Lower;
     use crate::tui::test_support::{busy, render, COLOR};
 
@@ -81,5 +176,56 @@ mod tests {
             text.contains("<hidden@example.test> is only in the envelope"),
             "{text}"
         );
+    }
+
+    /// A fixed judgement, as the demo zone gives the demo message signed
+    /// and then edited: no DNS is asked in a snapshot.
+    fn judgement() -> Judgement {
+        let v = |method, result, domain: &str, sentence: &str| Verdict {
+            method,
+            result,
+            domain: domain.into(),
+            reason: String::new(),
+            sentence: sentence.into(),
+        };
+        Judgement {
+            verdicts: vec![
+                v(Method::SpfHelo, Outcome::Pass, "client.example", "SPF passes for the HELO name client.example from 127.0.0.1."),
+                v(Method::Spf, Outcome::Pass, "client.example", "SPF passes for client.example (MAIL FROM) from 127.0.0.1."),
+                v(Method::Dkim, Outcome::Fail, "client.example", "The signature with d=client.example does not verify: the body hash (bh=) differs, so the body changed after signing."),
+                v(Method::Dmarc, Outcome::Pass, "client.example", "From: says client.example, aligned with SPF's client.example: DMARC passes (p=none)."),
+                v(Method::Iprev, Outcome::Pass, "127.0.0.1", "127.0.0.1 resolves to localhost, which resolves back to it."),
+            ],
+            lookups: vec![Lookup {
+                name: "client.example.".into(),
+                rtype: "TXT",
+                answer: Answer::Records(vec!["v=spf1 ip4:127.0.0.0/8 -all".into()], 300),
+            }],
+        }
+    }
+
+    #[test]
+    fn snapshots_of_the_authentication_verdicts() {
+        let mut s = busy();
+        s.lower = Lower::Analysis;
+        s.refresh();
+        s.auth.set_result(judgement());
+        for (w, h) in [(80, 24), (120, 40)] {
+            let t = render(&s, w, h, COLOR);
+            insta::assert_snapshot!(format!("analysis_auth_{w}x{h}"), t.backend());
+        }
+        let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
+        assert!(text.contains("dkim=fail"), "{text}");
+        assert!(text.contains("client IP 127.0.0.1"), "{text}");
+    }
+
+    #[test]
+    fn a_real_server_without_dns_says_how_to_ask() {
+        let mut s = busy();
+        s.lower = Lower::Analysis;
+        s.session.target.server = Some("mx.example.net".into());
+        s.refresh();
+        let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
+        assert!(text.contains("not judged: against a real server"), "{text}");
     }
 }
