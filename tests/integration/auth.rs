@@ -1,21 +1,21 @@
 //! Authentication judged before sending and DKIM signing, through the real
 //! binary: `auth:` lines and JSON objects from an offline zone, `--client-ip`,
-//! `--dkim-key` (and, with the dkimpy peer, an independent verifier), and
-//! `dkim-record`.
+//! `--dkim-key` and `dkim-record`. The independent verifiers' tests (dkimpy,
+//! pyspf) are in `verifiers.rs`.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{bin, serve};
+use crate::support::bin;
 
-fn demo_key() -> PathBuf {
+pub(crate) fn demo_key() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/dkim/demo.key")
 }
 
 /// The demo key's record, as `dkim-record` prints it.
-fn demo_record() -> String {
+pub(crate) fn demo_record() -> String {
     let out = bin()
         .args(["dkim-record", "--key"])
         .arg(demo_key())
@@ -213,95 +213,4 @@ fn dkim_record_prints_the_public_key_in_strings_of_255_bytes() {
         let b64 = base64::engine::general_purpose::STANDARD.encode(out.stdout);
         assert_eq!(strings.concat(), format!("v=DKIM1; k=rsa; p={b64}"));
     }
-}
-
-/// What `send` signs verifies with dkimpy, nobody's code here. The message is
-/// taken as a scripted server received it; dkimpy gets the key through its
-/// `dnsfunc`, as `dkimverify` has no way to be given one.
-#[test]
-#[ignore = "needs the dkimpy peer (tests/peers/dkimpy-up.sh)"]
-fn dkimpy_verifies_what_send_signs() {
-    let python = std::env::var("PEERS_DKIMPY_PYTHON")
-        .expect("PEERS_DKIMPY_PYTHON is not set: run tests/peers/dkimpy-up.sh, export dkimpy.env");
-    let (addr, server) = serve(|mut c| {
-        c.greet_and_ehlo(&["PIPELINING"]);
-        let mut message = Vec::new();
-        while let Some(line) = c.line() {
-            if line.starts_with("DATA") {
-                c.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
-                for l in c.read_data() {
-                    let l = l.strip_prefix('.').map_or(l.clone(), |rest| {
-                        if l.starts_with("..") {
-                            rest.to_string()
-                        } else {
-                            l.clone()
-                        }
-                    });
-                    message.extend_from_slice(l.as_bytes());
-                    message.extend_from_slice(b"\r\n");
-                }
-                c.send(b"250 queued\r\n");
-                std::fs::write(
-                    std::env::temp_dir().join("smtp-workbench-dkimpy.eml"),
-                    &message,
-                )
-                .unwrap();
-            } else if line.starts_with("QUIT") {
-                c.send(b"221 bye\r\n");
-                break;
-            }
-        }
-    });
-    let key = demo_key();
-    let out = bin()
-        .args([
-            "send",
-            "--server",
-            &addr.to_string(),
-            "--mail-from",
-            "student@client.example",
-        ])
-        .args([
-            "--rcpt",
-            "alice@example.test",
-            "--client-ip",
-            "127.0.0.1",
-            "--dkim-key",
-        ])
-        .arg(&key)
-        .args([
-            "--dkim-selector",
-            "demo",
-            "--body",
-            "Line one.\n.leading dot\nLast line.\n",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    server.join().unwrap();
-    let record = demo_record();
-    let value: String = record.split('"').skip(1).step_by(2).collect();
-    let script = "import sys, dkim\n\
-                  msg = open(sys.argv[1], 'rb').read()\n\
-                  rec = sys.argv[2].encode()\n\
-                  ok = dkim.verify(msg, dnsfunc=lambda name, timeout=5: rec if name == b'demo._domainkey.client.example.' else None)\n\
-                  print('pass' if ok else 'fail')\n\
-                  sys.exit(0 if ok else 1)\n";
-    let eml = std::env::temp_dir().join("smtp-workbench-dkimpy.eml");
-    let verdict = Command::new(python)
-        .args(["-c", script])
-        .arg(&eml)
-        .arg(value)
-        .output()
-        .unwrap();
-    assert!(
-        verdict.status.success(),
-        "dkimpy: {}{}",
-        String::from_utf8_lossy(&verdict.stdout),
-        String::from_utf8_lossy(&verdict.stderr)
-    );
 }

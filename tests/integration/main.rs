@@ -14,3 +14,4 @@ mod pty;
 mod pty_hostile;
 mod serve;
 mod support;
+mod verifiers;

@@ -21,7 +21,7 @@ fn postfix(port_var: &str) -> String {
 }
 
 /// A token that marks one test's message.
-fn token(name: &str) -> String {
+pub(crate) fn token(name: &str) -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -30,7 +30,7 @@ fn token(name: &str) -> String {
 }
 
 /// Waits for a file in `dir` containing `needle`; returns its text.
-fn wait_for_mail(dir: &str, needle: &str, limit: Duration) -> Option<String> {
+pub(crate) fn wait_for_mail(dir: &str, needle: &str, limit: Duration) -> Option<String> {
     let start = Instant::now();
     while start.elapsed() < limit {
         if let Ok(entries) = std::fs::read_dir(dir) {
