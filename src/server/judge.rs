@@ -17,11 +17,11 @@ use crate::proto::server::ReceivedMessage;
 /// live DNS to answer twice.
 pub const LIMIT: Duration = Duration::from_secs(5);
 
-/// The DNS the server judges with, shared by every connection.
+/// The DNS the server judges with, made ready once and shared by every
+/// connection.
 #[derive(Debug, Clone)]
 pub struct Judge {
-    dns: DnsSource,
-    limit: Duration,
+    checks: auth::Judge,
     /// Where the answers come from, in words.
     source: String,
 }
@@ -29,11 +29,9 @@ pub struct Judge {
 impl Judge {
     /// Judges with `dns`, each message within [`LIMIT`].
     pub fn new(dns: DnsSource) -> Self {
-        let source = dns.describe();
         Self {
-            dns,
-            limit: LIMIT,
-            source,
+            source: dns.describe(),
+            checks: auth::Judge::new(dns, LIMIT),
         }
     }
 
@@ -83,7 +81,7 @@ impl Judge {
             client_ip: client,
             receiver: hostname,
         };
-        auth::judge(&inputs, &self.dns, self.limit).await.verdicts
+        self.checks.judge(&inputs).await.verdicts
     }
 }
 

@@ -307,7 +307,10 @@ mod tests {
             "{text}"
         );
         assert_eq!(m.verdicts.len(), 1);
-        assert!(text.ends_with("\r\n\r\nb\r\n"), "the content follows, unchanged");
+        assert!(
+            text.ends_with("\r\n\r\nb\r\n"),
+            "the content follows, unchanged"
+        );
     }
 
     #[test]
