@@ -318,7 +318,16 @@ pub struct ServeArgs {
     /// Show every command and reply.
     #[arg(short, long)]
     pub verbose: bool,
-    /// Ask this DNS server (port 53 unless given) instead of the system's.
+    /// Judge SPF, DKIM, DMARC and iprev with this DNS server (port 53
+    /// unless given) instead of the offline demo zone.
     #[arg(long, value_name = "HOST[:PORT]", value_parser = dns_server)]
     pub dns: Option<SocketAddr>,
+    /// Judge SPF, DKIM, DMARC and iprev from this zone file instead of the
+    /// offline demo zone.
+    #[arg(long, value_name = "FILE", conflicts_with = "dns")]
+    pub zone: Option<PathBuf>,
+    /// Judge nothing: no SPF, DKIM, DMARC or iprev, no
+    /// Authentication-Results (the bare server, for benchmarks).
+    #[arg(long, conflicts_with_all = ["dns", "zone"])]
+    pub no_auth_results: bool,
 }

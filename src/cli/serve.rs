@@ -6,9 +6,10 @@ use std::time::SystemTime;
 
 use super::args::ServeArgs;
 use super::exit::{usage, UsageError, EXIT_CONNECTION, EXIT_OK, EXIT_USAGE};
+use crate::analysis::auth::{DnsSource, Zone};
 use crate::proto::server::Policy;
 use crate::proto::visible::json_safe;
-use crate::server::{self, report, LogEvent, ServerOptions, StoreLimits};
+use crate::server::{self, report, Judge, LogEvent, ServerOptions, StoreLimits};
 use crate::transcript::Format;
 
 /// The policy the flags describe.
@@ -129,6 +130,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
         ))));
     }
     let tls = identity(args).map_err(ServeError::Usage)?;
+    let judge = judge(args).map_err(ServeError::Usage)?;
     let options = ServerOptions {
         listen: args.listen,
         hostname: args.hostname.clone(),
@@ -139,6 +141,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
             max_bytes: args.store_bytes,
         },
         log_lines: args.verbose || args.format == Format::Json,
+        judge: judge.clone(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -153,7 +156,13 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
         // writes in batches, an idle one shows each line at once.
         let mut out = std::io::BufWriter::new(std::io::stdout());
         if args.format == Format::Text {
-            for l in intro(args, handle.local_addr, tls.as_ref(), &policy) {
+            for l in intro(
+                args,
+                handle.local_addr,
+                tls.as_ref(),
+                &policy,
+                judge.as_ref(),
+            ) {
                 let _ = writeln!(out, "{l}");
             }
             let _ = out.flush();
@@ -192,12 +201,32 @@ fn identity(args: &ServeArgs) -> Result<Option<server::tls::Identity>, UsageErro
     .map_err(|e| usage(e.to_string()))
 }
 
-/// The startup message: where, which certificate, which policy.
+/// What judges each message: the offline demo zone unless `--zone FILE`
+/// or `--dns HOST[:PORT]` says otherwise; nothing with `--no-auth-results`.
+/// The zone is read once, here, and shared by every connection.
+fn judge(args: &ServeArgs) -> Result<Option<Judge>, UsageError> {
+    if args.no_auth_results {
+        return Ok(None);
+    }
+    if let Some(path) = &args.zone {
+        let zone = Zone::read(path).map_err(|e| usage(format!("--zone: {e}")))?;
+        return Ok(Some(Judge::zone(zone, &path.display().to_string())));
+    }
+    if let Some(server) = args.dns {
+        return Ok(Some(Judge::new(DnsSource::Server(server))));
+    }
+    Judge::demo()
+        .map(Some)
+        .map_err(|e| usage(format!("the demo zone: {e}")))
+}
+
+/// The startup message: where, which certificate, which policy, which DNS.
 fn intro(
     args: &ServeArgs,
     addr: SocketAddr,
     tls: Option<&server::tls::Identity>,
     policy: &Policy,
+    judge: Option<&Judge>,
 ) -> Vec<String> {
     let mut intro = vec![format!(
         "smtp-workbench demo server on {addr} as {}",
@@ -211,6 +240,13 @@ fn intro(
         None => intro.push("STARTTLS: off".into()),
     }
     intro.extend(describe_policy(policy));
+    intro.push(match judge.map(Judge::describe) {
+        Some(dns) => format!(
+            "authentication: SPF, DKIM, DMARC and iprev judged on each message with {dns}; \
+             Authentication-Results added to what is stored"
+        ),
+        None => "authentication: not judged (--no-auth-results)".into(),
+    });
     if let Some(d) = &args.maildir {
         intro.push(format!(
             "accepted messages are also written to the Maildir {}",

@@ -2,8 +2,8 @@
 //! the connection limit), the pump that moves bytes between the socket and
 //! the session under the idle timeout and the tarpit, the STARTTLS upgrade,
 //! and the log of what the session reported, with each accepted message
-//! stored on the way (and bounced to its envelope sender where the policy
-//! fails a recipient).
+//! judged (SPF, DKIM, DMARC, iprev) and stored before its 250 goes (and
+//! bounced to its envelope sender where the policy fails a recipient).
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use super::bounce;
 use super::env::Env;
 use super::{LogEvent, ServerOptions, Shared, StoredMessage};
+use crate::analysis::auth::Verdict;
 use crate::proto::server::{ReceivedMessage, ServerConfig, ServerEvent, ServerSession};
 use crate::transport::Stream;
 
@@ -35,6 +36,7 @@ pub(super) async fn serve(
     let (_slot, open) = Slot::take(&shared);
     let mut conn = Connection {
         id,
+        peer,
         shared,
         options,
         log,
@@ -73,6 +75,8 @@ impl Drop for Slot {
 /// What a connection's task knows besides its session and its stream.
 struct Connection {
     id: u64,
+    /// The client's address: what SPF and iprev judge.
+    peer: SocketAddr,
     shared: Arc<Shared>,
     options: Arc<ServerOptions>,
     log: mpsc::UnboundedSender<LogEvent>,
@@ -118,10 +122,13 @@ impl Connection {
         let mut env = Env::new(self.shared.clone(), self.id);
         let mut buf = vec![0u8; 16 * 1024];
         loop {
+            // Before the replies go: an accepted message is judged and
+            // stored before the client reads its 250.
+            let start_tls = self.report(&mut session).await;
             if !self.write(&mut session, &mut stream).await {
                 break;
             }
-            if self.report(&mut session) {
+            if start_tls {
                 let Some(acceptor) = acceptor else {
                     break;
                 };
@@ -186,9 +193,10 @@ impl Connection {
         }
     }
 
-    /// Logs what the session reported and stores the messages it accepted;
-    /// true when it asks for the TLS handshake now.
-    fn report(&mut self, session: &mut ServerSession) -> bool {
+    /// Logs what the session reported and judges and stores the messages
+    /// it accepted; true when it asks for the TLS handshake once its 220
+    /// is written.
+    async fn report(&mut self, session: &mut ServerSession) -> bool {
         let mut start_tls = false;
         while let Some(event) = session.poll_event() {
             match event {
@@ -203,16 +211,21 @@ impl Connection {
                     text,
                 }),
                 ServerEvent::StartTls => start_tls = true,
-                ServerEvent::Message(m) => self.store(*m),
+                ServerEvent::Message(m) => self.store(*m).await,
                 ServerEvent::Close => {}
             }
         }
         start_tls
     }
 
-    fn store(&mut self, m: ReceivedMessage) {
+    async fn store(&mut self, m: ReceivedMessage) {
         self.messages += 1;
-        match store_message(&self.shared, &self.options.hostname, m) {
+        let hostname = &self.options.hostname;
+        let verdicts = match &self.options.judge {
+            Some(judge) => Some(judge.verdicts(&m, self.peer.ip(), hostname).await),
+            None => None,
+        };
+        match store_message(&self.shared, hostname, m, verdicts) {
             Ok(message) => self.send(LogEvent::Message {
                 conn: self.id,
                 message,
@@ -234,16 +247,20 @@ impl Connection {
     }
 }
 
-/// Delivers an accepted message: into the store, with the bounce of any
-/// recipient the policy fails, whose notification goes to the sender's
-/// mailbox when that is here.
+/// Delivers an accepted message: into the store with its verdicts (when
+/// judged), with the bounce of any recipient the policy fails, whose
+/// notification goes to the sender's mailbox when that is here.
 fn store_message(
     shared: &Shared,
     hostname: &str,
     m: ReceivedMessage,
+    verdicts: Option<Vec<Verdict>>,
 ) -> io::Result<Arc<StoredMessage>> {
     let now = SystemTime::now();
     let mut stored = StoredMessage::new(m, hostname, now);
+    if let Some(v) = verdicts {
+        stored.judged(hostname, v);
+    }
     let bounced = bounce::bounce(&shared.policy(), &stored, hostname, now, || {
         shared.queue_id()
     });

@@ -1,13 +1,14 @@
 //! The built-in demo server as the workbench and `send` start it in this
 //! process: on a loopback port of its own, with a certificate made at start
-//! that the client then trusts exactly (and no other).
+//! that the client then trusts exactly (and no other), judging what it
+//! accepts against the offline demo world.
 
 use std::net::SocketAddr;
 
 use rustls::pki_types::CertificateDer;
 use tokio::sync::mpsc;
 
-use super::{tls, LogEvent, ServerHandle, ServerOptions, StoreLimits};
+use super::{tls, Judge, LogEvent, ServerHandle, ServerOptions, StoreLimits};
 use crate::proto::server::Policy;
 use crate::transport::{Target, TlsOptions};
 
@@ -37,6 +38,7 @@ impl Demo {
             maildir: None,
             store: StoreLimits::default(),
             log_lines: false,
+            judge: Some(Judge::demo().map_err(|e| format!("the demo zone: {e}"))?),
         };
         let handle = super::start(options, policy, log)
             .await

@@ -7,13 +7,16 @@
 //! listener. One connection's task is in `connection`, what a session asks
 //! of the world in `env`, the accepted messages in `store`, a delivery that
 //! fails after acceptance and its bounce to MAIL FROM in `bounce`, the
-//! log's text and JSON forms in `report`, the certificate in `tls`, and the
-//! demo server the workbench and `send --demo` start in `demo`.
+//! log's text and JSON forms in `report`, the certificate in `tls`, what it
+//! judges of each message (SPF, DKIM, DMARC, iprev) and with which DNS in
+//! `judge`, and the demo server the workbench and `send --demo` start in
+//! `demo`.
 
 pub mod bounce;
 mod connection;
 pub mod demo;
 mod env;
+pub mod judge;
 pub mod report;
 pub mod store;
 pub mod tls;
@@ -33,6 +36,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::proto::server::Policy;
 pub use bounce::{Bounce, BounceFate};
+pub use judge::Judge;
 pub use store::{Store, StoreLimits, StoredMessage};
 
 /// How to run the server.
@@ -47,6 +51,8 @@ pub struct ServerOptions {
     /// Send every command and reply to the log (else only connections,
     /// TLS, messages and problems).
     pub log_lines: bool,
+    /// Judges each accepted message before its 250; None judges nothing.
+    pub judge: Option<Judge>,
 }
 
 /// One thing that happened, for `serve`'s output and the TUI.

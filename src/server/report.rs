@@ -1,13 +1,14 @@
 //! The server's log as text or JSON lines: one line per connection and per
 //! message, with the envelope beside the header fields so that the
-//! difference shows.
+//! difference shows, and the message's authentication verdicts.
 
 use std::time::SystemTime;
 
 use serde_json::json;
 
 use super::bounce::{self, Bounce, BounceFate};
-use super::LogEvent;
+use super::{judge, LogEvent};
+use crate::transcript::json_auth;
 
 /// `HH:MM:SS` in UTC, for log lines.
 pub fn clock(t: SystemTime) -> String {
@@ -75,6 +76,12 @@ pub fn text(event: &LogEvent, now: SystemTime, verbose: bool) -> Option<String> 
             if let Some(s) = &h.subject {
                 out.push_str(&format!("  Subject: {s}"));
             }
+            if !message.verdicts.is_empty() {
+                out.push_str(&format!(
+                    "\n{pad}auth:     {}",
+                    judge::compact(&message.verdicts)
+                ));
+            }
             if let Some(b) = &message.bounce {
                 out.push_str(&format!(
                     "\n{pad}bounce:   {}\n{pad}          {}",
@@ -129,7 +136,7 @@ pub fn json(event: &LogEvent, now: SystemTime) -> serde_json::Value {
                 "client": r.client,
                 "helo": r.helo,
                 "tls": r.tls,
-                "auth": r.auth,
+                "auth_user": r.auth,
                 "mail_from": r.mail_from,
                 "mail_params": r.mail_params,
                 "rcpts": r.rcpts.iter().map(|(a, p)| json!({"address": a, "params": p})).collect::<Vec<_>>(),
@@ -142,9 +149,27 @@ pub fn json(event: &LogEvent, now: SystemTime) -> serde_json::Value {
                 "header_bcc": h.bcc,
                 "subject": h.subject,
                 "bounce": message.bounce.as_ref().map(bounce),
+                "auth": auth(message),
             })
         }
     }
+}
+
+/// A message's verdicts in its JSON event: the objects `send` prints,
+/// without their own time and kind; an empty list when nothing was judged.
+fn auth(message: &super::StoredMessage) -> serde_json::Value {
+    message
+        .verdicts
+        .iter()
+        .map(|v| {
+            let mut o = json_auth(std::time::Duration::ZERO, v);
+            if let Some(o) = o.as_object_mut() {
+                o.remove("t");
+                o.remove("kind");
+            }
+            o
+        })
+        .collect()
 }
 
 /// A message's bounce in its JSON event: where it went and why.
@@ -221,6 +246,60 @@ mod tests {
             3,
             "no bounce, no bounce line: {plain}"
         );
+    }
+
+    fn judged() -> LogEvent {
+        use crate::analysis::auth::{Method, Outcome, Verdict};
+        let mut m = sample(
+            "student@client.example",
+            &["bob@example.test"],
+            "From: The CEO <ceo@example.test>\r\n\r\nhi\r\n",
+        );
+        let v = |method, result, domain: &str, reason: &str| Verdict {
+            method,
+            result,
+            domain: domain.into(),
+            reason: reason.into(),
+            sentence: format!("{} said {result}.", method.name()),
+        };
+        m.judged(
+            "demo.example.test",
+            vec![
+                v(Method::Spf, Outcome::Pass, "client.example", ""),
+                v(Method::Dkim, Outcome::None, "", "no signature"),
+                v(Method::Dmarc, Outcome::Fail, "example.test", "p=reject"),
+            ],
+        );
+        LogEvent::Message {
+            conn: 1,
+            message: Arc::new(m),
+        }
+    }
+
+    #[test]
+    fn verdicts_in_the_text_log_are_one_compact_line() {
+        let out = text(&judged(), SystemTime::UNIX_EPOCH + NOW, false).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        assert_eq!(lines[3], "         auth:     spf=pass dkim=none dmarc=fail");
+    }
+
+    #[test]
+    fn verdicts_in_the_json_event_are_the_objects_send_prints() {
+        let v = json(&judged(), SystemTime::UNIX_EPOCH + NOW);
+        let auth = v["auth"].as_array().unwrap();
+        assert_eq!(auth.len(), 3, "{v}");
+        assert_eq!(
+            auth[2],
+            serde_json::json!({"method": "dmarc", "result": "fail", "domain": "example.test",
+                "reason": "p=reject", "text": "dmarc said fail."})
+        );
+        assert!(v["auth_user"].is_null(), "SMTP AUTH's user has its own key");
+        let plain = json(
+            &message("a@example.test", None),
+            SystemTime::UNIX_EPOCH + NOW,
+        );
+        assert_eq!(plain["auth"], serde_json::json!([]), "not judged: {plain}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::bounce::Bounce;
+use crate::analysis::auth::{authentication_results, Verdict};
 use crate::analysis::compare::{AddressForm, HeaderSide};
 use crate::proto::server::ReceivedMessage;
 
@@ -35,7 +36,8 @@ impl Default for StoreLimits {
     }
 }
 
-/// An accepted message as delivered: `Return-Path:` and `Received:`
+/// An accepted message as delivered: `Return-Path:`, the
+/// `Authentication-Results:` of the server's checks and `Received:`
 /// prepended to the content, as an MTA does on final delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
@@ -47,6 +49,9 @@ pub struct StoredMessage {
     /// Recipients whose delivery failed after the message was accepted,
     /// and where the notification went.
     pub bounce: Option<Bounce>,
+    /// SPF, DKIM, DMARC and iprev as the server judged them on receipt;
+    /// empty when it judged nothing.
+    pub verdicts: Vec<Verdict>,
 }
 
 impl StoredMessage {
@@ -93,7 +98,18 @@ impl StoredMessage {
             delivered,
             headers,
             bounce: None,
+            verdicts: Vec::new(),
         }
+    }
+
+    /// Keeps the server's verdicts and adds their `Authentication-Results:`
+    /// (RFC 8601, `hostname` its authserv-id) below `Return-Path:`, at the
+    /// top of what the receiver added.
+    pub fn judged(&mut self, hostname: &str, verdicts: Vec<Verdict>) {
+        let field = authentication_results(hostname, &verdicts);
+        let at = memchr::memmem::find(&self.delivered, b"\r\n").map_or(0, |i| i + 2);
+        self.delivered.splice(at..at, field.into_bytes());
+        self.verdicts = verdicts;
     }
 
     pub fn size(&self) -> usize {
@@ -266,6 +282,35 @@ mod tests {
         assert_eq!(m.headers.from, vec!["Boss <ceo@example.test>"]);
         assert_eq!(m.headers.to, vec!["x@example.test"]);
         assert_eq!(m.headers.cc, vec!["y@example.test"]);
+    }
+
+    #[test]
+    fn verdicts_go_below_return_path_above_received() {
+        use crate::analysis::auth::{Method, Outcome};
+        let mut m = message("Q1", 1);
+        m.judged(
+            "demo.example.test",
+            vec![Verdict {
+                method: Method::Spf,
+                result: Outcome::Pass,
+                domain: "c.example".into(),
+                reason: String::new(),
+                sentence: String::new(),
+            }],
+        );
+        let text = String::from_utf8(m.delivered.clone()).unwrap();
+        assert!(
+            text.starts_with(
+                "Return-Path: <a@c.example>\r\nAuthentication-Results: demo.example.test;\r\n\
+                 \tspf=pass smtp.mailfrom=c.example\r\nReceived: from c.example"
+            ),
+            "{text}"
+        );
+        assert_eq!(m.verdicts.len(), 1);
+        assert!(
+            text.ends_with("\r\n\r\nb\r\n"),
+            "the content follows, unchanged"
+        );
     }
 
     #[test]

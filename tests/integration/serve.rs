@@ -312,8 +312,13 @@ fn maildir_gets_each_message_and_json_log_has_the_envelope() {
     let files: Vec<_> = std::fs::read_dir(maildir.join("new")).unwrap().collect();
     assert_eq!(files.len(), 1);
     let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    // The server's verdicts sit between the two, as an MTA adds them.
     assert!(
-        text.starts_with("Return-Path: <a@c.example>\r\nReceived: from c.example (127.0.0.1)"),
+        text.starts_with("Return-Path: <a@c.example>\r\nAuthentication-Results: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\r\nReceived: from c.example (127.0.0.1)"),
         "{text}"
     );
     serve.stop();
@@ -633,4 +638,191 @@ fn serve_bounce_needs_an_address() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn demo_key() -> String {
+    format!("{}/assets/dkim/demo.key", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `send` as the demo sender: EHLO client.example, MAIL FROM
+/// student@client.example (SPF passes from loopback in the demo zone).
+fn send_as_demo_sender(addr: SocketAddr, extra: &[&str]) {
+    let base = [
+        "--ehlo",
+        "client.example",
+        "--mail-from",
+        "student@client.example",
+        "--tls",
+        "none",
+    ];
+    let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+    let out = send(addr, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn serve_stores_authentication_results_as_the_demo_zone_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Maildir");
+    let mut serve = Serve::start(&["--maildir", maildir.to_str().unwrap(), "--format", "json"]);
+    let key = demo_key();
+    // Signed by message::dkim (through send) with the key the zone publishes.
+    send_as_demo_sender(
+        serve.addr,
+        &[
+            "--subject",
+            "signed",
+            "--dkim-key",
+            &key,
+            "--dkim-selector",
+            "demo",
+        ],
+    );
+    // From: says example.test, which publishes p=reject.
+    send_as_demo_sender(
+        serve.addr,
+        &[
+            "--subject",
+            "spoofed",
+            "--header-from",
+            "CEO <ceo@example.test>",
+        ],
+    );
+    let signed = maildir_file_with(&maildir, "Subject: signed").unwrap();
+    let signed = String::from_utf8(signed).unwrap();
+    assert!(
+        signed.starts_with(
+            "Return-Path: <student@client.example>\r\n\
+             Authentication-Results: demo.example.test;\r\n\
+             \tspf=pass smtp.helo=client.example;\r\n\
+             \tspf=pass smtp.mailfrom=client.example;\r\n\
+             \tdkim=pass header.d=client.example;\r\n\
+             \tdmarc=pass header.from=client.example;\r\n\
+             \tiprev=pass policy.iprev=127.0.0.1\r\n\
+             Received: from client.example (127.0.0.1)"
+        ),
+        "{signed}"
+    );
+    let spoofed = maildir_file_with(&maildir, "Subject: spoofed").unwrap();
+    let spoofed = String::from_utf8(spoofed).unwrap();
+    assert!(
+        spoofed.contains("\r\n\tdkim=none;\r\n\tdmarc=fail header.from=example.test;\r\n"),
+        "{spoofed}"
+    );
+    // The JSON events carry the same verdicts, as the objects send prints.
+    let first = serve.wait_for("\"event\":\"message\"", Duration::from_secs(10));
+    let second = serve.wait_for("\"event\":\"message\"", Duration::from_secs(10));
+    let auth = |line: &str| -> Vec<serde_json::Value> {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        v["auth"].as_array().unwrap().clone()
+    };
+    let methods: Vec<String> = auth(&first)
+        .iter()
+        .map(|a| {
+            format!(
+                "{}={}",
+                a["method"].as_str().unwrap(),
+                a["result"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "spf-helo=pass",
+            "spf=pass",
+            "dkim=pass",
+            "dmarc=pass",
+            "iprev=pass"
+        ]
+    );
+    let dmarc = auth(&second)
+        .into_iter()
+        .find(|a| a["method"] == "dmarc")
+        .unwrap();
+    assert_eq!(dmarc["result"], "fail");
+    assert_eq!(dmarc["domain"], "example.test");
+    assert!(
+        dmarc["text"].as_str().unwrap().contains("p=reject"),
+        "{dmarc}"
+    );
+    serve.stop();
+}
+
+#[test]
+fn serve_zone_judges_from_the_given_zone_and_no_auth_results_judges_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("client.example.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN client.example.\n$TTL 300\n\
+         @ SOA ns.client.example. hostmaster.client.example. ( 1 3600 600 86400 300 )\n\
+         @ TXT \"v=spf1 -all\"\n",
+    )
+    .unwrap();
+    let mut serve = Serve::start(&["--zone", zone.to_str().unwrap()]);
+    send_as_demo_sender(serve.addr, &[]);
+    let line = serve.wait_for("auth:", Duration::from_secs(10));
+    assert!(
+        line.contains("spf-helo=fail spf=fail dkim=none"),
+        "client.example allows no one in this zone: {line}"
+    );
+    serve.stop();
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let maildir = dir2.path().join("Maildir");
+    let mut bare = Serve::start(&["--no-auth-results", "--maildir", maildir.to_str().unwrap()]);
+    send_as_demo_sender(bare.addr, &["--subject", "bare"]);
+    bare.wait_for("disconnect", Duration::from_secs(10));
+    let rest = bare.stop();
+    assert!(!rest.iter().any(|l| l.contains("auth:")), "{rest:?}");
+    let text = String::from_utf8(maildir_file_with(&maildir, "Subject: bare").unwrap()).unwrap();
+    assert!(!text.contains("Authentication-Results"), "{text}");
+}
+
+#[test]
+fn serve_says_which_dns_it_judges_with_and_zone_conflicts_with_dns() {
+    let out = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .args(["serve", "--zone", "x.zone", "--dns", "127.0.0.1:5353"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .args(["serve", "--zone", "/nonexistent/x.zone"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--zone"));
+    for (extra, says) in [
+        (
+            &[][..],
+            "judged on each message with the offline demo zone of example.test",
+        ),
+        (
+            &["--no-auth-results"][..],
+            "authentication: not judged (--no-auth-results)",
+        ),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let intro: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .map_while(Result::ok)
+            .take_while(|l| !l.contains("listening"))
+            .collect();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        assert!(intro.iter().any(|l| l.contains(says)), "{intro:?}");
+    }
 }

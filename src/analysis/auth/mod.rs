@@ -70,20 +70,54 @@ pub struct Judgement {
 /// Judges `inputs` with DNS from `dns`, all of it within `limit`: a check
 /// still waiting for DNS then is a `temperror` saying so.
 pub async fn judge(inputs: &Inputs<'_>, dns: &DnsSource, limit: Duration) -> Judgement {
-    let authenticator = match authenticator(dns, limit) {
-        Ok(a) => a,
-        Err(e) => return checks::unreachable_dns(inputs, &e),
-    };
-    let zone = match dns {
-        DnsSource::Zone(z) => Some(z.clone()),
-        _ => None,
-    };
-    let recorder = lookups::Recorder::new(zone, inputs.client_ip);
-    let deadline = tokio::time::Instant::now() + limit;
-    let verdicts = checks::run(&authenticator, &recorder, inputs, deadline, limit).await;
-    Judgement {
-        verdicts,
-        lookups: recorder.lookups(),
+    Judge::new(dns.clone(), limit).judge(inputs).await
+}
+
+/// The checks' DNS made ready once, for a caller that judges many messages
+/// (the built-in server): making mail-auth's resolver reads the system's
+/// root certificates, which per message cost more than the checks.
+#[derive(Clone)]
+pub struct Judge {
+    authenticator: Result<Arc<MessageAuthenticator>, String>,
+    dns: DnsSource,
+    limit: Duration,
+}
+
+impl Judge {
+    pub fn new(dns: DnsSource, limit: Duration) -> Self {
+        Self {
+            authenticator: authenticator(&dns, limit).map(Arc::new),
+            dns,
+            limit,
+        }
+    }
+
+    /// Judges `inputs`, all of it within the limit.
+    pub async fn judge(&self, inputs: &Inputs<'_>) -> Judgement {
+        let authenticator = match &self.authenticator {
+            Ok(a) => a,
+            Err(e) => return checks::unreachable_dns(inputs, e),
+        };
+        let zone = match &self.dns {
+            DnsSource::Zone(z) => Some(z.clone()),
+            _ => None,
+        };
+        let recorder = lookups::Recorder::new(zone, inputs.client_ip);
+        let deadline = tokio::time::Instant::now() + self.limit;
+        let verdicts = checks::run(authenticator, &recorder, inputs, deadline, self.limit).await;
+        Judgement {
+            verdicts,
+            lookups: recorder.lookups(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Judge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Judge")
+            .field("dns", &self.dns)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
     }
 }
 

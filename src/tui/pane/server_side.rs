@@ -1,5 +1,6 @@
 //! What the built-in server received: what it acted on (the envelope)
-//! beside what the recipient's program will display (the header fields).
+//! beside what the recipient's program will display (the header fields),
+//! with the authentication verdicts it judged on receipt.
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line as TLine, Span};
@@ -7,6 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::block;
+use crate::analysis::auth::{Method, Outcome, Verdict};
 use crate::app::{AppState, LineKind};
 use crate::server::Bounce;
 use crate::tui::theme::Theme;
@@ -37,6 +39,7 @@ pub fn server_side(state: &AppState, frame: &mut Frame, area: Rect, theme: &Them
         Some(b) => bounce(b, &m.headers.from, frame, inner, theme),
         None => inner,
     };
+    let inner = verdicts(&m.verdicts, frame, inner, theme);
     let cols = Layout::default()
         .direction(Direction::Horizontal)
         .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
@@ -103,6 +106,56 @@ fn bounce(b: &Bounce, from: &[String], frame: &mut Frame, area: Rect, theme: &Th
     let [top, rest] = Layout::vertical([Constraint::Length(rows), Constraint::Min(0)]).areas(area);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
     rest
+}
+
+/// The verdicts above the columns, as the receiver judged them: SPF on the
+/// envelope, DMARC on From:, so they sit between the two. Each result in
+/// the colour of a reply of its weight; DMARC's sentence after them,
+/// because it is the one that decides whether an enforcing receiver keeps
+/// the message. The area left below; all of it when nothing was judged.
+fn verdicts(verdicts: &[Verdict], frame: &mut Frame, area: Rect, theme: &Theme) -> Rect {
+    if verdicts.is_empty() {
+        return area;
+    }
+    let mut spans = vec![Span::styled("the server judged: ", theme.label())];
+    for (i, v) in verdicts.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
+        let text = match v.domain.as_str() {
+            "" => format!("{}={}", v.method.name(), v.result),
+            d => format!("{}={} ({d})", v.method.name(), v.result),
+        };
+        spans.push(Span::styled(
+            text,
+            theme.line(LineKind::Server, weight(v.result)),
+        ));
+    }
+    let mut lines = vec![TLine::from(spans)];
+    if let Some(d) = verdicts.iter().find(|v| v.method == Method::Dmarc) {
+        lines.push(TLine::from(d.sentence.clone()));
+    }
+    let width = area.width.max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| wrapped_rows(&l.to_string(), width))
+        .sum();
+    // The columns keep at least half the pane.
+    let rows = (rows as u16).min(area.height / 2);
+    let [top, rest] = Layout::vertical([Constraint::Length(rows), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
+    rest
+}
+
+/// A result drawn as a reply of the same weight: pass as a 2xx, a failure
+/// as a 5xx, a softfail or a temporary error as a 4xx, no verdict plain.
+fn weight(result: Outcome) -> Option<u16> {
+    match result {
+        Outcome::Pass => Some(250),
+        Outcome::Fail | Outcome::PermError => Some(550),
+        Outcome::SoftFail | Outcome::TempError => Some(450),
+        Outcome::None | Outcome::Neutral => None,
+    }
 }
 
 /// The rows `text` takes when wrapped at spaces to `width` columns, as
@@ -175,6 +228,73 @@ mod tests {
                 && text.contains("<hidden@example.test>")
         );
         assert!(text.contains("Return-Path: <student@client.example>"));
+    }
+
+    /// A spoofed From: example.test (DMARC p=reject) from the demo sender,
+    /// judged by the server's own checks against its demo zone.
+    #[test]
+    fn the_verdicts_show_as_the_server_judged_them() {
+        let mut s = busy();
+        s.lower = Lower::ServerSide;
+        let received = crate::proto::server::ReceivedMessage {
+            id: "AB12C00004".into(),
+            client: "127.0.0.1".into(),
+            helo: "client.example".into(),
+            tls: false,
+            auth: None,
+            mail_from: "student@client.example".into(),
+            mail_params: vec![],
+            rcpts: vec![("alice@example.test".into(), vec![])],
+            content: b"From: The CEO <ceo@example.test>\r\nTo: Alice <alice@example.test>\r\nSubject: wire the money\r\n\r\nbody\r\n".to_vec(),
+        };
+        let judge = crate::server::Judge::demo().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let verdicts = runtime.block_on(judge.verdicts(
+            &received,
+            "127.0.0.1".parse().unwrap(),
+            "demo.example.test",
+        ));
+        let mut m = crate::server::StoredMessage::new(
+            received,
+            "demo.example.test",
+            std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+        );
+        m.judged("demo.example.test", verdicts);
+        s.stored.push(std::sync::Arc::new(m));
+        for (w, h) in [(80, 24), (120, 40)] {
+            insta::assert_snapshot!(
+                format!("server_side_verdicts_{w}x{h}"),
+                render(&s, w, h, COLOR).backend()
+            );
+        }
+        let screen = format!("{:?}", render(&s, 120, 40, COLOR).backend());
+        for needle in [
+            "the server judged: spf-helo=pass (client.example)",
+            "which publishes p=reject",
+            "dmarc=fail (example.test)",
+            "Authentication-Results: demo.example.test",
+        ] {
+            assert!(screen.contains(needle), "{needle:?} in {screen}");
+        }
+        // A failure is drawn as a 5xx reply is, a pass as a 2xx.
+        let buffer = render(&s, 120, 40, COLOR).backend().buffer().clone();
+        let fg_of = |word: &str| {
+            (0..buffer.area.height).find_map(|y| {
+                let row: String = (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol().to_string())
+                    .collect();
+                let x = row.find(word)? as u16;
+                Some(buffer[(x, y)].style().fg)
+            })
+        };
+        assert_eq!(fg_of("dmarc=fail"), Some(Some(ratatui::style::Color::Red)));
+        assert_eq!(
+            fg_of("iprev=pass"),
+            Some(Some(ratatui::style::Color::Green))
+        );
     }
 
     #[test]
