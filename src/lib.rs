@@ -13,12 +13,13 @@
 //!                 composer, analysis, server_side, transcript, hints, help)
 //!    |
 //! app/            AppState by pane (palette, envelope, message, session,
-//!                 transcript/), the one Action enum (action), update() ->
-//!                 effects with no I/O, lessons (lesson, lesson_run)
+//!                 transcript/, auth/: F2's verdicts and signing), the one
+//!                 Action enum (action), update() -> effects with no I/O,
+//!                 lessons (lesson, lesson_run)
 //!    |
 //! server/         tokio: the built-in server: listener, connection, env,
-//!                 TLS, store, Maildir, bounce (RFC 3464 reports), report,
-//!                 demo (started in-process)
+//!                 TLS, store, Maildir, judge (authentication of what it
+//!                 accepts), bounce (RFC 3464 reports), report, demo
 //! transcript.rs   the transcript's text and JSON forms
 //!    |
 //! transport/      tokio: a client session over TCP/TLS: target, connect,
