@@ -330,6 +330,7 @@ fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effec
     }
 }
 
+// Long: one arm per palette item, each a call or an effect; the items' table of deeds.
 fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
     match kind {
         ItemKind::Command(c) => control(state, Control::Send(c), fx),
