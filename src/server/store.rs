@@ -105,7 +105,11 @@ impl StoredMessage {
     /// Keeps the server's verdicts and adds their `Authentication-Results:`
     /// (RFC 8601, `hostname` its authserv-id) below `Return-Path:`, at the
     /// top of what the receiver added.
+    /// Any `Authentication-Results:` that already claims this server's
+    /// authserv-id came from the client, a forgery: it is removed first
+    /// (RFC 8601, section 5), so the reader sees only the server's own.
     pub fn judged(&mut self, hostname: &str, verdicts: Vec<Verdict>) {
+        self.delivered = without_forged_results(&self.delivered, hostname);
         let field = authentication_results(hostname, &verdicts);
         let at = memchr::memmem::find(&self.delivered, b"\r\n").map_or(0, |i| i + 2);
         self.delivered.splice(at..at, field.into_bytes());
@@ -115,6 +119,50 @@ impl StoredMessage {
     pub fn size(&self) -> usize {
         self.delivered.len()
     }
+}
+
+/// `message` without the `Authentication-Results:` fields (folded lines
+/// included) whose authserv-id is `hostname`; the body is left as it is.
+fn without_forged_results(message: &[u8], hostname: &str) -> Vec<u8> {
+    let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |i| i + 2);
+    let (head, body) = message.split_at(end);
+    let mut out = Vec::with_capacity(message.len());
+    let mut dropping = false;
+    for line in head.split_inclusive(|&b| b == b'\n') {
+        let continued = line.first().is_some_and(|b| matches!(b, b' ' | b'\t'));
+        if !continued {
+            dropping = is_results_of(line, hostname);
+        }
+        if !dropping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// Whether a field's first line is `Authentication-Results:` naming `hostname`
+/// as its authserv-id (the first token, before `;`).
+fn is_results_of(line: &[u8], hostname: &str) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
+    if !name
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"Authentication-Results")
+    {
+        return false;
+    }
+    let value = String::from_utf8_lossy(value);
+    let id = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    id.eq_ignore_ascii_case(hostname)
 }
 
 /// A message as the server's tests need one: from `mail_from` to `rcpts`
@@ -249,6 +297,32 @@ fn write_maildir(dir: &Path, message: &StoredMessage) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+
+    /// A client's Authentication-Results in this server's name is a
+    /// forgery (RFC 8601, section 5): gone, folded lines and all; another
+    /// server's stays, and so does the body.
+    #[test]
+    fn forged_results_in_the_servers_name_are_removed() {
+        let message = "From: a@client.example\r\n\
+            Authentication-Results: demo.example.test; dkim=pass\r\n \
+            header.d=bank.example\r\n\
+            authentication-results: other.example; spf=pass\r\n\
+            Subject: hi\r\n\r\n\
+            Authentication-Results: demo.example.test; in the body\r\n";
+        let out = String::from_utf8(without_forged_results(
+            message.as_bytes(),
+            "Demo.Example.Test",
+        ))
+        .unwrap();
+        assert_eq!(
+            out,
+            "From: a@client.example\r\n\
+             authentication-results: other.example; spf=pass\r\n\
+             Subject: hi\r\n\r\n\
+             Authentication-Results: demo.example.test; in the body\r\n"
+        );
+    }
+
     use super::*;
 
     fn message(id: &str, size: usize) -> StoredMessage {
