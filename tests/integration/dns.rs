@@ -53,6 +53,48 @@ fn a_dns_server_that_never_answers_ends_within_the_timeout() {
     );
 }
 
+/// A DNS server that answers every query with garbage (and then with a
+/// reply to another query, and an escape sequence) is no answer at all:
+/// the run ends within the limit with a clear line, nothing raw printed.
+#[test]
+fn a_dns_server_that_answers_garbage_ends_within_the_timeout() {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dns = socket.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        for _ in 0..50 {
+            let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                return;
+            };
+            let _ = socket.send_to(b"\x1b]52;c;Z2FyYmFnZQ==\x07 not dns at all", from);
+            // A well-formed header with another query's id and a bogus count.
+            let mut wrong = buf[..n.min(12)].to_vec();
+            wrong.resize(12, 0);
+            wrong[0] ^= 0xff;
+            wrong[2] = 0x81;
+            wrong[7] = 0xff;
+            let _ = socket.send_to(&wrong, from);
+        }
+    });
+    let (code, out, took) = send(&[
+        "--dns",
+        &dns,
+        "--mx",
+        "--rcpt",
+        "alice@example.test",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(out.contains("dns: MX example.test → "), "{out}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    drop(server);
+}
+
 #[test]
 fn mx_and_server_exclude_each_other_and_so_do_4_and_6() {
     let (code, _, _) = send(&[
