@@ -327,6 +327,8 @@ fn the_spf_lesson_sends_one_from_with_two_envelopes() {
     pty.wait_for("The server's side");
     pty.wait_for("MAIL FROM:<student@parked.example.test>");
     pty.wait_for("From: Student <student@client.example>");
+    // The server judged the envelope's domain, not From:'s.
+    pty.wait_for("spf=fail smtp.mailfrom=parked");
     finish_lesson(&mut pty);
 }
 
@@ -355,6 +357,9 @@ fn the_dmarc_lesson_sends_a_spoofed_from_then_a_look_alike() {
     pty.keys(F3);
     pty.wait_for("The server's side");
     pty.wait_for("From: Example Bank <ceo@examp1e.test>");
+    // The look-alike authenticates: SPF for itself, and no DMARC to fail.
+    pty.wait_for("spf=pass smtp.mailfrom=examp1e");
+    pty.wait_for("dmarc=none header.from=examp1e");
     finish_lesson(&mut pty);
 }
 
@@ -376,6 +381,10 @@ fn the_dkim_lesson_sends_a_signed_message_then_one_byte_changed() {
     pty.keys(SHIFT_TAB);
     deliver(&mut pty, false, "Lesson 4/4");
     pty.wait_for("Please pay the invoice today: EUR 900");
+    // One byte, and the server's DKIM check fails.
+    pty.keys(F3);
+    pty.wait_for("The server's side");
+    pty.wait_for("dkim=fail header.d=client.example");
     finish_lesson(&mut pty);
 }
 
