@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::analysis::auth::{self, DnsSource, Inputs, Verdict, Zone, ZoneError};
+use crate::analysis::auth::{self, DnsSource, Inputs, Memo, Verdict, Zone, ZoneError};
 use crate::proto::server::ReceivedMessage;
 
 /// How long one message's checks may take in all: a check still waiting
@@ -74,6 +74,20 @@ impl Judge {
         client: IpAddr,
         hostname: &str,
     ) -> Vec<Verdict> {
+        self.verdicts_again(m, client, hostname, &mut Memo::default())
+            .await
+    }
+
+    /// The verdicts on `m`, the next message of a connection that kept
+    /// what it judged in `memo`: SPF and iprev are judged once per
+    /// connection and distinct input, as MTAs do.
+    pub async fn verdicts_again(
+        &self,
+        m: &ReceivedMessage,
+        client: IpAddr,
+        hostname: &str,
+        memo: &mut Memo,
+    ) -> Vec<Verdict> {
         let inputs = Inputs {
             message: &m.content,
             mail_from: &m.mail_from,
@@ -81,7 +95,7 @@ impl Judge {
             client_ip: client,
             receiver: hostname,
         };
-        self.checks.judge(&inputs).await.verdicts
+        self.checks.judge_again(&inputs, memo).await.verdicts
     }
 }
 
@@ -92,4 +106,46 @@ pub fn compact(verdicts: &[Verdict]) -> String {
         .map(|v| format!("{}={}", v.method.name(), v.result))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(mail_from: &str) -> ReceivedMessage {
+        ReceivedMessage {
+            id: "1".into(),
+            client: "127.0.0.1".into(),
+            helo: "client.example".into(),
+            tls: false,
+            auth: None,
+            mail_from: mail_from.into(),
+            mail_params: vec![],
+            rcpts: vec![("alice@example.test".into(), vec![])],
+            content: b"From: <student@client.example>\r\nTo: <alice@example.test>\r\n\
+                       Subject: hi\r\n\r\nhello\r\n"
+                .to_vec(),
+        }
+    }
+
+    #[test]
+    fn the_next_message_of_a_connection_gets_the_same_verdicts_and_a_new_sender_its_own() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let judge = Judge::demo().unwrap();
+        let client: IpAddr = "127.0.0.1".parse().unwrap();
+        let host = "demo.example.test";
+        let mut memo = Memo::default();
+        let mut again =
+            |m: &ReceivedMessage| rt.block_on(judge.verdicts_again(m, client, host, &mut memo));
+        let first = again(&received("student@client.example"));
+        let second = again(&received("student@client.example"));
+        assert_eq!(first, second);
+        let other = again(&received("someone@example.test"));
+        let fresh = rt.block_on(judge.verdicts(&received("someone@example.test"), client, host));
+        assert_eq!(other, fresh);
+        assert_ne!(compact(&other), compact(&first), "{other:#?}");
+    }
 }
