@@ -83,12 +83,15 @@ pub struct Judge {
     authenticator: Result<Arc<MessageAuthenticator>, String>,
     dns: DnsSource,
     limit: Duration,
+    /// The zone's TXT records, parsed once for every message judged.
+    parsed: Arc<lookups::ParsedTxt>,
 }
 
 impl Judge {
     pub fn new(dns: DnsSource, limit: Duration) -> Self {
         Self {
             authenticator: authenticator(&dns, limit).map(Arc::new),
+            parsed: Arc::default(),
             dns,
             limit,
         }
@@ -111,7 +114,7 @@ impl Judge {
             DnsSource::Zone(z) => Some(z.clone()),
             _ => None,
         };
-        let recorder = lookups::Recorder::new(zone, inputs.client_ip);
+        let recorder = lookups::Recorder::sharing(zone, inputs.client_ip, self.parsed.clone());
         let deadline = tokio::time::Instant::now() + self.limit;
         let verdicts =
             checks::run(authenticator, &recorder, inputs, memo, deadline, self.limit).await;
