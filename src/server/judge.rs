@@ -5,7 +5,7 @@
 //! the `Authentication-Results:` are in what it stores.
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::analysis::auth::{self, DnsSource, Inputs, Memo, Verdict, Zone, ZoneError};
@@ -24,6 +24,10 @@ pub struct Judge {
     checks: auth::Judge,
     /// Where the answers come from, in words.
     source: String,
+    /// From an offline zone, which does not change while the server runs,
+    /// SPF and iprev verdicts follow from their inputs alone: one memo
+    /// serves every connection. Live DNS has TTLs: a memo per connection.
+    shared: Option<Arc<Mutex<Memo>>>,
 }
 
 impl Judge {
@@ -31,6 +35,7 @@ impl Judge {
     pub fn new(dns: DnsSource) -> Self {
         Self {
             source: dns.describe(),
+            shared: matches!(dns, DnsSource::Zone(_)).then(Arc::default),
             checks: auth::Judge::new(dns, LIMIT),
         }
     }
@@ -80,7 +85,8 @@ impl Judge {
 
     /// The verdicts on `m`, the next message of a connection that kept
     /// what it judged in `memo`: SPF and iprev are judged once per
-    /// connection and distinct input, as MTAs do.
+    /// connection and distinct input, as MTAs do (once per server and
+    /// distinct input from an offline zone).
     pub async fn verdicts_again(
         &self,
         m: &ReceivedMessage,
@@ -95,7 +101,17 @@ impl Judge {
             client_ip: client,
             receiver: hostname,
         };
-        self.checks.judge_again(&inputs, memo).await.verdicts
+        let Some(shared) = &self.shared else {
+            return self.checks.judge_again(&inputs, memo).await.verdicts;
+        };
+        // Not held across the checks: a connection judging meanwhile finds
+        // the memo as it was, and at worst judges again.
+        let mut memo = shared.lock().map(|m| m.clone()).unwrap_or_default();
+        let verdicts = self.checks.judge_again(&inputs, &mut memo).await.verdicts;
+        if let Ok(mut kept) = shared.lock() {
+            *kept = memo;
+        }
+        verdicts
     }
 }
 
@@ -144,8 +160,14 @@ mod tests {
         let second = again(&received("student@client.example"));
         assert_eq!(first, second);
         let other = again(&received("someone@example.test"));
-        let fresh = rt.block_on(judge.verdicts(&received("someone@example.test"), client, host));
+        // A judge of its own: nothing judged before.
+        let fresh = Judge::demo().unwrap();
+        let fresh = rt.block_on(fresh.verdicts(&received("someone@example.test"), client, host));
         assert_eq!(other, fresh);
         assert_ne!(compact(&other), compact(&first), "{other:#?}");
+        // Another connection, from the same zone: the same verdicts.
+        let m = received("student@client.example");
+        let next = rt.block_on(judge.verdicts_again(&m, client, host, &mut Memo::default()));
+        assert_eq!(next, first);
     }
 }
