@@ -101,15 +101,18 @@ impl Judge {
             client_ip: client,
             receiver: hostname,
         };
-        let Some(shared) = &self.shared else {
-            return self.checks.judge_again(&inputs, memo).await.verdicts;
+        // A connection's first message starts from the server's memo and
+        // leaves its own there; the lock is not held across the checks.
+        let first = match &self.shared {
+            Some(shared) if memo.is_empty() => {
+                *memo = shared.lock().map(|m| m.clone()).unwrap_or_default();
+                Some(shared)
+            }
+            _ => None,
         };
-        // Not held across the checks: a connection judging meanwhile finds
-        // the memo as it was, and at worst judges again.
-        let mut memo = shared.lock().map(|m| m.clone()).unwrap_or_default();
-        let verdicts = self.checks.judge_again(&inputs, &mut memo).await.verdicts;
-        if let Ok(mut kept) = shared.lock() {
-            *kept = memo;
+        let verdicts = self.checks.judge_again(&inputs, memo).await.verdicts;
+        if let Some(Ok(mut kept)) = first.map(|s| s.lock()) {
+            kept.clone_from(memo);
         }
         verdicts
     }

@@ -57,6 +57,11 @@ fn keeps(v: &Verdict) -> bool {
 }
 
 impl Memo {
+    /// Nothing judged yet.
+    pub fn is_empty(&self) -> bool {
+        self.helo.is_none() && self.mail_from.is_none() && self.iprev.is_none()
+    }
+
     pub(super) fn helo(&self, inputs: &Inputs<'_>) -> Option<Verdict> {
         let (key, v) = self.helo.as_ref()?;
         key.matches(inputs, "", None).then(|| v.clone())
