@@ -132,19 +132,9 @@ mod tests {
     use super::*;
 
     fn received(mail_from: &str) -> ReceivedMessage {
-        ReceivedMessage {
-            id: "1".into(),
-            client: "127.0.0.1".into(),
-            helo: "client.example".into(),
-            tls: false,
-            auth: None,
-            mail_from: mail_from.into(),
-            mail_params: vec![],
-            rcpts: vec![("alice@example.test".into(), vec![])],
-            content: b"From: <student@client.example>\r\nTo: <alice@example.test>\r\n\
-                       Subject: hi\r\n\r\nhello\r\n"
-                .to_vec(),
-        }
+        let content = "From: <student@client.example>\r\nTo: <alice@example.test>\r\n\
+                       Subject: hi\r\n\r\nhello\r\n";
+        crate::server::store::sample(mail_from, &["alice@example.test"], content).received
     }
 
     #[test]
