@@ -2,7 +2,8 @@
 # bench/serve-vs-sink.sh - messages per second that `smtp-workbench serve`
 # takes from Postfix's smtp-source, beside Postfix's own smtp-sink, measured
 # in the same run with the same settings, and the ratio. `serve` runs twice:
-# as it starts by default (each message judged, SPF, DKIM, DMARC and iprev,
+# as it starts by default (each message judged: DKIM and DMARC per message,
+# SPF and iprev once per distinct client, HELO name and sender,
 # against its offline demo zone, Authentication-Results added) and bare
 # (--no-auth-results). The last setting sends a DKIM-signed message (signed
 # here with the demo key by `send`), so that RSA verification is counted.

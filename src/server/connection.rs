@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use super::bounce;
 use super::env::Env;
 use super::{LogEvent, ServerOptions, Shared, StoredMessage};
-use crate::analysis::auth::Verdict;
+use crate::analysis::auth::{Memo, Verdict};
 use crate::proto::server::{ReceivedMessage, ServerConfig, ServerEvent, ServerSession};
 use crate::transport::Stream;
 
@@ -41,6 +41,7 @@ pub(super) async fn serve(
         options,
         log,
         messages: 0,
+        memo: Memo::default(),
     };
     let session = conn.open(peer, open, acceptor.is_some());
     let stream = conn
@@ -82,6 +83,8 @@ struct Connection {
     log: mpsc::UnboundedSender<LogEvent>,
     /// Messages accepted on this connection, for the log's last line.
     messages: u64,
+    /// SPF and iprev as judged for this connection's earlier messages.
+    memo: Memo,
 }
 
 impl Connection {
@@ -222,7 +225,14 @@ impl Connection {
         self.messages += 1;
         let hostname = &self.options.hostname;
         let verdicts = match &self.options.judge {
-            Some(judge) => Some(judge.verdicts(&m, self.peer.ip(), hostname).await),
+            Some(judge) => {
+                let client = self.peer.ip();
+                Some(
+                    judge
+                        .verdicts_again(&m, client, hostname, &mut self.memo)
+                        .await,
+                )
+            }
             None => None,
         };
         match store_message(&self.shared, hostname, m, verdicts) {

@@ -5,10 +5,10 @@
 //! the `Authentication-Results:` are in what it stores.
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::analysis::auth::{self, DnsSource, Inputs, Verdict, Zone, ZoneError};
+use crate::analysis::auth::{self, DnsSource, Inputs, Memo, Verdict, Zone, ZoneError};
 use crate::proto::server::ReceivedMessage;
 
 /// How long one message's checks may take in all: a check still waiting
@@ -24,6 +24,10 @@ pub struct Judge {
     checks: auth::Judge,
     /// Where the answers come from, in words.
     source: String,
+    /// From an offline zone, which does not change while the server runs,
+    /// SPF and iprev verdicts follow from their inputs alone: one memo
+    /// serves every connection. Live DNS has TTLs: a memo per connection.
+    shared: Option<Arc<Mutex<Memo>>>,
 }
 
 impl Judge {
@@ -31,6 +35,7 @@ impl Judge {
     pub fn new(dns: DnsSource) -> Self {
         Self {
             source: dns.describe(),
+            shared: matches!(dns, DnsSource::Zone(_)).then(Arc::default),
             checks: auth::Judge::new(dns, LIMIT),
         }
     }
@@ -74,6 +79,21 @@ impl Judge {
         client: IpAddr,
         hostname: &str,
     ) -> Vec<Verdict> {
+        self.verdicts_again(m, client, hostname, &mut Memo::default())
+            .await
+    }
+
+    /// The verdicts on `m`, the next message of a connection that kept
+    /// what it judged in `memo`: SPF and iprev are judged once per
+    /// connection and distinct input, as MTAs do (once per server and
+    /// distinct input from an offline zone).
+    pub async fn verdicts_again(
+        &self,
+        m: &ReceivedMessage,
+        client: IpAddr,
+        hostname: &str,
+        memo: &mut Memo,
+    ) -> Vec<Verdict> {
         let inputs = Inputs {
             message: &m.content,
             mail_from: &m.mail_from,
@@ -81,7 +101,20 @@ impl Judge {
             client_ip: client,
             receiver: hostname,
         };
-        self.checks.judge(&inputs).await.verdicts
+        // A connection's first message starts from the server's memo and
+        // leaves its own there; the lock is not held across the checks.
+        let first = match &self.shared {
+            Some(shared) if memo.is_empty() => {
+                *memo = shared.lock().map(|m| m.clone()).unwrap_or_default();
+                Some(shared)
+            }
+            _ => None,
+        };
+        let verdicts = self.checks.judge_again(&inputs, memo).await.verdicts;
+        if let Some(Ok(mut kept)) = first.map(|s| s.lock()) {
+            kept.clone_from(memo);
+        }
+        verdicts
     }
 }
 
@@ -92,4 +125,42 @@ pub fn compact(verdicts: &[Verdict]) -> String {
         .map(|v| format!("{}={}", v.method.name(), v.result))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(mail_from: &str) -> ReceivedMessage {
+        let content = "From: <student@client.example>\r\nTo: <alice@example.test>\r\n\
+                       Subject: hi\r\n\r\nhello\r\n";
+        crate::server::store::sample(mail_from, &["alice@example.test"], content).received
+    }
+
+    #[test]
+    fn the_next_message_of_a_connection_gets_the_same_verdicts_and_a_new_sender_its_own() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let judge = Judge::demo().unwrap();
+        let client: IpAddr = "127.0.0.1".parse().unwrap();
+        let host = "demo.example.test";
+        let mut memo = Memo::default();
+        let mut again =
+            |m: &ReceivedMessage| rt.block_on(judge.verdicts_again(m, client, host, &mut memo));
+        let first = again(&received("student@client.example"));
+        let second = again(&received("student@client.example"));
+        assert_eq!(first, second);
+        let other = again(&received("someone@example.test"));
+        // A judge of its own: nothing judged before.
+        let fresh = Judge::demo().unwrap();
+        let fresh = rt.block_on(fresh.verdicts(&received("someone@example.test"), client, host));
+        assert_eq!(other, fresh);
+        assert_ne!(compact(&other), compact(&first), "{other:#?}");
+        // Another connection, from the same zone: the same verdicts.
+        let m = received("student@client.example");
+        let next = rt.block_on(judge.verdicts_again(&m, client, host, &mut Memo::default()));
+        assert_eq!(next, first);
+    }
 }

@@ -109,10 +109,14 @@ impl StoredMessage {
     /// authserv-id came from the client, a forgery: it is removed first
     /// (RFC 8601, section 5), so the reader sees only the server's own.
     pub fn judged(&mut self, hostname: &str, verdicts: Vec<Verdict>) {
-        self.delivered = without_forged_results(&self.delivered, hostname);
         let field = authentication_results(hostname, &verdicts);
+        // One copy: Return-Path, the field, then the rest without forgeries.
         let at = memchr::memmem::find(&self.delivered, b"\r\n").map_or(0, |i| i + 2);
-        self.delivered.splice(at..at, field.into_bytes());
+        let mut out = Vec::with_capacity(self.delivered.len() + field.len());
+        out.extend_from_slice(&self.delivered[..at]);
+        out.extend_from_slice(field.as_bytes());
+        without_forged_results(&self.delivered[at..], hostname, &mut out);
+        self.delivered = out;
         self.verdicts = verdicts;
     }
 
@@ -121,12 +125,12 @@ impl StoredMessage {
     }
 }
 
-/// `message` without the `Authentication-Results:` fields (folded lines
-/// included) whose authserv-id is `hostname`; the body is left as it is.
-fn without_forged_results(message: &[u8], hostname: &str) -> Vec<u8> {
+/// `message` onto `out` without the `Authentication-Results:` fields
+/// (folded lines included) whose authserv-id is `hostname`; the body is
+/// left as it is.
+fn without_forged_results(message: &[u8], hostname: &str, out: &mut Vec<u8>) {
     let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |i| i + 2);
     let (head, body) = message.split_at(end);
-    let mut out = Vec::with_capacity(message.len());
     let mut dropping = false;
     for line in head.split_inclusive(|&b| b == b'\n') {
         let continued = line.first().is_some_and(|b| matches!(b, b' ' | b'\t'));
@@ -138,7 +142,6 @@ fn without_forged_results(message: &[u8], hostname: &str) -> Vec<u8> {
         }
     }
     out.extend_from_slice(body);
-    out
 }
 
 /// Whether a field's first line is `Authentication-Results:` naming `hostname`
@@ -309,11 +312,9 @@ mod tests {
             authentication-results: other.example; spf=pass\r\n\
             Subject: hi\r\n\r\n\
             Authentication-Results: demo.example.test; in the body\r\n";
-        let out = String::from_utf8(without_forged_results(
-            message.as_bytes(),
-            "Demo.Example.Test",
-        ))
-        .unwrap();
+        let mut out = Vec::new();
+        without_forged_results(message.as_bytes(), "Demo.Example.Test", &mut out);
+        let out = String::from_utf8(out).unwrap();
         assert_eq!(
             out,
             "From: a@client.example\r\n\

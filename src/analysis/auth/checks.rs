@@ -14,6 +14,7 @@ use mail_auth::{
 use tokio::time::Instant;
 
 use super::lookups::Recorder;
+use super::memo::Memo;
 use super::sentence::{self, DkimFacts, DmarcFacts, Policy, SpfFacts};
 use super::verdict::{Alignment, Method, Outcome, Verdict};
 use super::{Inputs, Judgement};
@@ -44,20 +45,30 @@ fn late(method: Method, domain: &str, limit: Duration, sentence: String) -> Verd
     }
 }
 
-/// Every check, in order.
+/// Every check, in order; SPF and iprev taken from `memo` when it has
+/// judged the same inputs, and kept there.
 pub(super) async fn run(
     auth: &MessageAuthenticator,
     rec: &Recorder,
     inputs: &Inputs<'_>,
+    memo: &mut Memo,
     deadline: Instant,
     limit: Duration,
 ) -> Vec<Verdict> {
     let parsed = AuthenticatedMessage::parse(inputs.message);
     let from = parsed.as_ref().and_then(|m| from_domain(m));
-    let mut out = Vec::new();
-    out.push(spf(auth, rec, inputs, true, None, deadline, limit).await.0);
-    let (mail_from, spf_output) =
-        spf(auth, rec, inputs, false, from.as_deref(), deadline, limit).await;
+    let mut out = Vec::with_capacity(5);
+    let helo = match memo.helo(inputs) {
+        Some(v) => v,
+        None => spf(auth, rec, inputs, true, None, deadline, limit).await.0,
+    };
+    memo.keep_helo(inputs, &helo);
+    out.push(helo);
+    let (mail_from, spf_output) = match memo.mail_from(inputs, from.as_deref()) {
+        Some((v, o)) => (v, Some(o)),
+        None => spf(auth, rec, inputs, false, from.as_deref(), deadline, limit).await,
+    };
+    memo.keep_mail_from(inputs, from.as_deref(), &mail_from, spf_output.as_ref());
     let spf_domain = mail_from.domain.clone();
     let spf_result = mail_from.result;
     out.push(mail_from);
@@ -82,7 +93,12 @@ pub(super) async fn run(
             sentence: "The message's header fields cannot be read, so neither DKIM nor DMARC can judge it.".into(),
         }),
     }
-    out.push(iprev(auth, rec, inputs.client_ip, deadline, limit).await);
+    let iprev = match memo.iprev(inputs.client_ip) {
+        Some(v) => v,
+        None => iprev(auth, rec, inputs.client_ip, deadline, limit).await,
+    };
+    memo.keep_iprev(inputs.client_ip, &iprev);
+    out.push(iprev);
     out
 }
 

@@ -67,9 +67,31 @@ impl fmt::Display for Lookup {
     }
 }
 
+/// An offline zone's TXT records as mail-auth reads them (SPF, DKIM key,
+/// DMARC policy), each parsed once and shared by every judgement against
+/// that zone: it does not change while it judges. Only names the zone
+/// holds are kept, so it is no larger than the zone.
+#[derive(Default)]
+pub struct ParsedTxt(Mutex<HashMap<String, Txt>>);
+
+impl ParsedTxt {
+    fn get_or_parse(&self, name: &str, records: &[Vec<u8>]) -> Txt {
+        let Ok(mut parsed) = self.0.lock() else {
+            return parse_txt(name, records);
+        };
+        if let Some(t) = parsed.get(name) {
+            return t.clone();
+        }
+        let t = parse_txt(name, records);
+        parsed.insert(name.to_string(), t.clone());
+        t
+    }
+}
+
 /// The caches handed to mail-auth for one judgement.
 pub struct Recorder {
     zone: Option<Arc<Zone>>,
+    parsed: Arc<ParsedTxt>,
     /// The only address a PTR query is made for (iprev, SPF's `ptr`).
     client_ip: IpAddr,
     state: Mutex<State>,
@@ -89,8 +111,14 @@ struct State {
 impl Recorder {
     /// Answers from `zone` when given, else records what live DNS answers.
     pub fn new(zone: Option<Arc<Zone>>, client_ip: IpAddr) -> Self {
+        Self::sharing(zone, client_ip, Arc::default())
+    }
+
+    /// As [`Self::new`], with the zone's TXT records parsed in `parsed`.
+    pub fn sharing(zone: Option<Arc<Zone>>, client_ip: IpAddr, parsed: Arc<ParsedTxt>) -> Self {
         Self {
             zone,
+            parsed,
             client_ip,
             state: Mutex::new(State::default()),
         }
@@ -166,22 +194,19 @@ impl Recorder {
     }
 
     /// The zone's records of `name`, recorded as the answer.
-    fn zone_answer<T>(
+    fn zone_answer<'z, T>(
         &self,
-        zone: &Zone,
+        zone: &'z Zone,
         name: &str,
         rtype: &'static str,
-        pick: impl Fn(&Names) -> Option<&(u32, Vec<T>)>,
+        pick: impl Fn(&'z Names) -> Option<&'z (u32, Vec<T>)>,
         show: impl Fn(&T) -> String,
-    ) -> Option<(u32, Vec<T>)>
-    where
-        T: Clone,
-    {
+    ) -> Option<&'z [T]> {
         match zone.get(name).and_then(pick) {
             Some((ttl, records)) => {
                 let text = records.iter().map(show).collect();
                 self.record(name, rtype, Answer::Records(text, *ttl));
-                Some((*ttl, records.clone()))
+                Some(records)
             }
             None => {
                 self.record(name, rtype, Answer::NoRecord);
@@ -208,7 +233,7 @@ impl Recorder {
             |n| n.txt.as_ref(),
             |r| format!("{:?}", String::from_utf8_lossy(r)),
         );
-        parse_txt(name, records)
+        self.parsed.get_or_parse(name, records)
     }
 }
 
@@ -322,7 +347,7 @@ cache_by_name!(
     mx,
     |r: &Recorder, z: &Zone, n: &str| {
         let found = r.zone_answer(z, n, "MX", |x| x.mx.as_ref(), |(p, h)| format!("{p} {h}"));
-        let mut mx: Vec<(u16, String)> = found.map(|f| f.1).unwrap_or_default();
+        let mut mx: Vec<(u16, String)> = found.map(<[_]>::to_vec).unwrap_or_default();
         mx.sort();
         set(mx
             .into_iter()
@@ -344,7 +369,7 @@ cache_by_name!(
     a,
     |r: &Recorder, z: &Zone, n: &str| set(r
         .zone_answer(z, n, "A", |x| x.a.as_ref(), ToString::to_string)
-        .map(|f| f.1)
+        .map(<[_]>::to_vec)
         .unwrap_or_default()),
     |v: &RecordSet<Ipv4Addr>| v.rrset.iter().map(ToString::to_string).collect::<Vec<_>>()
 );
@@ -354,7 +379,7 @@ cache_by_name!(
     aaaa,
     |r: &Recorder, z: &Zone, n: &str| set(r
         .zone_answer(z, n, "AAAA", |x| x.aaaa.as_ref(), ToString::to_string)
-        .map(|f| f.1)
+        .map(<[_]>::to_vec)
         .unwrap_or_default()),
     |v: &RecordSet<Ipv6Addr>| v.rrset.iter().map(ToString::to_string).collect::<Vec<_>>()
 );
@@ -375,8 +400,8 @@ impl ResolverCache<IpAddr, RecordSet<Box<str>>> for Recorder {
         match &self.zone {
             Some(zone) => {
                 let found = self.zone_answer(zone, &name, "PTR", |x| x.ptr.as_ref(), Clone::clone);
-                let names = found.map(|f| f.1).unwrap_or_default();
-                Some(set(names.into_iter().map(String::into_boxed_str).collect()))
+                let names = found.unwrap_or_default();
+                Some(set(names.iter().map(|n| n.as_str().into()).collect()))
             }
             None => {
                 let found = self
@@ -416,6 +441,35 @@ mod tests {
     fn the_name_asked_for_comes_back_from_its_hash() {
         assert_eq!(name_of("client.example."), "client.example.");
         assert_eq!(name_of(""), "");
+    }
+
+    #[test]
+    fn a_zone_record_is_parsed_once_for_every_judgement_sharing_it() {
+        let zone = Zone::parse(
+            "$ORIGIN example.\nclient.example. 60 IN TXT \"v=spf1 -all\"\n",
+            "t",
+            None,
+        )
+        .unwrap();
+        let (zone, parsed) = (Arc::new(zone), Arc::new(ParsedTxt::default()));
+        let spf = || {
+            let r = Recorder::sharing(
+                Some(zone.clone()),
+                "192.0.2.9".parse().unwrap(),
+                parsed.clone(),
+            );
+            let txt: Option<Txt> = r.get("client.example.");
+            assert_eq!(
+                r.lookups().len(),
+                1,
+                "each judgement still records its lookup"
+            );
+            match txt {
+                Some(Txt::Spf(spf)) => spf,
+                _ => panic!("not SPF"),
+            }
+        };
+        assert!(Arc::ptr_eq(&spf(), &spf()));
     }
 
     #[test]

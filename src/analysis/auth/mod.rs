@@ -7,6 +7,7 @@
 
 mod checks;
 pub mod lookups;
+mod memo;
 pub mod sentence;
 pub mod verdict;
 pub mod zone;
@@ -19,6 +20,7 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfi
 use mail_auth::MessageAuthenticator;
 
 pub use lookups::{Answer, Lookup};
+pub use memo::Memo;
 pub use verdict::{authentication_results, Alignment, Method, Outcome, Verdict};
 pub use zone::{Zone, ZoneError};
 
@@ -81,12 +83,15 @@ pub struct Judge {
     authenticator: Result<Arc<MessageAuthenticator>, String>,
     dns: DnsSource,
     limit: Duration,
+    /// The zone's TXT records, parsed once for every message judged.
+    parsed: Arc<lookups::ParsedTxt>,
 }
 
 impl Judge {
     pub fn new(dns: DnsSource, limit: Duration) -> Self {
         Self {
             authenticator: authenticator(&dns, limit).map(Arc::new),
+            parsed: Arc::default(),
             dns,
             limit,
         }
@@ -94,6 +99,13 @@ impl Judge {
 
     /// Judges `inputs`, all of it within the limit.
     pub async fn judge(&self, inputs: &Inputs<'_>) -> Judgement {
+        self.judge_again(inputs, &mut Memo::default()).await
+    }
+
+    /// Judges `inputs` as the next message of a connection that judged
+    /// before into `memo`: SPF and iprev come from it when their inputs are
+    /// the same (their lookups are then not among the judgement's).
+    pub async fn judge_again(&self, inputs: &Inputs<'_>, memo: &mut Memo) -> Judgement {
         let authenticator = match &self.authenticator {
             Ok(a) => a,
             Err(e) => return checks::unreachable_dns(inputs, e),
@@ -102,9 +114,10 @@ impl Judge {
             DnsSource::Zone(z) => Some(z.clone()),
             _ => None,
         };
-        let recorder = lookups::Recorder::new(zone, inputs.client_ip);
+        let recorder = lookups::Recorder::sharing(zone, inputs.client_ip, self.parsed.clone());
         let deadline = tokio::time::Instant::now() + self.limit;
-        let verdicts = checks::run(authenticator, &recorder, inputs, deadline, self.limit).await;
+        let verdicts =
+            checks::run(authenticator, &recorder, inputs, memo, deadline, self.limit).await;
         Judgement {
             verdicts,
             lookups: recorder.lookups(),

@@ -335,3 +335,35 @@ fn a_dns_server_that_never_answers_is_a_temperror_within_the_limit() {
     assert_eq!(result(&j, Method::SpfHelo), Outcome::TempError, "{j:#?}");
     assert_eq!(result(&j, Method::Iprev), Outcome::TempError, "{j:#?}");
 }
+
+#[test]
+fn a_connection_judges_spf_and_iprev_once_and_a_new_sender_afresh() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let judge = Judge::new(DnsSource::Zone(zone()), Duration::from_secs(5));
+    let m = message("a@client.example");
+    let inputs = |mail_from| Inputs {
+        message: &m,
+        mail_from,
+        helo: "mail.client.example",
+        client_ip: "192.0.2.10".parse().unwrap(),
+        receiver: "demo.example.test",
+    };
+    let mut memo = Memo::default();
+    let first = rt.block_on(judge.judge_again(&inputs("a@client.example"), &mut memo));
+    let second = rt.block_on(judge.judge_again(&inputs("a@client.example"), &mut memo));
+    assert_eq!(first.verdicts, second.verdicts);
+    // The second message asked DNS for DKIM and DMARC only.
+    let asked = |j: &Judgement, name: &str| j.lookups.iter().any(|l| l.name == name);
+    assert!(asked(&first, "client.example.") && asked(&first, "mail.client.example."));
+    assert!(!asked(&second, "client.example.") && !asked(&second, "mail.client.example."));
+    assert!(asked(&second, "_dmarc.client.example."));
+
+    let other = rt.block_on(judge.judge_again(&inputs("a@bank.example"), &mut memo));
+    let fresh = judge_with(&m, "a@bank.example", "mail.client.example", "192.0.2.10");
+    assert_eq!(other.verdicts, fresh.verdicts);
+    assert_eq!(result(&other, Method::Spf), Outcome::Fail);
+    assert!(asked(&other, "bank.example."));
+}

@@ -1,0 +1,109 @@
+//! What one connection has judged already. SPF for the HELO name, SPF for
+//! MAIL FROM and iprev depend only on the client's address, the HELO name
+//! and the envelope sender, which a connection keeps from message to
+//! message, so an MTA judges them once per connection and per distinct
+//! input; DKIM and DMARC, which read the message, are judged every time.
+
+use std::net::IpAddr;
+
+use mail_auth::SpfOutput;
+
+use super::verdict::{Outcome, Verdict};
+use super::Inputs;
+
+/// The verdicts kept for the next message of the same connection. A
+/// `temperror` is never kept: the next message asks DNS again.
+#[derive(Debug, Clone, Default)]
+pub struct Memo {
+    helo: Option<(SpfKey, Verdict)>,
+    mail_from: Option<(SpfKey, Verdict, SpfOutput)>,
+    iprev: Option<(IpAddr, Verdict)>,
+}
+
+/// Everything an SPF verdict is made from: the inputs of `check_host()`
+/// (the local part too, for the `%{l}` macro), the receiver for `%{r}`, and
+/// the From: domain its sentence names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SpfKey {
+    ip: IpAddr,
+    helo: String,
+    mail_from: String,
+    receiver: String,
+    from: Option<String>,
+}
+
+impl SpfKey {
+    fn matches(&self, inputs: &Inputs<'_>, mail_from: &str, from: Option<&str>) -> bool {
+        self.ip == inputs.client_ip
+            && self.helo == inputs.helo
+            && self.mail_from == mail_from
+            && self.receiver == inputs.receiver
+            && self.from.as_deref() == from
+    }
+
+    fn new(inputs: &Inputs<'_>, mail_from: &str, from: Option<&str>) -> Self {
+        Self {
+            ip: inputs.client_ip,
+            helo: inputs.helo.to_string(),
+            mail_from: mail_from.to_string(),
+            receiver: inputs.receiver.to_string(),
+            from: from.map(str::to_string),
+        }
+    }
+}
+
+fn keeps(v: &Verdict) -> bool {
+    v.result != Outcome::TempError
+}
+
+impl Memo {
+    /// Nothing judged yet.
+    pub fn is_empty(&self) -> bool {
+        self.helo.is_none() && self.mail_from.is_none() && self.iprev.is_none()
+    }
+
+    pub(super) fn helo(&self, inputs: &Inputs<'_>) -> Option<Verdict> {
+        let (key, v) = self.helo.as_ref()?;
+        key.matches(inputs, "", None).then(|| v.clone())
+    }
+
+    pub(super) fn keep_helo(&mut self, inputs: &Inputs<'_>, v: &Verdict) {
+        if keeps(v) {
+            self.helo = Some((SpfKey::new(inputs, "", None), v.clone()));
+        }
+    }
+
+    pub(super) fn mail_from(
+        &self,
+        inputs: &Inputs<'_>,
+        from: Option<&str>,
+    ) -> Option<(Verdict, SpfOutput)> {
+        let (key, v, o) = self.mail_from.as_ref()?;
+        key.matches(inputs, inputs.mail_from, from)
+            .then(|| (v.clone(), o.clone()))
+    }
+
+    pub(super) fn keep_mail_from(
+        &mut self,
+        inputs: &Inputs<'_>,
+        from: Option<&str>,
+        v: &Verdict,
+        o: Option<&SpfOutput>,
+    ) {
+        if let (true, Some(o)) = (keeps(v), o) {
+            let key = SpfKey::new(inputs, inputs.mail_from, from);
+            self.mail_from = Some((key, v.clone(), o.clone()));
+        }
+    }
+
+    pub(super) fn iprev(&self, ip: IpAddr) -> Option<Verdict> {
+        let (kept, v) = self.iprev.as_ref()?;
+        (*kept == ip).then(|| v.clone())
+    }
+
+    pub(super) fn keep_iprev(&mut self, ip: IpAddr, v: &Verdict) {
+        if keeps(v) {
+            self.iprev = Some((ip, v.clone()));
+        }
+    }
+}
