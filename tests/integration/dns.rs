@@ -205,3 +205,19 @@ fn implicit_mx_null_mx_and_nxdomain() {
     assert_eq!(code, 3, "{out}");
     assert!(out.contains("NXDOMAIN: the name does not exist"), "{out}");
 }
+
+/// The workbench, as a user starts it: `--mx` goes where mail for the
+/// domain goes, past the dead first MX, to Postfix, and says so on screen.
+#[test]
+#[ignore = "needs the DNS and Postfix peers: tests/peers/dns-up.sh and postfix-up.sh (.ci/run)"]
+fn the_workbench_reaches_postfix_through_the_live_mx() {
+    use crate::pty::{quit, Pty};
+    let dns = peers_dns();
+    let port = std::env::var("PEERS_POSTFIX_PORT_SMTP").unwrap_or_else(|_| "2525".into());
+    let mx = format!("example.test:{port}");
+    let mut pty = Pty::spawn(&["--dns", &dns, "--mx", &mx, "--ehlo", "client.example.test"]);
+    pty.wait_for("dns: MX example.test → 10 dead.example.test");
+    pty.wait_for("mx: trying the next host, mail.example.test");
+    pty.wait_for("220 mail.example.test ESMTP Postfix");
+    quit(&mut pty, true);
+}
