@@ -17,6 +17,11 @@ pub enum SessionMsg {
         peer: String,
     },
     Event(Timed),
+    /// The connection is made, from this local address (the client address
+    /// SPF and iprev judge).
+    Connected {
+        local: std::net::SocketAddr,
+    },
     Status(SessionView),
     /// How a "Run to" went: reached, or stopped and why.
     Run(RunEvent),

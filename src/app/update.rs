@@ -493,11 +493,11 @@ fn hand_run(
 fn session_msg(state: &mut AppState, msg: SessionMsg) {
     match msg {
         SessionMsg::Started { peer } => state.session.peer = Some(peer),
+        SessionMsg::Connected { local } => {
+            state.auth.local_ip = Some(local.ip());
+            state.refresh_auth();
+        }
         SessionMsg::Event(timed) => {
-            if let Some(ip) = crate::transport::connected_from(&timed) {
-                state.auth.local_ip = Some(ip);
-                state.refresh_auth();
-            }
             state.transcript.push_event(&timed);
             lesson_run::check(state);
         }

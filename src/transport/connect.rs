@@ -169,7 +169,6 @@ async fn connect_one(
                 .local_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_else(|_| "?".into());
-            // `connected_from` reads this line back.
             emit(Event::Info(format!("connected to {addr} from {local}")));
             return Ok(s);
         }
@@ -208,41 +207,5 @@ pub(super) async fn handshake(
             "the TLS handshake did not finish within {}s",
             limit.as_secs_f64()
         )),
-    }
-}
-
-/// The local address in the "connected to X from Y" line above: the
-/// address the receiver sees the client come from (SPF's and iprev's).
-// The transport says where it connected from in this line and nowhere
-// else that reaches `send` or the workbench; a structured event would be
-// better.
-pub fn connected_from(entry: &super::Timed) -> Option<std::net::IpAddr> {
-    let Event::Info(text) = &entry.event else {
-        return None;
-    };
-    let (_, local) = text.strip_prefix("connected to ")?.rsplit_once(" from ")?;
-    local.parse::<SocketAddr>().ok().map(|a| a.ip())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_local_address_is_read_from_the_connected_line() {
-        let entry = |text: &str| crate::transport::Timed {
-            at: Duration::ZERO,
-            latency: None,
-            event: Event::Info(text.into()),
-        };
-        assert_eq!(
-            connected_from(&entry("connected to 127.0.0.1:2525 from 127.0.0.1:50000")),
-            Some("127.0.0.1".parse().unwrap())
-        );
-        assert_eq!(
-            connected_from(&entry("connected to [::1]:25 from [::1]:4000")),
-            Some("::1".parse().unwrap())
-        );
-        assert_eq!(connected_from(&entry("connecting to 127.0.0.1:25")), None);
     }
 }

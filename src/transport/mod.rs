@@ -20,7 +20,6 @@ use crate::proto::auth::{Credentials, Mechanism};
 use crate::proto::client::{ClientSession, Goal, RunEvent, Transaction};
 use crate::proto::command::Command;
 pub use clock::Timed;
-pub use connect::connected_from;
 pub use pump::{run, run_with};
 pub use stream::Stream;
 pub use target::{Target, TargetError};
@@ -65,6 +64,9 @@ pub trait Observer {
     fn status(&mut self, _session: &ClientSession) {}
     /// A run by hand ([`Control::Run`]) reached its goal or stopped, and why.
     fn run(&mut self, _event: RunEvent) {}
+    /// The connection is made, from this local address: the client address
+    /// a receiver's SPF and iprev would judge.
+    fn connected(&mut self, _local: std::net::SocketAddr) {}
     /// How many events the owner has been given and not yet taken in. Above
     /// [`MAX_BACKLOG`] the session stops reading from the server until the
     /// owner catches up: a server that floods replies slows down instead of

@@ -72,6 +72,9 @@ pub async fn run_with<O: Observer + ?Sized>(
         return session;
     };
     session.handle_connected(Instant::now());
+    if let Ok(local) = stream.local_addr() {
+        sink.connected(local);
+    }
     // Connected: the owner learns the stage before the greeting comes (a
     // server may keep it waiting).
     sink.status(&session);

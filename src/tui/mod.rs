@@ -140,6 +140,10 @@ impl Observer for Relay {
     fn run(&mut self, event: RunEvent) {
         self.send(SessionMsg::Run(event));
     }
+
+    fn connected(&mut self, local: std::net::SocketAddr) {
+        self.send(SessionMsg::Connected { local });
+    }
 }
 
 /// What the loop holds besides the app state.

@@ -121,9 +121,16 @@ fn a_real_server_without_dns_is_not_judged_and_says_how_to_ask() {
     s.auth.dns = Some("127.0.0.1:5353".parse().unwrap());
     s.refresh();
     assert!(s.auth.not_judged().unwrap().contains("--client-ip"));
-    s.auth.local_ip = Some("192.0.2.7".parse().unwrap());
-    s.refresh();
-    let fx = update(&mut s, Action::ToggleAnalysis);
+    // The session task says where the connection comes from.
+    let id = s.session.id;
+    let local = "192.0.2.7:40000".parse().unwrap();
+    let fx = update(
+        &mut s,
+        Action::Session {
+            id,
+            msg: crate::app::SessionMsg::Connected { local },
+        },
+    );
     let Some(Effect::Judge { request, .. }) = fx.first() else {
         panic!("{fx:?}")
     };

@@ -10,6 +10,7 @@ mod prepare;
 mod sign;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::args::SendArgs;
@@ -120,28 +121,47 @@ async fn converse<W: Write>(
             pending = None;
         }
     }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Timed>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Heard>();
     let session = ClientSession::with_plan(ReplyLimits::default(), plan.clone());
-    let run = async move {
-        let mut observer = move |e: Timed| {
-            let _ = tx.send(e);
-        };
-        transport::run(session, &connect, &mut observer).await
-    };
+    let run = async move { transport::run(session, &connect, &mut Relay(tx)).await };
     let show = async {
         let mut last = Duration::ZERO;
-        while let Some(e) = rx.recv().await {
-            last = e.at;
-            let _ = writer.write(&e);
-            let from = crate::transport::connected_from(&e);
-            if let (Some(a), Some(ip)) = (pending.as_ref(), from) {
-                judge::judge(a, &plan, ip, &receiver, writer, e.at).await;
-                pending = None;
+        while let Some(heard) = rx.recv().await {
+            match heard {
+                Heard::Event(e) => {
+                    last = e.at;
+                    let _ = writer.write(&e);
+                }
+                Heard::Connected(local) => {
+                    if let Some(a) = pending.take() {
+                        judge::judge(&a, &plan, local.ip(), &receiver, writer, last).await;
+                    }
+                }
             }
         }
         last
     };
     tokio::join!(run, show)
+}
+
+/// What the session task tells the printing side, in order.
+enum Heard {
+    Event(Timed),
+    /// The connection is made, from this local address.
+    Connected(SocketAddr),
+}
+
+/// Passes the session's events and its local address on, in order.
+struct Relay(tokio::sync::mpsc::UnboundedSender<Heard>);
+
+impl transport::Observer for Relay {
+    fn event(&mut self, event: Timed) {
+        let _ = self.0.send(Heard::Event(event));
+    }
+
+    fn connected(&mut self, local: SocketAddr) {
+        let _ = self.0.send(Heard::Connected(local));
+    }
 }
 
 /// No --server: the built-in server, in this process, on a loopback port
