@@ -166,19 +166,11 @@ async fn event_loop(options: Options) -> io::Result<()> {
     let mut terminal = Terminal::new(backend)?;
     terminal.clear()?;
     let theme = theme::Theme::from_env();
-    let stamp = Stamp::new(SystemTime::now(), std::process::id(), "client.example");
-    let mut state = AppState::new(Start {
-        target: options.target.clone(),
-        ehlo_name: options.ehlo.clone(),
-        date: stamp.date(),
-        message_id: stamp.message_id,
-        client_ip: options.client_ip,
-        dns: options.dns.server,
-    });
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    let mut state = start_state(&options);
     let mut runner = Runner {
         options,
-        tx: tx.clone(),
+        tx,
         sessions: HashMap::new(),
         backlog: Arc::new(AtomicUsize::new(0)),
         builtin: None,
@@ -188,29 +180,20 @@ async fn event_loop(options: Options) -> io::Result<()> {
     };
     let mut events = EventStream::new();
     let mut term_signal = signal_stream();
-    // Start by connecting, as `telnet host 25` would; a lesson connects by
-    // itself, after setting the server's policy. Against the built-in
-    // server the demo message is signed first, so the first session already
-    // shows dkim=pass: the demo key is published in its world only, and a
-    // real receiver would see a signature that cannot verify.
-    let mut pending: Vec<Action> = Vec::new();
-    let first = match runner.options.lesson.take() {
-        Some(l) if state.session.target.server.is_none() => Action::StartLesson(Box::new(l)),
-        _ => Action::Submit,
-    };
-    let sign = state
-        .session
-        .target
-        .is_builtin()
-        .then_some(Action::SignMessage);
-    for action in sign.into_iter().chain([first]) {
-        for effect in app::update(&mut state, action) {
-            if runner.run(effect, &mut state, &mut terminal).await {
-                return Ok(());
+    let mut pending = first_actions(&mut runner, &state);
+    loop {
+        for action in pending.drain(..) {
+            if let Action::Session { msg, .. } = &action {
+                if relayed(msg) {
+                    runner.backlog.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            for effect in app::update(&mut state, action) {
+                if runner.run(effect, &mut state, &mut terminal).await {
+                    return Ok(());
+                }
             }
         }
-    }
-    loop {
         state.transcript.page = terminal
             .size()
             .map(|s| layout::transcript_rows(ratatui::layout::Rect::new(0, 0, s.width, s.height)))
@@ -234,21 +217,44 @@ async fn event_loop(options: Options) -> io::Result<()> {
                 break;
             }
         }
-        for action in pending.drain(..) {
-            if let Action::Session {
-                msg: SessionMsg::Event(_) | SessionMsg::Status(_),
-                ..
-            } = action
-            {
-                runner.backlog.fetch_sub(1, Ordering::Relaxed);
-            }
-            for effect in app::update(&mut state, action) {
-                if runner.run(effect, &mut state, &mut terminal).await {
-                    return Ok(());
-                }
-            }
-        }
     }
+}
+
+/// The state the workbench opens with: today's Date and a fresh Message-ID.
+fn start_state(options: &Options) -> AppState {
+    let stamp = Stamp::new(SystemTime::now(), std::process::id(), "client.example");
+    AppState::new(Start {
+        target: options.target.clone(),
+        ehlo_name: options.ehlo.clone(),
+        date: stamp.date(),
+        message_id: stamp.message_id,
+        client_ip: options.client_ip,
+        dns: options.dns.server,
+    })
+}
+
+/// Start by connecting, as `telnet host 25` would; a lesson connects by
+/// itself, after setting the server's policy. Against the built-in server
+/// the demo message is signed first, so the first session already shows
+/// dkim=pass: the demo key is published in its world only, and a real
+/// receiver would see a signature that cannot verify.
+fn first_actions(runner: &mut Runner, state: &AppState) -> Vec<Action> {
+    let first = match runner.options.lesson.take() {
+        Some(l) if state.session.target.server.is_none() => Action::StartLesson(Box::new(l)),
+        _ => Action::Submit,
+    };
+    let sign = state
+        .session
+        .target
+        .is_builtin()
+        .then_some(Action::SignMessage);
+    sign.into_iter().chain([first]).collect()
+}
+
+/// Whether `msg` came through [`Relay::send`] and so counts in the backlog
+/// (the task's first and last words are sent apart and do not).
+fn relayed(msg: &SessionMsg) -> bool {
+    !matches!(msg, SessionMsg::Started { .. } | SessionMsg::Ended(_))
 }
 
 fn signal_stream() -> mpsc::UnboundedReceiver<()> {
@@ -521,4 +527,41 @@ async fn session_task(
         id,
         msg: SessionMsg::Ended(why),
     });
+}
+
+#[cfg(test)]
+mod backlog_tests {
+    use super::*;
+    use crate::proto::client::Goal;
+
+    /// Every message the relay counts is taken back when the loop takes it
+    /// in; the task's first and last words are not counted. A run's end or
+    /// the connection's address left counted would fill the backlog until
+    /// reading paused for good.
+    #[test]
+    fn what_the_relay_counts_the_loop_takes_back() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let mut relay = Relay {
+            id: 1,
+            tx,
+            backlog: backlog.clone(),
+        };
+        relay.event(Timed {
+            at: std::time::Duration::ZERO,
+            latency: None,
+            event: crate::proto::client::Event::Info("x".into()),
+        });
+        relay.status(&ClientSession::new(ReplyLimits::default()));
+        relay.run(RunEvent::Reached(Goal::Mail));
+        relay.connected("127.0.0.1:4000".parse().unwrap());
+        assert_eq!(backlog.load(Ordering::Relaxed), 4);
+        while let Ok(Action::Session { msg, .. }) = rx.try_recv() {
+            assert!(relayed(&msg), "{msg:?}");
+            backlog.fetch_sub(1, Ordering::Relaxed);
+        }
+        assert_eq!(backlog.load(Ordering::Relaxed), 0);
+        assert!(!relayed(&SessionMsg::Ended("bye".into())));
+        assert!(!relayed(&SessionMsg::Started { peer: "p".into() }));
+    }
 }
