@@ -169,41 +169,43 @@ fn minus_4_asks_for_a_records_only() {
 #[ignore = "needs the DNS and Postfix peers (tests/peers/dns-up.sh, postfix-up.sh)"]
 fn implicit_mx_null_mx_and_nxdomain() {
     let dns = peers_dns();
-    let (code, out, _) = send(&[
-        "--dns",
-        &dns,
-        "--mx",
-        "implicit.example.test:2525",
-        "--rcpt",
-        "alice@example.test",
-        "--quit-after",
-        "ehlo",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("the implicit MX"), "{out}");
-
-    let (code, out, _) = send(&[
-        "--dns",
-        &dns,
-        "--mx",
-        "nullmx.example.test",
-        "--rcpt",
-        "alice@example.test",
-    ]);
-    assert_eq!(code, 5, "{out}");
-    assert!(out.contains("publishes a null MX"), "{out}");
-    assert!(out.contains("556 5.1.10"), "{out}");
-
-    let (code, out, _) = send(&[
-        "--dns",
-        &dns,
-        "--mx",
-        "nxdomain.example.test",
-        "--rcpt",
-        "alice@example.test",
-    ]);
-    assert_eq!(code, 3, "{out}");
-    assert!(out.contains("NXDOMAIN: the name does not exist"), "{out}");
+    // (domain for --mx, what else to pass, exit status, what the transcript says)
+    let cases: [(&str, &[&str], i32, &[&str]); 3] = [
+        (
+            "implicit.example.test:2525",
+            &["--quit-after", "ehlo"],
+            0,
+            &["the implicit MX"],
+        ),
+        (
+            "nullmx.example.test",
+            &[],
+            5,
+            &["publishes a null MX", "556 5.1.10"],
+        ),
+        (
+            "nxdomain.example.test",
+            &[],
+            3,
+            &["NXDOMAIN: the name does not exist"],
+        ),
+    ];
+    for (domain, more, want, says) in cases {
+        let mut args = vec![
+            "--dns",
+            &dns,
+            "--mx",
+            domain,
+            "--rcpt",
+            "alice@example.test",
+        ];
+        args.extend_from_slice(more);
+        let (code, out, _) = send(&args);
+        assert_eq!(code, want, "{domain}: {out}");
+        for s in says {
+            assert!(out.contains(s), "{domain}: {s:?} in {out}");
+        }
+    }
 }
 
 /// The workbench, as a user starts it: `--mx` goes where mail for the
