@@ -111,6 +111,7 @@ async fn converse<W: Write>(
         plan,
         connect,
         auth,
+        transports,
         ..
     } = prepared;
     let receiver = connect.target.host.clone();
@@ -122,7 +123,8 @@ async fn converse<W: Write>(
         }
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Heard>();
-    let session = ClientSession::with_plan(ReplyLimits::default(), plan.clone());
+    let mut session = ClientSession::with_plan(ReplyLimits::default(), plan.clone());
+    session.set_transports(&transports);
     let run = async move { transport::run(session, &connect, &mut Relay(tx)).await };
     let show = async {
         let mut last = Duration::ZERO;

@@ -53,7 +53,7 @@ use run::Run;
 pub use run::{unsent, Goal, RunEvent, Transaction};
 use timer::ReplyTimer;
 use transports::Transports;
-pub use transports::{DropAfter, Protocol};
+pub use transports::{DropAfter, Protocol, TransportSetup};
 
 /// How far a session has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -59,6 +59,16 @@ impl DropAfter {
     }
 }
 
+/// What a face asks of the transports for a session: given once, before
+/// the session starts ([`ClientSession::set_transports`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransportSetup {
+    pub protocol: Protocol,
+    /// `--xclient`: sent after EHLO by a planned session.
+    pub xclient: Option<Command>,
+    pub drop_after: Option<DropAfter>,
+}
+
 /// The session's state for these transports; all of it defaults to plain
 /// SMTP.
 #[derive(Debug, Default)]
@@ -84,6 +94,17 @@ pub(super) struct Transports {
 }
 
 impl ClientSession {
+    /// Applies everything `setup` asks for.
+    pub fn set_transports(&mut self, setup: &TransportSetup) {
+        self.set_protocol(setup.protocol);
+        if let Some(x) = &setup.xclient {
+            self.set_xclient(x.clone());
+        }
+        if let Some(d) = setup.drop_after {
+            self.set_drop_after(d);
+        }
+    }
+
     /// Speaks `protocol` (LMTP: LHLO, and a reply per recipient after the
     /// content).
     pub fn set_protocol(&mut self, protocol: Protocol) {
@@ -362,8 +383,18 @@ impl ClientSession {
         if self.tx.drop.is_none() {
             return false;
         }
+        let after = match point {
+            "connect" => "connecting",
+            "greeting" => "the greeting",
+            "ehlo" => "EHLO",
+            "starttls" => "STARTTLS",
+            "auth" => "AUTH",
+            "mail" => "MAIL FROM",
+            "rcpt" => "RCPT TO",
+            other => other,
+        };
         self.info(format!(
-            "hanging up without QUIT after {point}, as asked (--drop-after {}): the server \
+            "hanging up without QUIT after {after}, as asked (--drop-after {}): the server \
              is left to deal with the half-finished session",
             self.tx.drop.map(DropAfter::name).unwrap_or_default()
         ));
