@@ -168,9 +168,9 @@ pub fn decode_v2(bytes: &[u8]) -> Result<DecodedV2, DecodeError> {
     })
 }
 
-impl fmt::Display for DecodedV2 {
-    /// One line for the transcript: every field by its name.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DecodedV2 {
+    /// The version, command, family and transport by their names.
+    pub fn kind(&self) -> String {
         let command = match self.command {
             0 => "LOCAL",
             1 => "PROXY",
@@ -188,14 +188,27 @@ impl fmt::Display for DecodedV2 {
             2 => "DGRAM (UDP)",
             _ => "UNSPEC",
         };
+        format!(
+            "version {}, command {command}, family {family}, transport {transport}",
+            self.version
+        )
+    }
+
+    /// The source and destination, `-` where the family has none.
+    pub fn addresses(&self) -> (String, String) {
         let addr = |a: Option<SocketAddr>| a.map_or("-".to_string(), |a| a.to_string());
+        (addr(self.source), addr(self.destination))
+    }
+}
+
+impl fmt::Display for DecodedV2 {
+    /// One line: every field by its name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (source, destination) = self.addresses();
         write!(
             f,
-            "version {}, command {command}, family {family}, transport {transport}, source \
-             {}, destination {}, {} bytes",
-            self.version,
-            addr(self.source),
-            addr(self.destination),
+            "{}, source {source}, destination {destination}, {} bytes",
+            self.kind(),
             self.len
         )
     }

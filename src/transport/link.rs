@@ -169,11 +169,18 @@ fn describe(bytes: &[u8], version: Version) -> (String, Vec<String>) {
                 bytes.len(),
                 proxy::hex(bytes)
             );
+            // Two short lines rather than one long one: a pane shows them whole.
             let decoded = match proxy::decode_v2(bytes) {
-                Ok(d) => format!("proxy: PROXY protocol v2 header sent before anything else: {d}"),
-                Err(e) => format!("proxy: {e}"),
+                Ok(d) => {
+                    let (source, destination) = d.addresses();
+                    vec![
+                        format!("proxy: PROXY v2 header sent before anything else: {}", d.kind()),
+                        format!("proxy: source {source} (the client it speaks for), destination {destination}"),
+                    ]
+                }
+                Err(e) => vec![format!("proxy: {e}")],
             };
-            (shown, vec![decoded])
+            (shown, decoded)
         }
     }
 }
@@ -216,9 +223,10 @@ mod tests {
         assert_eq!(
             details,
             [
-                "proxy: PROXY protocol v2 header sent before anything else: version 2, command \
-              PROXY, family AF_INET (IPv4), transport STREAM (TCP), source 192.0.2.7:4000, \
-              destination 127.0.0.1:2528, 28 bytes"
+                "proxy: PROXY v2 header sent before anything else: version 2, command PROXY, \
+                 family AF_INET (IPv4), transport STREAM (TCP)",
+                "proxy: source 192.0.2.7:4000 (the client it speaks for), destination \
+                 127.0.0.1:2528"
             ]
         );
     }
