@@ -520,6 +520,64 @@ fn minus_4_chooses_the_family_of_a_plain_connection() {
     server.join().unwrap();
 }
 
+/// The workbench behind a pretend proxy, speaking LMTP: the PROXY v2
+/// header shown decoded, LHLO offered, XCLIENT in the palette when offered,
+/// and a reply per recipient after the content, on screen.
+#[test]
+fn the_workbench_speaks_lmtp_behind_a_proxy_v2_header() {
+    use crate::pty::{quit, Pty, ENTER};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (addr, server) = serve(move |mut c| {
+        let mut header = [0u8; 28];
+        c.reader.read_exact(&mut header).unwrap();
+        tx.send(header[16..20].to_vec()).unwrap();
+        c.send(b"220 lmtp.example LMTP ready\r\n");
+        let _ = c.line();
+        c.send(b"250-lmtp.example\r\n250-PIPELINING\r\n250 XCLIENT NAME ADDR\r\n");
+        // MAIL, two RCPTs and DATA, pipelined.
+        for _ in 0..4 {
+            let _ = c.line();
+        }
+        c.send(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.1.5 ok\r\n354 go\r\n");
+        c.read_data();
+        c.send(b"250 2.0.0 <alice> saved\r\n552 5.2.2 <bob> quota exceeded\r\n");
+        c.drain();
+    });
+    let mut pty = Pty::spawn(&[
+        &addr.to_string(),
+        "--protocol",
+        "lmtp",
+        "--proxy",
+        "v2",
+        "--proxy-source",
+        "192.0.2.7:4321",
+        "--ehlo",
+        "client.example.test",
+    ]);
+    pty.wait_for("[PROXY v2 header, 28 bytes] 0d0a 0d0a");
+    pty.wait_for("proxy: source 192.0.2.7:4321");
+    pty.wait_for("220 lmtp.example");
+    pty.wait_for("LHLO client.example.test");
+    pty.keys(ENTER);
+    pty.wait_for("250 XCLIENT NAME ADDR");
+    pty.wait_for("XCLIENT NAME=mail.example.org");
+    pty.keys("Run to the end");
+    pty.keys(ENTER);
+    pty.wait_for("lmtp: delivered to 1 of 2 recipient(s)");
+    let screen = pty.screen();
+    assert!(
+        screen.contains("lmtp: <alice@example.test> delivered"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("lmtp: <bob@example.test> not delivered"),
+        "{screen}"
+    );
+    quit(&mut pty, true);
+    server.join().unwrap();
+    assert_eq!(rx.recv().unwrap(), [192, 0, 2, 7]);
+}
+
 // ------------------------------------------------ the real peers (ignored)
 
 fn env(name: &str) -> String {
