@@ -362,4 +362,9 @@ pub struct ServeArgs {
     /// Authentication-Results (the bare server, for benchmarks).
     #[arg(long, conflicts_with_all = ["dns", "zone"])]
     pub no_auth_results: bool,
+    // Transports.
+    /// The protocol: smtp, or lmtp (LHLO, then one reply per accepted
+    /// recipient after the content; a --bounce recipient is refused there).
+    #[arg(long, value_parser = modes::protocol(), default_value = "smtp")]
+    pub protocol: Protocol,
 }

@@ -50,13 +50,11 @@ impl ConnectionArgs {
         })
     }
 
-    /// LMTP, XCLIENT and `--drop-after` for the session; `builtin` when it
-    /// talks to the built-in server, which speaks SMTP only.
-    pub(super) fn transports(&self, builtin: bool) -> Result<TransportSetup, UsageError> {
-        if builtin && self.protocol == Protocol::Lmtp {
-            return Err(usage(
-                "the built-in server speaks SMTP, not LMTP: give a server with --protocol lmtp",
-            ));
+    /// LMTP, XCLIENT and `--drop-after` for the session; `lesson` when a
+    /// lesson runs, whose server speaks SMTP.
+    pub(super) fn transports(&self, lesson: bool) -> Result<TransportSetup, UsageError> {
+        if lesson && self.protocol == Protocol::Lmtp {
+            return Err(usage("lessons speak SMTP: leave out --protocol lmtp"));
         }
         let xclient = match &self.xclient {
             None => None,

@@ -39,9 +39,7 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
     if let (Some(s), None) = (&cli.server, &link.unix) {
         Target::parse(s, 25).map_err(|e| usage(format!("{s}: {e}")))?;
     }
-    let transports = cli
-        .conn
-        .transports(cli.server.is_none() && cli.conn.mx.is_none())?;
+    let transports = cli.conn.transports(cli.lesson.is_some())?;
     let lesson = match &cli.lesson {
         None => None,
         Some(l) => Some(load_lesson(l)?),

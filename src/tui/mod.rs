@@ -504,7 +504,10 @@ impl Runner {
                     }
                 }
             });
-            let demo = Demo::start(self.policy.take().unwrap_or_default(), log)
+            let mut policy = self.policy.take().unwrap_or_default();
+            // --protocol lmtp: the built-in server speaks it too.
+            policy.lmtp = self.options.transports.protocol == crate::proto::client::Protocol::Lmtp;
+            let demo = Demo::start(policy, log)
                 .await
                 .map_err(|e| format!("the built-in server did not start: {e}"))?;
             self.builtin = Some(demo);

@@ -105,13 +105,68 @@ fn an_lmtp_server_with_fewer_replies_than_recipients_ends_at_the_limit() {
     assert!(text.contains("delivery status unknown"), "{text}");
 }
 
+/// `serve --protocol lmtp`: LHLO, and a `--bounce` recipient refused after
+/// the content, as a full mailbox is; only the other one is stored.
 #[test]
-fn the_built_in_server_does_not_speak_lmtp() {
+fn serve_speaks_lmtp_and_refuses_a_full_mailbox_after_the_content() {
+    let mut serve =
+        crate::serve::Serve::start(&["--protocol", "lmtp", "--bounce", "bob@example.test"]);
+    let server = serve.addr.to_string();
+    bin()
+        .args([
+            "send",
+            "--server",
+            &server,
+            "--protocol",
+            "lmtp",
+            "--ehlo",
+            "client.example",
+            "--mail-from",
+            "me@client.example",
+            "--rcpt",
+            "alice@example.test",
+            "--rcpt",
+            "bob@example.test",
+            "--timeout",
+            "5",
+        ])
+        .assert()
+        .code(5)
+        .stdout(predicate::str::contains("-> LHLO client.example"))
+        .stdout(predicate::str::contains(
+            "lmtp: <alice@example.test> delivered: 250 2.0.0",
+        ))
+        .stdout(predicate::str::contains(
+            "lmtp: <bob@example.test> not delivered, a permanent failure for this recipient \
+             only (the others' replies stand): 552 5.2.2",
+        ));
+    let stored = serve.wait_for("envelope:", Duration::from_secs(10));
+    assert!(
+        stored.contains("RCPT TO:<alice@example.test>") && !stored.contains("bob"),
+        "{stored}"
+    );
+    // EHLO to an LMTP server is refused: it takes only LHLO.
+    bin()
+        .args([
+            "send",
+            "--server",
+            &server,
+            "--mail-from",
+            "a@b.test",
+            "--rcpt",
+            "alice@example.test",
+        ])
+        .assert()
+        .stdout(predicate::str::contains("say LHLO"));
+    serve.stop();
+    // Without --server, send's own built-in server speaks LMTP when asked.
     bin()
         .args(["send", "--protocol", "lmtp"])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("speaks SMTP, not LMTP"));
+        .code(0)
+        .stdout(predicate::str::contains(
+            "lmtp: delivered to 1 of 1 recipient(s)",
+        ));
 }
 
 /// A UNIX socket in a directory of its own, served by `script`.

@@ -171,7 +171,12 @@ impl transport::Observer for Relay {
 async fn start_builtin(prepared: &mut Prepared) -> Result<Demo, String> {
     // `send` reads the store at the end; the log is not needed.
     let (log, _) = tokio::sync::mpsc::unbounded_channel();
-    let demo = Demo::start(Policy::default(), log).await?;
+    let policy = Policy {
+        // --protocol lmtp: the built-in server speaks it too.
+        lmtp: prepared.transports.protocol == crate::proto::client::Protocol::Lmtp,
+        ..Policy::default()
+    };
+    let demo = Demo::start(policy, log).await?;
     prepared.connect.target = demo.target();
     prepared.connect.tls = demo.trusting(&prepared.connect.tls);
     let policy = demo.handle.shared.policy();

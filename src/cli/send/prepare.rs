@@ -54,7 +54,7 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         quit_after: args.quit_after,
     };
     let judged = judge::plan(args, &plan, builtin, connect.timeout, &mut notes)?;
-    let transports = args.conn.transports(builtin)?;
+    let transports = args.conn.transports(false)?;
     if args.quit_after.is_some() && transports.drop_after.is_some() {
         return Err(usage(
             "--quit-after and --drop-after contradict each other: one says QUIT, the other hangs up",
