@@ -388,3 +388,56 @@ fn a_greeting_that_never_comes_after_a_proxy_header_says_so() {
         s.outcome()
     );
 }
+
+#[test]
+fn by_hand_drop_after_hangs_up_when_the_session_gets_there() {
+    let mut s = ClientSession::new(ReplyLimits::default());
+    s.set_drop_after(DropAfter::At(QuitAfter::Mail));
+    s.handle_input(at(), b"220 hi\r\n");
+    s.send(&Command::ehlo("c.example").unwrap());
+    let _ = s.poll_transmit();
+    s.handle_input(at(), b"250 hi\r\n");
+    assert!(!s.is_closed());
+    s.send_raw("MAIL FROM:<a@c.example>").unwrap();
+    let _ = s.poll_transmit();
+    s.handle_input(at(), b"250 ok\r\n");
+    assert!(s.is_closed() && s.stage() == Stage::Closed);
+    let said = infos(&std::iter::from_fn(|| s.poll_event()).collect::<Vec<_>>());
+    assert!(
+        said.iter()
+            .any(|m| m == "hanging up without QUIT after MAIL FROM, as asked (--drop-after mail)"),
+        "{said:?}"
+    );
+    assert_eq!(s.poll_transmit(), None, "nothing more, QUIT least of all");
+}
+
+#[test]
+fn xclient_by_hand_sends_the_session_back_to_ehlo() {
+    let mut s = ClientSession::new(ReplyLimits::default());
+    s.handle_input(at(), b"220 hi\r\n");
+    s.send(&Command::ehlo("c.example").unwrap());
+    let _ = s.poll_transmit();
+    s.handle_input(at(), b"250-hi\r\n250 XCLIENT ADDR NAME\r\n");
+    assert!(s.suggested().contains(&Verb::Xclient));
+    s.send_raw("XCLIENT ADDR=192.0.2.7").unwrap();
+    let _ = s.poll_transmit();
+    s.handle_input(at(), b"220 hi again\r\n");
+    assert_eq!(s.stage(), Stage::Greeted);
+    assert!(s.capabilities().is_none());
+    assert_eq!(s.suggested()[0], Verb::Ehlo);
+    // Refused: said, and the session stays where it was.
+    let mut s = ClientSession::new(ReplyLimits::default());
+    s.handle_input(at(), b"220 hi\r\n");
+    s.send(&Command::ehlo("c.example").unwrap());
+    let _ = s.poll_transmit();
+    s.handle_input(at(), b"250 hi\r\n");
+    s.send_raw("XCLIENT ADDR=192.0.2.7").unwrap();
+    let _ = s.poll_transmit();
+    s.handle_input(at(), b"550 5.7.0 Error: insufficient authorization\r\n");
+    assert_eq!(s.stage(), Stage::Ready);
+    let said = infos(&std::iter::from_fn(|| s.poll_event()).collect::<Vec<_>>());
+    assert!(
+        said.iter().any(|m| m.starts_with("XCLIENT refused (550)")),
+        "{said:?}"
+    );
+}
