@@ -291,6 +291,22 @@ fn commands(state: &AppState, s: &SessionView, v: &mut Vec<Item>) {
             )),
             Verb::Help => v.push(bare(Command::Help(None), "the server's own help")),
             Verb::Quit => v.push(bare(Command::Quit, "end the session politely")),
+            // Transports: LMTP's greeting, and XCLIENT when offered.
+            Verb::Lhlo => v.push(command(
+                Command::lhlo(ehlo),
+                format!("LHLO {ehlo}"),
+                "introduce yourself to the LMTP server; the reply lists the extensions",
+            )),
+            Verb::Xclient => {
+                let line = state.session.xclient.clone().unwrap_or_else(|| {
+                    "XCLIENT NAME=mail.example.org ADDR=192.0.2.7 HELO=mail.example.org".into()
+                });
+                v.push(item(
+                    format!("{line} …"),
+                    "speak for another client (Postfix); Enter to edit, then EHLO again",
+                    ItemKind::Draft(line),
+                ))
+            }
             _ => {}
         }
         if *verb == Verb::Data {

@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand};
 
 use super::modes;
 use crate::proto::client::QuitAfter;
+use crate::proto::client::{DropAfter, Protocol};
+use crate::proto::proxy::Version as ProxyVersion;
 use crate::proto::server::VrfyMode;
 use crate::transcript::Format;
 use crate::transport::TlsMode;
@@ -28,8 +30,8 @@ use crate::transport::TlsMode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// The server for the interactive workbench, HOST[:PORT]; without it,
-    /// the built-in demo server on a loopback port.
+    /// The server for the interactive workbench, HOST[:PORT] or
+    /// unix:PATH; without it, the built-in demo server on a loopback port.
     pub server: Option<String>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
@@ -88,6 +90,35 @@ pub struct ConnectionArgs {
     /// Connect over IPv6 only.
     #[arg(short = '6')]
     pub ipv6: bool,
+
+    // Transports: LMTP, UNIX sockets (--server unix:PATH), PROXY, XCLIENT,
+    // the local address, hanging up without QUIT (cli/transports.rs).
+    /// The protocol: smtp, or lmtp (LHLO, then one reply per accepted
+    /// recipient after the content, RFC 2033).
+    #[arg(long, value_parser = modes::protocol(), default_value = "smtp")]
+    pub protocol: Protocol,
+    /// Send a PROXY protocol header (v1: a text line, v2: binary) before
+    /// anything else, as a proxy in front of the server would; needs
+    /// --proxy-source.
+    #[arg(long, value_parser = modes::proxy(), requires = "proxy_source")]
+    pub proxy: Option<ProxyVersion>,
+    /// The client the PROXY header speaks for (its destination is the
+    /// address actually connected to).
+    #[arg(long, value_name = "ADDR:PORT", requires = "proxy")]
+    pub proxy_source: Option<SocketAddr>,
+    /// Send XCLIENT with these attributes after EHLO, then EHLO again
+    /// (Postfix), e.g. "NAME=mail.example.org ADDR=192.0.2.7 HELO=mail.example.org";
+    /// values are xtext-encoded. In the workbench, the palette's XCLIENT item.
+    #[arg(long, value_name = "NAME=VALUE ...")]
+    pub xclient: Option<String>,
+    /// Bind the outgoing connection to this local address (one of this
+    /// machine's); only servers of its family are tried.
+    #[arg(long, value_name = "ADDR")]
+    pub local_addr: Option<std::net::IpAddr>,
+    /// Hang up without QUIT after this step, to see what the server does
+    /// with a half transaction; content: in the middle of the message.
+    #[arg(long, value_parser = modes::drop_after(), value_name = "STEP")]
+    pub drop_after: Option<DropAfter>,
 }
 
 /// `--dns HOST[:PORT]`: an address, port 53 unless given.
@@ -128,9 +159,10 @@ Exit status: 0 accepted (or stopped as --quit-after asked), 2 usage error, 3 con
 timeout or protocol failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it."
 )]
 pub struct SendArgs {
-    /// The server, HOST[:PORT] (port 25, or 465 with --tls implicit).
-    /// Without it, the built-in demo server runs in this process.
-    #[arg(long, value_name = "HOST[:PORT]")]
+    /// The server, HOST[:PORT] (port 25, or 465 with --tls implicit), or
+    /// unix:PATH for a UNIX socket. Without it, the built-in demo server
+    /// runs in this process.
+    #[arg(long, value_name = "HOST[:PORT]|unix:PATH")]
     pub server: Option<String>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
@@ -330,4 +362,9 @@ pub struct ServeArgs {
     /// Authentication-Results (the bare server, for benchmarks).
     #[arg(long, conflicts_with_all = ["dns", "zone"])]
     pub no_auth_results: bool,
+    // Transports.
+    /// The protocol: smtp, or lmtp (LHLO, then one reply per accepted
+    /// recipient after the content; a --bounce recipient is refused there).
+    #[arg(long, value_parser = modes::protocol(), default_value = "smtp")]
+    pub protocol: Protocol,
 }

@@ -136,10 +136,14 @@ pub(super) fn for_send(args: &SendArgs) -> Result<(ConnectOptions, bool), UsageE
     };
     let (builtin, target) = match (&args.server, mx) {
         (_, Some(mx)) => (false, mx),
-        (Some(server), None) => (
-            false,
-            Target::parse(server, default_port).map_err(|e| usage(format!("--server: {e}")))?,
-        ),
+        (Some(server), None) => match args.conn.link(Some(server))?.unix {
+            Some(path) => (false, Target::unix(&path)),
+            None => (
+                false,
+                Target::parse(server, default_port)
+                    .map_err(|e| usage(format!("--server: {e}")))?,
+            ),
+        },
         (None, None) if tls_mode == TlsMode::Implicit => {
             return Err(usage(
                 "the built-in server speaks STARTTLS, not implicit TLS: use --tls starttls, or give --server",
@@ -159,6 +163,7 @@ pub(super) fn for_send(args: &SendArgs) -> Result<(ConnectOptions, bool), UsageE
         tls: args.conn.tls_options(),
         timeout: args.conn.timeout()?,
         dns: args.conn.dns_options(),
+        link: args.conn.link(args.server.as_deref())?,
     };
     Ok((connect, builtin))
 }

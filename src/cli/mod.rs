@@ -8,6 +8,7 @@ mod exit;
 mod modes;
 mod send;
 mod serve;
+mod transports;
 mod workbench;
 
 use std::process::ExitCode;

@@ -7,6 +7,8 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
 
 use crate::proto::client::QuitAfter;
+use crate::proto::client::{DropAfter, Protocol};
+use crate::proto::proxy::Version as ProxyVersion;
 use crate::proto::server::VrfyMode;
 use crate::transcript::Format;
 use crate::transport::TlsMode;
@@ -86,6 +88,31 @@ pub fn vrfy() -> OneOf<VrfyMode> {
 /// `send --quit-after`.
 pub fn quit_after() -> OneOf<QuitAfter> {
     one_of(QuitAfter::NAMES, |_| None)
+}
+
+/// `--protocol`.
+pub fn protocol() -> OneOf<Protocol> {
+    one_of(Protocol::NAMES, |p| {
+        Some(match p {
+            Protocol::Smtp => "SMTP (RFC 5321)",
+            Protocol::Lmtp => "LMTP (RFC 2033): LHLO, and a reply per recipient after the content",
+        })
+    })
+}
+
+/// `--proxy`.
+pub fn proxy() -> OneOf<ProxyVersion> {
+    one_of(ProxyVersion::NAMES, |v| {
+        Some(match v {
+            ProxyVersion::V1 => "the text header, PROXY TCP4 src dst sport dport",
+            ProxyVersion::V2 => "the binary header",
+        })
+    })
+}
+
+/// `--drop-after`.
+pub fn drop_after() -> OneOf<DropAfter> {
+    one_of(DropAfter::NAMES, |_| None)
 }
 
 /// `--format`, of the transcript (`send`) or of the log (`serve`).

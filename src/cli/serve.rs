@@ -53,6 +53,8 @@ pub fn policy(args: &ServeArgs) -> Result<Policy, UsageError> {
             "--bounce {a:?}: give a recipient address, local@domain"
         )));
     }
+    // Transports: LMTP.
+    p.lmtp = args.protocol == crate::proto::client::Protocol::Lmtp;
     Ok(p)
 }
 
@@ -88,7 +90,15 @@ pub fn describe_policy(p: &Policy) -> Vec<String> {
         ));
     }
     rules.push(format!("max size {} bytes", p.max_size));
-    if !p.bounce.is_empty() {
+    if p.lmtp {
+        rules.push("LMTP (LHLO, a reply per recipient after the content)".to_string());
+    }
+    if !p.bounce.is_empty() && p.lmtp {
+        rules.push(format!(
+            "accepted at RCPT, then refused after the content (552 5.2.2): {}",
+            p.bounce.join(", ")
+        ));
+    } else if !p.bounce.is_empty() {
         rules.push(format!(
             "accepted, then bounced to MAIL FROM ({} {}): {}",
             crate::server::bounce::STATUS,

@@ -35,9 +35,11 @@ pub fn workbench(cli: &Cli) -> u8 {
 
 /// The workbench's options from the flags, checked.
 fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
-    if let Some(s) = &cli.server {
+    let link = cli.conn.link(cli.server.as_deref())?;
+    if let (Some(s), None) = (&cli.server, &link.unix) {
         Target::parse(s, 25).map_err(|e| usage(format!("{s}: {e}")))?;
     }
+    let transports = cli.conn.transports(cli.lesson.is_some())?;
     let lesson = match &cli.lesson {
         None => None,
         Some(l) => Some(load_lesson(l)?),
@@ -64,6 +66,8 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
         timeout: cli.conn.timeout()?,
         dns: cli.conn.dns_options(),
         client_ip: cli.client_ip,
+        link: crate::transport::LinkOptions { unix: None, ..link },
+        transports,
     })
 }
 

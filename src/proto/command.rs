@@ -310,6 +310,12 @@ pub enum Command {
     Help(Option<Arg>),
     Noop(Option<Arg>),
     Quit,
+    // Transports: LMTP and XCLIENT.
+    /// `LHLO name`: LMTP's EHLO (RFC 2033, section 4.1).
+    Lhlo(Arg),
+    /// `XCLIENT NAME=value ...` (Postfix's XCLIENT_README): the attributes
+    /// as given, each value xtext-encoded on the wire.
+    Xclient(Vec<(String, String)>),
 }
 
 impl Command {
@@ -319,6 +325,41 @@ impl Command {
 
     pub fn helo(name: &str) -> Result<Self, CommandError> {
         Ok(Self::Helo(domain_arg(name)?))
+    }
+
+    pub fn lhlo(name: &str) -> Result<Self, CommandError> {
+        Ok(Self::Lhlo(domain_arg(name)?))
+    }
+
+    /// `XCLIENT` from `NAME=value` words: the names are upper-cased and
+    /// must be letters; a value may be empty (Postfix reads that as
+    /// unknown) and is xtext-encoded when sent.
+    pub fn xclient(attributes: &str) -> Result<Self, CommandError> {
+        check_line_safe("XCLIENT attributes", attributes)?;
+        let mut attrs = Vec::new();
+        for word in attributes.split_ascii_whitespace() {
+            let (name, value) = word
+                .split_once('=')
+                .ok_or_else(|| CommandError::BadParameter {
+                    keyword: word.to_string(),
+                    reason: "an XCLIENT attribute is NAME=VALUE".into(),
+                })?;
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(CommandError::BadParameter {
+                    keyword: name.to_string(),
+                    reason: "an XCLIENT attribute name is letters only (NAME, ADDR, PORT, \
+                             PROTO, HELO, LOGIN, DESTADDR, DESTPORT)"
+                        .into(),
+                });
+            }
+            attrs.push((name.to_ascii_uppercase(), value.to_string()));
+        }
+        if attrs.is_empty() {
+            return Err(CommandError::Empty {
+                what: "XCLIENT attributes",
+            });
+        }
+        Ok(Self::Xclient(attrs))
     }
 
     pub fn mail(from: ReversePath, params: Vec<Param>) -> Self {
@@ -352,6 +393,8 @@ impl Command {
             Self::Help(_) => Verb::Help,
             Self::Noop(_) => Verb::Noop,
             Self::Quit => Verb::Quit,
+            Self::Lhlo(_) => Verb::Lhlo,
+            Self::Xclient(_) => Verb::Xclient,
         }
     }
 }
@@ -417,6 +460,13 @@ impl fmt::Display for Command {
             Self::Noop(None) => f.write_str("NOOP")?,
             Self::Noop(Some(s)) => write!(f, "NOOP {s}")?,
             Self::Quit => f.write_str("QUIT")?,
+            Self::Lhlo(d) => write!(f, "LHLO {d}")?,
+            Self::Xclient(attrs) => {
+                f.write_str("XCLIENT")?;
+                for (name, value) in attrs {
+                    write!(f, " {name}={}", xtext(value))?;
+                }
+            }
         }
         f.write_str("\r\n")
     }
@@ -444,6 +494,9 @@ pub enum Verb {
     Quit,
     /// Anything else: an unknown or misspelled command.
     Other,
+    // Transports.
+    Lhlo,
+    Xclient,
 }
 
 impl Verb {
@@ -468,6 +521,8 @@ impl Verb {
             "HELP" => Self::Help,
             "NOOP" => Self::Noop,
             "QUIT" => Self::Quit,
+            "LHLO" => Self::Lhlo,
+            "XCLIENT" => Self::Xclient,
             _ => Self::Other,
         }
     }
@@ -489,6 +544,8 @@ impl Verb {
             Self::Noop => "NOOP",
             Self::Quit => "QUIT",
             Self::Other => "command",
+            Self::Lhlo => "LHLO",
+            Self::Xclient => "XCLIENT",
         }
     }
 }
@@ -499,6 +556,16 @@ mod tests {
 
     fn addr(s: &str) -> Address {
         Address::new(s).unwrap()
+    }
+
+    #[test]
+    fn xclient_attributes_are_checked() {
+        assert!(Command::xclient("").is_err());
+        assert!(Command::xclient("ADDR").is_err());
+        assert!(Command::xclient("AD-DR=1").is_err());
+        assert!(Command::xclient("ADDR=1\r\nQUIT").is_err());
+        assert_eq!(Verb::of_line("xclient ADDR=1"), Verb::Xclient);
+        assert_eq!(Verb::of_line("LHLO x"), Verb::Lhlo);
     }
 
     #[test]
@@ -545,6 +612,12 @@ mod tests {
             (Command::Help(None), "HELP\r\n"),
             (Command::Noop(Some(Arg::new("n", "x").unwrap())), "NOOP x\r\n"),
             (Command::Quit, "QUIT\r\n"),
+            (Command::lhlo("client.example").unwrap(), "LHLO client.example\r\n"),
+            (
+                Command::xclient("name=mail.example.org ADDR=192.0.2.7 HELO=a+b=c LOGIN=")
+                    .unwrap(),
+                "XCLIENT NAME=mail.example.org ADDR=192.0.2.7 HELO=a+2Bb+3Dc LOGIN=\r\n",
+            ),
         ];
         for (cmd, wire) in cases {
             assert_eq!(cmd.to_string(), wire);

@@ -13,7 +13,7 @@ use tokio_rustls::TlsConnector;
 
 use super::dns::mx::{self, RouteError};
 use super::dns::{self, Hickory};
-use super::{tls, ConnectOptions};
+use super::{link, tls, ConnectOptions};
 use crate::proto::client::Event;
 
 /// Why no connection was made.
@@ -67,7 +67,7 @@ pub(super) async fn connect(
             Some(d) => mx::addresses(d, host, target.port, opts.dns.family, emit).await,
             None => system_addresses(host, target.port, opts, emit).await,
         };
-        let addrs = match addrs {
+        let addrs = match addrs.and_then(|a| link::of_local_family(host, a, opts.link.local_addr)) {
             Ok(a) => a,
             Err(m) => {
                 emit(Event::Error(m.clone()));
@@ -76,7 +76,7 @@ pub(super) async fn connect(
             }
         };
         for addr in addrs {
-            match connect_one(addr, opts.timeout, emit).await {
+            match connect_one(addr, opts.link.local_addr, opts.timeout, emit).await {
                 Ok(tcp) => {
                     return Ok(Connected {
                         tcp,
@@ -158,11 +158,15 @@ async fn system_addresses(
 
 async fn connect_one(
     addr: SocketAddr,
+    local: Option<std::net::IpAddr>,
     limit: Duration,
     emit: &mut (impl FnMut(Event) + ?Sized),
 ) -> Result<TcpStream, String> {
-    emit(Event::Info(format!("connecting to {addr}")));
-    let last = match timeout(limit, TcpStream::connect(addr)).await {
+    emit(Event::Info(match local {
+        Some(l) => format!("connecting to {addr} from {l} (--local-addr)"),
+        None => format!("connecting to {addr}"),
+    }));
+    let last = match timeout(limit, link::connect_tcp(addr, local)).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
             let local = s

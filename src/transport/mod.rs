@@ -9,6 +9,7 @@
 mod clock;
 mod connect;
 pub mod dns;
+pub mod link;
 mod pump;
 pub mod stream;
 pub mod target;
@@ -20,6 +21,7 @@ use crate::proto::auth::{Credentials, Mechanism};
 use crate::proto::client::{ClientSession, Goal, RunEvent, Transaction};
 use crate::proto::command::Command;
 pub use clock::Timed;
+pub use link::LinkOptions;
 pub use pump::{run, run_with};
 pub use stream::Stream;
 pub use target::{Target, TargetError};
@@ -55,6 +57,8 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// `--dns`, `-4`/`-6`, `--mx`: how the target is found.
     pub dns: dns::DnsOptions,
+    /// `--server unix:PATH`, `--local-addr`, `--proxy`.
+    pub link: LinkOptions,
 }
 
 /// What a running session tells its owner: each event as it happens, and

@@ -14,7 +14,7 @@ use tokio::time::{timeout, timeout_at};
 use super::clock::Clock;
 use super::connect::{connect, handshake, Failure};
 use super::dns::fcrdns::Reverse;
-use super::{tls, ConnectOptions, Control, Observer, Stream, TlsMode, MAX_BACKLOG};
+use super::{link, tls, ConnectOptions, Control, Observer, Stream, TlsMode, MAX_BACKLOG};
 use crate::proto::client::{ClientSession, Event};
 use crate::proto::reply::{Reply, ReplyCode};
 
@@ -152,6 +152,17 @@ async fn open<O: Observer + ?Sized>(
     clock: &mut Clock,
     sink: &mut O,
 ) -> Option<Stream> {
+    if let Some(path) = &opts.link.unix {
+        return match link::connect_unix(path, opts.timeout, &mut |e| sink.event(clock.stamp(e)))
+            .await
+        {
+            Ok(s) => Some(Stream::Unix(s)),
+            Err(m) => {
+                session.handle_connect_failed(m);
+                None
+            }
+        };
+    }
     let connected = match connect(opts, &mut |e| sink.event(clock.stamp(e))).await {
         Ok(c) => c,
         Err(Failure::Unreachable(message)) => {
@@ -168,7 +179,14 @@ async fn open<O: Observer + ?Sized>(
             return None;
         }
     };
-    let tcp = connected.tcp;
+    let mut tcp = connected.tcp;
+    if let Some(proxy) = opts.link.proxy {
+        if let Err(m) = link::send_proxy_header(&mut tcp, proxy, session, opts.timeout).await {
+            sink.event(clock.stamp(Event::Error(m.clone())));
+            session.handle_connect_failed(m);
+            return None;
+        }
+    }
     if let (Some(dns), Ok(peer)) = (connected.dns, tcp.peer_addr()) {
         *reverse = Some(Reverse::start(dns, peer.ip()));
     }
@@ -207,9 +225,16 @@ async fn starttls(
     tls: &mut Option<TlsSetup>,
     opts: &ConnectOptions,
 ) -> Option<Stream> {
-    let Stream::Plain(tcp) = stream else {
-        session.handle_tls_failed("STARTTLS inside TLS".into());
-        return None;
+    let tcp = match stream {
+        Stream::Plain(tcp) => tcp,
+        Stream::Unix(_) => {
+            session.handle_tls_failed("TLS over a UNIX socket is not supported".into());
+            return None;
+        }
+        Stream::Tls(_) => {
+            session.handle_tls_failed("STARTTLS inside TLS".into());
+            return None;
+        }
     };
     if tls.is_none() {
         // STARTTLS typed by hand on a plain connection.
@@ -359,6 +384,7 @@ mod tests {
             tls: TlsOptions::default(),
             timeout: Duration::from_secs(30),
             dns: Default::default(),
+            link: Default::default(),
         };
         let session = tokio::spawn(async move {
             run_with(

@@ -4,13 +4,15 @@
 use std::io;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::TlsStream;
 
 /// A TCP connection, plain or after a TLS handshake on either side.
 pub enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    /// A UNIX socket (`--server unix:PATH`): plain only.
+    Unix(UnixStream),
 }
 
 impl Stream {
@@ -19,6 +21,10 @@ impl Stream {
         match self {
             Stream::Plain(s) => s.local_addr(),
             Stream::Tls(s) => s.get_ref().0.local_addr(),
+            Stream::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a UNIX socket has no IP address",
+            )),
         }
     }
 
@@ -26,6 +32,7 @@ impl Stream {
         match self {
             Stream::Plain(s) => s.read(buf).await,
             Stream::Tls(s) => s.read(buf).await,
+            Stream::Unix(s) => s.read(buf).await,
         }
     }
 
@@ -34,6 +41,7 @@ impl Stream {
     pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.write_all(buf).await,
+            Stream::Unix(s) => s.write_all(buf).await,
             Stream::Tls(s) => {
                 s.write_all(buf).await?;
                 s.flush().await
@@ -46,6 +54,7 @@ impl Stream {
         let _ = match self {
             Stream::Plain(s) => s.shutdown().await,
             Stream::Tls(s) => s.shutdown().await,
+            Stream::Unix(s) => s.shutdown().await,
         };
     }
 }

@@ -62,9 +62,21 @@ impl Target {
     }
 }
 
+impl Target {
+    /// A UNIX socket, `unix:PATH`, as a target: shown as written.
+    pub fn unix(path: &std::path::Path) -> Self {
+        Self {
+            host: format!("unix:{}", path.display()),
+            port: 0,
+        }
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.contains(':') {
+        if self.port == 0 && self.host.starts_with("unix:") {
+            f.write_str(&self.host)
+        } else if self.host.contains(':') {
             write!(f, "[{}]:{}", self.host, self.port)
         } else {
             write!(f, "{}:{}", self.host, self.port)

@@ -36,7 +36,7 @@ use crate::app::{
     Start,
 };
 use crate::message::Stamp;
-use crate::proto::client::{ClientSession, RunEvent};
+use crate::proto::client::{ClientSession, RunEvent, TransportSetup};
 use crate::proto::reply::ReplyLimits;
 use crate::server::{self, demo::Demo};
 use crate::transport::{self, ConnectOptions, Control, Observer, Timed, TlsMode, TlsOptions};
@@ -53,6 +53,10 @@ pub struct Options {
     pub dns: transport::dns::DnsOptions,
     /// `--client-ip`: the address F2's authentication judges.
     pub client_ip: Option<std::net::IpAddr>,
+    /// `--local-addr`, `--proxy` (a `unix:PATH` server adds its socket).
+    pub link: transport::LinkOptions,
+    /// `--protocol`, `--drop-after`; `--xclient` fills in the palette's item.
+    pub transports: TransportSetup,
 }
 
 /// Puts the terminal back as it was: raw mode off, the main screen, no
@@ -223,14 +227,20 @@ async fn event_loop(options: Options) -> io::Result<()> {
 /// The state the workbench opens with: today's Date and a fresh Message-ID.
 fn start_state(options: &Options) -> AppState {
     let stamp = Stamp::new(SystemTime::now(), std::process::id(), "client.example");
-    AppState::new(Start {
+    let mut state = AppState::new(Start {
         target: options.target.clone(),
         ehlo_name: options.ehlo.clone(),
         date: stamp.date(),
         message_id: stamp.message_id,
         client_ip: options.client_ip,
         dns: options.dns.server,
-    })
+    });
+    state.session.xclient = options
+        .transports
+        .xclient
+        .as_ref()
+        .map(|c| c.to_string().trim_end().to_string());
+    state
 }
 
 /// Start by connecting, as `telnet host 25` would; a lesson connects by
@@ -437,6 +447,10 @@ impl Runner {
                 mx: target.mx.is_some(),
                 ..self.options.dns.clone()
             },
+            link: transport::LinkOptions {
+                unix: target_unix(&target),
+                ..self.options.link.clone()
+            },
         };
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         // Sessions that ended are forgotten; their channel is closed.
@@ -447,7 +461,8 @@ impl Runner {
             tx: self.tx.clone(),
             backlog: self.backlog.clone(),
         };
-        tokio::spawn(session_task(relay, opts, ctl_rx));
+        let setup = self.options.transports.clone();
+        tokio::spawn(session_task(relay, opts, setup, ctl_rx));
     }
 
     /// Where `target` is and the TLS options to reach it: a server by name,
@@ -461,6 +476,9 @@ impl Runner {
             let demo = self.builtin().await?;
             return Ok((demo.target(), demo.trusting(&tls)));
         };
+        if let Some(path) = target_unix(target) {
+            return Ok((transport::Target::unix(&path), tls));
+        }
         let port = match (target.mx, target.implicit_tls) {
             // A mail domain is a name, not HOST:PORT: the port is apart.
             (Some(port), _) => port,
@@ -486,7 +504,10 @@ impl Runner {
                     }
                 }
             });
-            let demo = Demo::start(self.policy.take().unwrap_or_default(), log)
+            let mut policy = self.policy.take().unwrap_or_default();
+            // --protocol lmtp: the built-in server speaks it too.
+            policy.lmtp = self.options.transports.protocol == crate::proto::client::Protocol::Lmtp;
+            let demo = Demo::start(policy, log)
                 .await
                 .map_err(|e| format!("the built-in server did not start: {e}"))?;
             self.builtin = Some(demo);
@@ -497,11 +518,20 @@ impl Runner {
     }
 }
 
+/// The socket of a `unix:PATH` server (not an MX domain).
+fn target_unix(target: &ServerChoice) -> Option<std::path::PathBuf> {
+    match (&target.server, target.mx) {
+        (Some(s), None) => transport::link::unix_path(s).and_then(Result::ok),
+        _ => None,
+    }
+}
+
 /// One session's task: runs it, relaying what happens to the UI loop, and
 /// says how it ended.
 async fn session_task(
     mut relay: Relay,
     opts: ConnectOptions,
+    setup: TransportSetup,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) {
     let (id, tx) = (relay.id, relay.tx.clone());
@@ -511,13 +541,9 @@ async fn session_task(
             peer: opts.target.to_string(),
         },
     });
-    let session = transport::run_with(
-        ClientSession::new(ReplyLimits::default()),
-        &opts,
-        &mut relay,
-        Some(&mut control),
-    )
-    .await;
+    let mut session = ClientSession::new(ReplyLimits::default());
+    session.set_transports(&setup);
+    let session = transport::run_with(session, &opts, &mut relay, Some(&mut control)).await;
     relay.status(&session);
     let why = match session.outcome() {
         Some(o) => o.to_string(),

@@ -114,7 +114,7 @@ const AT_NONE: u64 = (1 << 48) - 1;
 const NONE32: u32 = u32::MAX;
 
 /// The verbs a reply may answer, by their one-byte index (0: none).
-const VERBS: [Verb; 16] = [
+const VERBS: [Verb; 18] = [
     Verb::Ehlo,
     Verb::Helo,
     Verb::StartTls,
@@ -131,6 +131,8 @@ const VERBS: [Verb; 16] = [
     Verb::Noop,
     Verb::Quit,
     Verb::Other,
+    Verb::Lhlo,
+    Verb::Xclient,
 ];
 
 // 24 bytes: with 40-60 bytes of text a line stays well under 100. Times

@@ -111,6 +111,7 @@ async fn converse<W: Write>(
         plan,
         connect,
         auth,
+        transports,
         ..
     } = prepared;
     let receiver = connect.target.host.clone();
@@ -122,7 +123,8 @@ async fn converse<W: Write>(
         }
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Heard>();
-    let session = ClientSession::with_plan(ReplyLimits::default(), plan.clone());
+    let mut session = ClientSession::with_plan(ReplyLimits::default(), plan.clone());
+    session.set_transports(&transports);
     let run = async move { transport::run(session, &connect, &mut Relay(tx)).await };
     let show = async {
         let mut last = Duration::ZERO;
@@ -169,7 +171,12 @@ impl transport::Observer for Relay {
 async fn start_builtin(prepared: &mut Prepared) -> Result<Demo, String> {
     // `send` reads the store at the end; the log is not needed.
     let (log, _) = tokio::sync::mpsc::unbounded_channel();
-    let demo = Demo::start(Policy::default(), log).await?;
+    let policy = Policy {
+        // --protocol lmtp: the built-in server speaks it too.
+        lmtp: prepared.transports.protocol == crate::proto::client::Protocol::Lmtp,
+        ..Policy::default()
+    };
+    let demo = Demo::start(policy, log).await?;
     prepared.connect.target = demo.target();
     prepared.connect.tls = demo.trusting(&prepared.connect.tls);
     let policy = demo.handle.shared.policy();

@@ -6,7 +6,7 @@ use super::super::connection;
 use super::super::exit::{usage, UsageError};
 use super::judge::{self, AuthPlan};
 use super::{auth, content, envelope, sign};
-use crate::proto::client::{Plan, Transfer};
+use crate::proto::client::{Plan, Transfer, TransportSetup};
 use crate::transport::{ConnectOptions, TlsMode};
 
 /// Everything `send` needs, checked before any connection is made.
@@ -19,6 +19,8 @@ pub struct Prepared {
     pub notes: Vec<String>,
     /// The authentication verdicts to show before MAIL, when a message goes.
     pub auth: Option<AuthPlan>,
+    /// LMTP, XCLIENT, `--drop-after`.
+    pub transports: TransportSetup,
 }
 
 pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
@@ -52,11 +54,23 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         quit_after: args.quit_after,
     };
     let judged = judge::plan(args, &plan, builtin, connect.timeout, &mut notes)?;
+    let transports = args.conn.transports(false)?;
+    if args.quit_after.is_some() && transports.drop_after.is_some() {
+        return Err(usage(
+            "--quit-after and --drop-after contradict each other: one says QUIT, the other hangs up",
+        ));
+    }
+    if args.count > 1 && transports != TransportSetup::default() {
+        return Err(usage(
+            "--count runs plain SMTP sessions: leave out --protocol lmtp, --xclient and --drop-after",
+        ));
+    }
     Ok(Prepared {
         builtin,
         plan,
         connect,
         notes,
         auth: judged,
+        transports,
     })
 }

@@ -28,6 +28,9 @@ mod run_tests;
 #[cfg(test)]
 mod tests;
 mod timer;
+mod transports;
+#[cfg(test)]
+mod transports_tests;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -49,6 +52,8 @@ use replies::Awaited;
 use run::Run;
 pub use run::{unsent, Goal, RunEvent, Transaction};
 use timer::ReplyTimer;
+use transports::Transports;
+pub use transports::{DropAfter, Protocol, TransportSetup};
 
 /// How far a session has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -165,6 +170,8 @@ pub struct ClientSession {
     deviations_told: Vec<Deviation>,
     /// Lines numbered below this have gone out through `poll_transmit`.
     transmitted: u64,
+    /// LMTP, XCLIENT, a PROXY header, `--drop-after` (`transports`).
+    tx: Transports,
 }
 
 impl ClientSession {
@@ -202,6 +209,7 @@ impl ClientSession {
             junk: 0,
             deviations_told: Vec::new(),
             transmitted: 0,
+            tx: Transports::default(),
         }
     }
 
@@ -286,6 +294,7 @@ impl ClientSession {
         let mut v = Vec::new();
         match self.stage {
             Stage::Connected | Stage::Closed | Stage::Data => {}
+            Stage::Greeted if self.lmtp() => v.extend([Verb::Lhlo, Verb::Noop, Verb::Help]),
             Stage::Greeted => v.extend([Verb::Ehlo, Verb::Helo, Verb::Noop, Verb::Help]),
             Stage::Ready => {
                 v.push(Verb::Mail);
@@ -295,10 +304,18 @@ impl ClientSession {
                 if !caps.auth.is_empty() && self.authenticated.is_none() {
                     v.push(Verb::Auth);
                 }
+                if caps
+                    .other
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("XCLIENT"))
+                {
+                    v.push(Verb::Xclient);
+                }
+                let hello = if self.lmtp() { Verb::Lhlo } else { Verb::Ehlo };
                 v.extend([
                     Verb::Vrfy,
                     Verb::Expn,
-                    Verb::Ehlo,
+                    hello,
                     Verb::Rset,
                     Verb::Noop,
                     Verb::Help,
@@ -378,9 +395,21 @@ impl ClientSession {
                             ));
                         }
                     }
+                    let excess = self.lmtp_excess(awaited, &reply);
+                    if excess {
+                        // The reply answered nothing: a command it seemed
+                        // to answer still waits for its own.
+                        if let Some(p) = pending {
+                            self.pending.push_front(p);
+                        }
+                    }
                     match awaited {
+                        _ if excess => {}
                         Some(awaited) => {
-                            let rcpt = awaited == Awaited::Command(Verb::Rcpt);
+                            let rcpt = matches!(
+                                awaited,
+                                Awaited::Command(Verb::Rcpt) | Awaited::Delivery(_)
+                            );
                             self.run_on_reply(awaited.describe(), &reply, rcpt);
                             self.on_reply(awaited, &reply);
                         }
@@ -396,8 +425,12 @@ impl ClientSession {
                         error: error.clone(),
                     });
                     self.stop_run(format!("a reply could not be read ({error})"));
+                    let hint = self.preamble_hint(pending.map(|p| p.awaited));
+                    if !hint.is_empty() {
+                        self.error(format!("the greeting could not be read{hint}"));
+                    }
                     if self.driver.is_some() {
-                        self.abort(error.to_string(), false);
+                        self.abort(format!("{error}{hint}"), false);
                     } else if self.junk() {
                         // Unreadable replies by the thousand: a flood.
                     } else if matches!(
@@ -500,7 +533,7 @@ impl ClientSession {
         }
         let content_in_flight = matches!(
             self.pending.back().map(|p| p.awaited),
-            Some(Awaited::DataEnd | Awaited::Command(Verb::Bdat { .. }))
+            Some(Awaited::DataEnd | Awaited::Delivery(_) | Awaited::Command(Verb::Bdat { .. }))
         );
         let outcome = if content_in_flight {
             Outcome::ConnectionLost(format!(
@@ -562,6 +595,7 @@ impl ClientSession {
         for d in details {
             self.info(d);
         }
+        self.by_hand_drop_tls();
         if self.driver.is_some() {
             let ehlo = self.plan_ref().map(|p| p.ehlo.clone()).unwrap_or_default();
             self.plan_send_ehlo(&ehlo);
@@ -586,8 +620,14 @@ impl ClientSession {
         let seq = self.write_line(line.trim_end_matches("\r\n"), None);
         self.await_reply(seq, Awaited::Command(command.kind()));
         match command {
-            Command::Mail { .. } | Command::Rset => self.rcpts_sent.clear(),
-            Command::Rcpt { to, .. } => self.rcpts_sent.push(to.to_string()),
+            Command::Mail { .. } | Command::Rset => {
+                self.rcpts_sent.clear();
+                self.transaction_reset();
+            }
+            Command::Rcpt { to, .. } => {
+                self.rcpts_sent.push(to.to_string());
+                self.rcpt_sent(to.to_string());
+            }
             _ => {}
         }
     }
@@ -615,8 +655,14 @@ impl ClientSession {
             let verb = Verb::of_line(line);
             self.await_reply(seq, Awaited::Command(verb));
             match verb {
-                Verb::Mail | Verb::Rset => self.rcpts_sent.clear(),
-                Verb::Rcpt => self.rcpts_sent.extend(raw_rcpt(line)),
+                Verb::Mail | Verb::Rset => {
+                    self.rcpts_sent.clear();
+                    self.transaction_reset();
+                }
+                Verb::Rcpt => {
+                    self.rcpts_sent.extend(raw_rcpt(line));
+                    self.rcpt_sent(raw_rcpt(line).unwrap_or_else(|| line.to_string()));
+                }
                 _ => {}
             }
         }
@@ -758,6 +804,16 @@ impl ClientSession {
     }
 
     fn await_reply(&mut self, seq: u64, awaited: Awaited) {
+        if let Some(n) = self.lmtp_replies(awaited) {
+            for nth in 0..n {
+                self.pending.push_back(Pending {
+                    seq,
+                    awaited: Awaited::Delivery(nth),
+                    on_wire: false,
+                });
+            }
+            return;
+        }
         self.pending.push_back(Pending {
             seq,
             awaited,

@@ -63,9 +63,11 @@ impl ClientSession {
                      have been accepted)"
                 ))
             }
+            Some(Awaited::Delivery(nth)) => self.lmtp_loss(what, nth),
             Some(a) => Outcome::ConnectionLost(format!(
-                "{what} while waiting for the reply to {}",
-                a.describe()
+                "{what} while waiting for the reply to {}{}",
+                a.describe(),
+                self.preamble_hint(Some(a))
             )),
             None => Outcome::ConnectionLost(format!("{what}, with no reply awaited")),
         }

@@ -90,7 +90,7 @@ pub struct Plan {
 /// The plan and how far it has come.
 #[derive(Debug)]
 pub(super) struct Driver {
-    plan: Plan,
+    pub(super) plan: Plan,
     /// RCPT replies seen in this transaction.
     rcpt_replies: usize,
     /// The next RCPT to send when not pipelining.
@@ -144,12 +144,16 @@ impl ClientSession {
                 .plan_ref()
                 .and_then(|p| p.quit_after)
                 .map(QuitAfter::name);
-            self.info(format!(
-                "stopping as asked (--quit-after {})",
-                q.unwrap_or_default()
-            ));
+            if self.tx.drop.is_none() {
+                self.info(format!(
+                    "stopping as asked (--quit-after {})",
+                    q.unwrap_or_default()
+                ));
+            }
             self.finish(Outcome::Completed { accepted: None });
-            self.quit();
+            if !self.drop_at(q.unwrap_or_default()) {
+                self.quit();
+            }
         }
         stop
     }
@@ -162,7 +166,12 @@ impl ClientSession {
     }
 
     pub(super) fn plan_send_ehlo(&mut self, name: &str) {
-        match Command::ehlo(name) {
+        let hello = if self.lmtp() {
+            Command::lhlo(name)
+        } else {
+            Command::ehlo(name)
+        };
+        match hello {
             Ok(c) => self.send(&c),
             Err(e) => {
                 self.error(e.to_string());
@@ -205,7 +214,9 @@ impl ClientSession {
                     Err(e) => self.plan_fail(Outcome::Local(e.to_string())),
                 }
             }
-            Awaited::Command(Verb::Ehlo | Verb::Helo) if ok => self.plan_after_ehlo(),
+            Awaited::Command(Verb::Ehlo | Verb::Helo | Verb::Lhlo) if ok => self.plan_after_ehlo(),
+            Awaited::Command(Verb::Xclient) => self.plan_on_xclient(reply),
+            Awaited::Delivery(nth) => self.plan_on_delivery(nth, reply),
             Awaited::Command(Verb::StartTls) if code == 220 => {}
             Awaited::Command(Verb::Auth) | Awaited::AuthStep if code == 334 => {}
             Awaited::Command(Verb::Auth) | Awaited::AuthStep if code == 235 => {
@@ -227,7 +238,9 @@ impl ClientSession {
                     .plan_ref()
                     .map(|p| p.content.clone())
                     .unwrap_or_default();
-                self.send_content(&content);
+                if !self.drop_mid_content(&content) {
+                    self.send_content(&content);
+                }
             }
             Awaited::Command(Verb::Bdat { last: false }) if ok => self.plan_send_next_chunk(),
             Awaited::DataEnd | Awaited::Command(Verb::Bdat { last: true }) if ok => {
@@ -262,17 +275,24 @@ impl ClientSession {
     fn checkpoint_data(&mut self) -> bool {
         let stop = self.plan_ref().and_then(|p| p.quit_after) == Some(QuitAfter::Data);
         if stop {
-            self.info(
-                "stopping as asked (--quit-after data): closing without sending the \
-                 content, so the server drops the transaction",
-            );
+            let flag = match self.tx.drop {
+                Some(_) => "--drop-after data",
+                None => "--quit-after data",
+            };
+            self.info(format!(
+                "stopping as asked ({flag}): hanging up without QUIT and without sending \
+                 the content, so the server drops the transaction"
+            ));
             self.finish(Outcome::Completed { accepted: None });
             self.close();
         }
         stop
     }
 
-    fn plan_after_ehlo(&mut self) {
+    pub(super) fn plan_after_ehlo(&mut self) {
+        if self.plan_xclient() {
+            return;
+        }
         let Some(plan) = self.plan_ref() else { return };
         let want_tls = plan.starttls;
         let want_auth = plan.auth.is_some();
@@ -350,7 +370,7 @@ impl ClientSession {
         }
     }
 
-    fn note_refusal(&mut self, reply: &Reply) {
+    pub(super) fn note_refusal(&mut self, reply: &Reply) {
         let worse = self
             .partial_refusal
             .as_ref()

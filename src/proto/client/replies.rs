@@ -17,6 +17,9 @@ pub(super) enum Awaited {
     AuthStep,
     /// The answer to the `.` that ends DATA content.
     DataEnd,
+    /// LMTP: the reply for the accepted recipient of this index, after the
+    /// content (RFC 2033, section 4.2).
+    Delivery(usize),
 }
 
 impl Awaited {
@@ -25,7 +28,7 @@ impl Awaited {
             Awaited::Greeting => None,
             Awaited::Command(v) => Some(v),
             Awaited::AuthStep => Some(Verb::Auth),
-            Awaited::DataEnd => Some(Verb::Data),
+            Awaited::DataEnd | Awaited::Delivery(_) => Some(Verb::Data),
         }
     }
 
@@ -36,7 +39,10 @@ impl Awaited {
             Awaited::Greeting | Awaited::Command(Verb::StartTls) => &[220],
             Awaited::Command(Verb::Ehlo | Verb::Helo | Verb::Mail | Verb::Rset | Verb::Noop)
             | Awaited::Command(Verb::Bdat { .. })
-            | Awaited::DataEnd => &[250],
+            | Awaited::DataEnd
+            | Awaited::Delivery(_)
+            | Awaited::Command(Verb::Lhlo) => &[250],
+            Awaited::Command(Verb::Xclient) => &[220, 250],
             Awaited::Command(Verb::Rcpt) => &[250, 251],
             Awaited::Command(Verb::Data) => &[354],
             Awaited::Command(Verb::Auth) | Awaited::AuthStep => &[235, 334],
@@ -56,6 +62,7 @@ impl Awaited {
             Awaited::Command(v) => v.name(),
             Awaited::AuthStep => "AUTH",
             Awaited::DataEnd => "the end of the message content",
+            Awaited::Delivery(_) => "the end of the message content (LMTP, for a recipient)",
         }
     }
 }
@@ -177,7 +184,7 @@ impl ClientSession {
                     ));
                 }
             }
-            Awaited::Command(Verb::Ehlo) if ok => {
+            Awaited::Command(Verb::Ehlo | Verb::Lhlo) if ok => {
                 let caps = Capabilities::from_ehlo(reply);
                 let offered = caps.summary();
                 if offered.is_empty() {
@@ -210,7 +217,11 @@ impl ClientSession {
             Awaited::Command(Verb::Rcpt) if ok => {
                 self.stage = Stage::Rcpt;
                 self.rcpt_accepted += 1;
+                self.rcpt_answered(true);
             }
+            Awaited::Command(Verb::Rcpt) => self.rcpt_answered(false),
+            Awaited::Delivery(nth) => self.on_delivery(nth, reply),
+            Awaited::Command(Verb::Xclient) => self.on_xclient_reply(reply),
             Awaited::Command(Verb::Data) if code == 354 => self.stage = Stage::Data,
             Awaited::DataEnd | Awaited::Command(Verb::Bdat { last: true }) => {
                 if ok {
@@ -238,8 +249,19 @@ impl ClientSession {
             self.warn("the server is closing the connection (421)");
             self.close_requested = true;
         }
+        if self.tx.preamble
+            && code == 500
+            && matches!(awaited, Awaited::Command(Verb::Ehlo | Verb::Lhlo))
+        {
+            self.warn(
+                "500 to the first command after the greeting: the server probably read the \
+                 PROXY header as a command, so it does not expect PROXY protocol",
+            );
+        }
         if self.driver.is_some() {
             self.plan_on_reply(awaited, reply);
+        } else {
+            self.by_hand_drop(awaited, reply);
         }
     }
 

@@ -174,7 +174,7 @@ impl ClientSession {
         let goal = run.goal;
         let first = match steps[0] {
             Step::Content => ".".to_string(),
-            step => match command(step, &t) {
+            step => match command(step, &t, self.lmtp()) {
                 Ok(c) => c.to_string().trim_end().to_string(),
                 Err(e) => return self.stop_run(e),
             },
@@ -192,7 +192,7 @@ impl ClientSession {
                     self.send_content(&t.content);
                     return self.end_run(RunEvent::Reached(goal));
                 }
-                step => match command(step, &t) {
+                step => match command(step, &t, self.lmtp()) {
                     Ok(c) => self.send(&c),
                     Err(e) => return self.stop_run(e),
                 },
@@ -248,8 +248,9 @@ fn same_mailbox(a: &str, b: &str) -> bool {
 }
 
 /// The command for `step`, or why it cannot be made.
-fn command(step: Step, t: &Transaction) -> Result<Command, String> {
+fn command(step: Step, t: &Transaction, lmtp: bool) -> Result<Command, String> {
     Ok(match step {
+        Step::Ehlo if lmtp => Command::lhlo(&t.ehlo).map_err(|e| e.to_string())?,
         Step::Ehlo => Command::ehlo(&t.ehlo).map_err(|e| e.to_string())?,
         Step::Mail => Command::mail(t.mail_from.clone(), Vec::new()),
         Step::Rcpt(i) => Command::rcpt(t.rcpts[i].clone(), Vec::new()),

@@ -17,7 +17,7 @@ pub(super) struct Fake {
     pub(super) ehlo: String,
     replies: Vec<(String, String)>,
     in_data: bool,
-    received: Vec<String>,
+    pub(super) received: Vec<String>,
     /// Bytes to append after the reply to one verb (e.g. after STARTTLS).
     trailer: Option<(String, String)>,
     /// Hang up instead of answering this verb.

@@ -118,7 +118,11 @@ impl ServerSession {
     pub(super) fn end_of_chunk(&mut self, last: bool, env: &mut dyn ServerEnv) {
         self.state = State::Command;
         if let Some(e) = self.pending_bdat_error.take() {
-            self.reply(&e);
+            if last && env.policy().lmtp {
+                self.lmtp_refuse_all(&e);
+            } else {
+                self.reply(&e);
+            }
             self.reset_transaction();
             return;
         }
@@ -133,7 +137,9 @@ impl ServerSession {
     fn finish_message(&mut self, env: &mut dyn ServerEnv) {
         let policy = env.policy();
         match self.content.refusal(policy.max_size, policy.allow_bare_lf) {
+            Some(e) if policy.lmtp => self.lmtp_refuse_all(&e),
             Some(e) => self.error(&e),
+            None if policy.lmtp => self.lmtp_deliver(env, &policy),
             None => {
                 let id = env.unique();
                 let (mail_from, mail_params) = self.mail.clone().unwrap_or_default();

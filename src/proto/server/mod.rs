@@ -19,6 +19,7 @@ mod auth;
 mod content;
 mod envelope;
 mod greeting;
+mod lmtp;
 mod policy;
 #[cfg(test)]
 mod tests;
@@ -336,6 +337,8 @@ impl ServerSession {
     fn on_request(&mut self, request: Request<Cow<'_, str>>, env: &mut dyn ServerEnv) {
         let policy = env.policy();
         match request {
+            Request::Ehlo { .. } | Request::Helo { .. } if policy.lmtp => self.lmtp_wants_lhlo(),
+            Request::Lhlo { host } if policy.lmtp => self.ehlo(&host, &policy),
             Request::Ehlo { host } => self.ehlo(&host, &policy),
             Request::Helo { host } | Request::Lhlo { host } => self.helo(&host),
             Request::StartTls => self.start_tls(),

@@ -81,6 +81,9 @@ pub struct Policy {
     /// Recipients accepted at RCPT whose delivery then fails (a mailbox
     /// over quota): the server bounces the message to its envelope sender.
     pub bounce: Vec<String>,
+    /// Speak LMTP (RFC 2033): LHLO, and a reply per recipient after the
+    /// content (a `bounce` recipient is refused there instead).
+    pub lmtp: bool,
 }
 
 impl Default for Policy {
@@ -99,6 +102,7 @@ impl Default for Policy {
             users: vec![("alice@example.test".into(), "wonderland".into())],
             allow_bare_lf: false,
             bounce: Vec::new(),
+            lmtp: false,
         }
     }
 }

@@ -390,3 +390,87 @@ fn content_past_the_limit_is_counted_not_kept() {
         "{out}"
     );
 }
+
+// ------------------------------------------------------------------ LMTP
+
+fn lmtp_env() -> TestEnv {
+    TestEnv {
+        policy: Policy {
+            lmtp: true,
+            bounce: vec!["bob@example.test".into()],
+            ..Policy::default()
+        },
+        ..TestEnv::default()
+    }
+}
+
+/// Proto's LMTP client against proto's server in LMTP mode: LHLO, and a
+/// reply per recipient after the content, over DATA and over BDAT.
+#[test]
+fn lmtp_in_memory_gets_a_reply_per_recipient() {
+    for transfer in [Transfer::Data, Transfer::Bdat { chunk_size: 7 }] {
+        let mut env = lmtp_env();
+        let mut client =
+            ClientSession::with_plan(ReplyLimits::default(), Plan { transfer, ..plan() });
+        client.set_protocol(crate::proto::client::Protocol::Lmtp);
+        let run = Pair::new(client, Served::new(config(), &mut env)).run();
+        assert!(
+            run.writes[0].starts_with("LHLO client.example"),
+            "{:?}",
+            run.writes
+        );
+        let replies = &run.server.replies;
+        assert!(
+            replies
+                .iter()
+                .any(|r| r.starts_with("250 2.0.0 <alice@example.test> Ok: delivered as")),
+            "{replies:?}"
+        );
+        assert!(
+            replies
+                .iter()
+                .any(|r| r.starts_with("552 5.2.2 <bob@example.test>")),
+            "{replies:?}"
+        );
+        assert!(accepted(&run), "{transfer:?}: {:?}", run.client.outcome());
+        assert_eq!(
+            run.client.partial_refusal().map(|r| r.code.value()),
+            Some(552)
+        );
+        // Only alice's copy is kept; bob's was refused, so no bounce is due.
+        assert_eq!(run.server.messages.len(), 1);
+        let rcpts: Vec<&str> = run.server.messages[0]
+            .rcpts
+            .iter()
+            .map(|(r, _)| r.as_str())
+            .collect();
+        assert_eq!(rcpts, ["alice@example.test"]);
+    }
+}
+
+#[test]
+fn an_lmtp_server_refuses_ehlo_and_refuses_bad_content_once_per_recipient() {
+    let mut env = lmtp_env();
+    let mut s = ServerSession::new(config());
+    s.handle_input(b"EHLO c\r\n", &mut env);
+    let out = String::from_utf8(s.poll_transmit().unwrap_or_default()).unwrap();
+    assert!(
+        out.contains("500 5.5.1 Error: this is an LMTP server: say LHLO"),
+        "{out}"
+    );
+    for line in [
+        "LHLO c",
+        "MAIL FROM:<a@b.example>",
+        "RCPT TO:<alice@example.test>",
+        "RCPT TO:<carol@example.test>",
+        "DATA",
+    ] {
+        s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
+    }
+    let _ = s.poll_transmit();
+    // A bare LF in the content: refused, once for each recipient.
+    s.handle_input(b"Subject: x\r\n\r\nbare\nlf\r\n.\r\n", &mut env);
+    let out = String::from_utf8(s.poll_transmit().unwrap_or_default()).unwrap();
+    assert_eq!(out.matches("\r\n").count(), 2, "{out}");
+    assert!(out.lines().all(|l| l.starts_with('5')), "{out}");
+}
