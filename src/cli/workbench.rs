@@ -38,6 +38,7 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
     if let Some(s) = &cli.server {
         Target::parse(s, 25).map_err(|e| usage(format!("{s}: {e}")))?;
     }
+    cli.conn.check_tls_flags(false)?;
     let lesson = match &cli.lesson {
         None => None,
         Some(l) => Some(load_lesson(l)?),

@@ -4,10 +4,8 @@
 //! own ([`ClientSession::poll_timeout`]); connecting, the handshake and a
 //! stalled write have their own time limits around the I/O.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{timeout, timeout_at};
 
@@ -19,15 +17,19 @@ use crate::proto::client::{ClientSession, Event};
 use crate::proto::reply::{Reply, ReplyCode};
 
 /// What a TLS handshake needs: the configuration, where its trust comes
-/// from (for the transcript) and the name to verify.
-type TlsSetup = (Arc<rustls::ClientConfig>, String, ServerName<'static>);
+/// from (for the transcript), the names to verify and to send.
+type TlsSetup = tls::Setup;
 
 /// The TLS setup for a server reached by the name `host` (with `--mx`, the
 /// MX host's name is the one its certificate carries).
 fn tls_setup(opts: &ConnectOptions, host: &str) -> Result<TlsSetup, String> {
-    let (config, source) = tls::client_config(&opts.tls).map_err(|e| e.to_string())?;
-    let name = tls::server_name(host, &opts.tls).map_err(|e| e.to_string())?;
-    Ok((config, source, name))
+    let setup = tls::setup(&opts.tls, host).map_err(|e| e.to_string())?;
+    Ok(setup.with_dane(
+        opts.tls.dane,
+        opts.target.port,
+        opts.dns.server,
+        opts.timeout,
+    ))
 }
 
 /// Connects and runs `session` until it ends; every event goes to `sink`
@@ -181,10 +183,10 @@ async fn open<O: Observer + ?Sized>(
             }
         }
     }
-    let (Some((config, source, name)), TlsMode::Implicit) = (tls.as_ref(), opts.tls_mode) else {
+    let (Some(setup), TlsMode::Implicit) = (tls.as_ref(), opts.tls_mode) else {
         return Some(Stream::Plain(tcp));
     };
-    match handshake(tcp, config, source, name, opts.timeout).await {
+    match handshake(tcp, setup, opts.timeout).await {
         Ok((tls, details)) => {
             for d in details {
                 sink.event(clock.stamp(Event::Info(d)));
@@ -192,8 +194,11 @@ async fn open<O: Observer + ?Sized>(
             session.set_implicit_tls();
             Some(Stream::Tls(Box::new(tls.into())))
         }
-        Err(message) => {
-            session.handle_tls_failed(message);
+        Err(rejected) => {
+            for d in rejected.details {
+                sink.event(clock.stamp(Event::Info(d)));
+            }
+            session.handle_tls_failed(rejected.message);
             None
         }
     }
@@ -221,14 +226,17 @@ async fn starttls(
             }
         }
     }
-    let (config, source, name) = tls.as_ref()?;
-    match handshake(tcp, config, source, name, opts.timeout).await {
+    let setup = tls.as_ref()?;
+    match handshake(tcp, setup, opts.timeout).await {
         Ok((tls, details)) => {
             session.handle_tls_established(Instant::now(), details);
             Some(Stream::Tls(Box::new(tls.into())))
         }
-        Err(message) => {
-            session.handle_tls_failed(message);
+        Err(rejected) => {
+            for d in rejected.details {
+                session.report_info(d);
+            }
+            session.handle_tls_failed(rejected.message);
             None
         }
     }
