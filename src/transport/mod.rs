@@ -9,6 +9,7 @@
 mod clock;
 mod connect;
 pub mod dns;
+pub mod mta_sts;
 mod pump;
 pub mod stream;
 pub mod target;

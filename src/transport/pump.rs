@@ -174,6 +174,20 @@ async fn open<O: Observer + ?Sized>(
     if let (Some(dns), Ok(peer)) = (connected.dns, tcp.peer_addr()) {
         *reverse = Some(Reverse::start(dns, peer.ip()));
     }
+    if let Some(domain) = &opts.tls.mta_sts {
+        let mx = opts.tls.tls_name.as_deref().unwrap_or(&connected.host);
+        let check = super::mta_sts::Check {
+            domain,
+            mx,
+            tls: opts.tls_mode != TlsMode::None,
+            dns: opts.dns.server,
+            ca_file: opts.tls.ca_file.clone(),
+            limit: opts.timeout,
+        };
+        for line in super::mta_sts::check(&check).await {
+            sink.event(clock.stamp(Event::Info(line)));
+        }
+    }
     if opts.dns.mx && tls.is_some() {
         match tls_setup(opts, &connected.host) {
             Ok(t) => *tls = Some(t),

@@ -338,11 +338,6 @@ impl Setup {
         for p in problems {
             out.push(format!("chain problem: {p}"));
         }
-        if let Some(other) = seen.error.as_ref().filter(|_| !trust_failed) {
-            if !matches!(other, rustls::Error::InvalidCertificate(c) if known(c)) {
-                out.push(format!("the verifier says: {other}"));
-            }
-        }
         out
     }
 
@@ -378,21 +373,6 @@ impl Setup {
     }
 }
 
-/// The certificate errors `diagnose` puts in words of its own.
-fn known(c: &rustls::CertificateError) -> bool {
-    use rustls::CertificateError as C;
-    matches!(
-        c,
-        C::NotValidForName
-            | C::NotValidForNameContext { .. }
-            | C::UnknownIssuer
-            | C::Expired
-            | C::ExpiredContext { .. }
-            | C::NotValidYet
-            | C::NotValidYetContext { .. }
-    )
-}
-
 /// Turns a handshake failure into a sentence a user can act on.
 pub fn explain_handshake_error(e: &std::io::Error, name: &str) -> String {
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
@@ -417,6 +397,12 @@ pub fn explain_handshake_error(e: &std::io::Error, name: &str) -> String {
                     chain::date(i64::try_from(not_before.as_secs()).unwrap_or(i64::MAX))
                 ),
                 C::NotValidYet => "the server's certificate is not valid yet".to_string(),
+                C::Other(e) if format!("{e:?}").contains("MaximumPathDepthExceeded") => {
+                    "the path from the server's certificate to a root is longer than a \
+                     verifier follows (more than 6 intermediates): the server sends a chain \
+                     that no client will accept"
+                        .to_string()
+                }
                 other => format!("the server's certificate was refused: {other:?}"),
             }
         }

@@ -14,4 +14,5 @@ mod pty;
 mod pty_hostile;
 mod serve;
 mod support;
+mod tls;
 mod verifiers;
