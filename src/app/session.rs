@@ -110,6 +110,8 @@ pub struct SessionState {
     pub ehlo_name: String,
     /// Default user for AUTH prompts.
     pub auth_user: String,
+    /// The server's certificates (PEM) from the last handshake, if any.
+    pub chain: Option<String>,
 }
 
 impl SessionState {
@@ -121,6 +123,7 @@ impl SessionState {
             peer: None,
             ehlo_name,
             auth_user: "alice@example.test".into(),
+            chain: None,
         }
     }
 

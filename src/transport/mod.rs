@@ -68,6 +68,9 @@ pub trait Observer {
     /// The connection is made, from this local address: the client address
     /// a receiver's SPF and iprev would judge.
     fn connected(&mut self, _local: std::net::SocketAddr) {}
+    /// The server's certificates as PEM, after each handshake (whether or
+    /// not they were accepted): for saving them.
+    fn chain(&mut self, _pem: String) {}
     /// How many events the owner has been given and not yet taken in. Above
     /// [`MAX_BACKLOG`] the session stops reading from the server until the
     /// owner catches up: a server that floods replies slows down instead of

@@ -68,8 +68,9 @@ pub async fn run_with<O: Observer + ?Sized>(
         }
     }
     let mut reverse = None;
-    let Some(mut stream) = open(&mut session, opts, &mut tls, &mut reverse, &mut clock, sink).await
-    else {
+    let opened = open(&mut session, opts, &mut tls, &mut reverse, &mut clock, sink).await;
+    report_chain(&tls, sink);
+    let Some(mut stream) = opened else {
         drain(&mut session, &mut clock, sink, &mut reverse);
         return session;
     };
@@ -87,7 +88,9 @@ pub async fn run_with<O: Observer + ?Sized>(
             write(&mut session, &mut stream, &bytes, opts.timeout).await;
         }
         if session.awaiting_tls() {
-            match starttls(stream, &mut session, &mut tls, opts).await {
+            let upgraded = starttls(stream, &mut session, &mut tls, opts).await;
+            report_chain(&tls, sink);
+            match upgraded {
                 Some(s) => stream = s,
                 None => break,
             }
@@ -141,6 +144,13 @@ pub async fn run_with<O: Observer + ?Sized>(
         }
     }
     session
+}
+
+/// Gives the owner the chain of the handshake just made, if one was.
+fn report_chain<O: Observer + ?Sized>(tls: &Option<TlsSetup>, sink: &mut O) {
+    if let Some(pem) = tls.as_ref().and_then(tls::Setup::take_last_pem) {
+        sink.chain(pem);
+    }
 }
 
 /// Connects, and for implicit TLS runs the handshake; None when that

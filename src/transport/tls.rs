@@ -155,6 +155,8 @@ pub struct Setup {
     pub dane: Option<dane::Query>,
     /// The subject of the client certificate given, if one is.
     pub client_cert: Option<String>,
+    /// The chain of the last handshake, until its owner takes it.
+    last: Mutex<Vec<CertificateDer<'static>>>,
 }
 
 /// The roots trusted for `opts`, and the sentence saying which they are.
@@ -269,6 +271,7 @@ pub fn setup(opts: &TlsOptions, host: &str) -> Result<Setup, TlsSetupError> {
         save_chain: opts.save_chain.clone(),
         dane: None,
         client_cert,
+        last: Mutex::new(Vec::new()),
     })
 }
 
@@ -341,8 +344,18 @@ impl Setup {
         out
     }
 
+    /// The chain of the last handshake as PEM, once (None: none came).
+    pub fn take_last_pem(&self) -> Option<String> {
+        let chain = self.last.lock().map(|mut l| std::mem::take(&mut *l)).ok()?;
+        (!chain.is_empty()).then(|| chain::pem(&chain))
+    }
+
     /// Writes the chain to `--save-chain`'s file; the line says how it went.
+    /// The chain is also kept for [`Setup::take_last_pem`].
     pub fn save(&self, chain: &[CertificateDer<'_>]) -> Option<String> {
+        if let Ok(mut last) = self.last.lock() {
+            *last = chain.iter().map(|c| c.clone().into_owned()).collect();
+        }
         let path = self.save_chain.as_ref()?;
         if chain.is_empty() {
             return Some(format!(
