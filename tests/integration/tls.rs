@@ -858,3 +858,44 @@ fn postfix_chain_saved_is_read_by_openssl() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("subject="));
 }
+
+// ------------------------------------------------------------- workbench
+
+/// The workbench by hand: EHLO, STARTTLS from the palette, the chain in the
+/// transcript, then "Save the server's certificates" writes a PEM file
+/// that openssl reads.
+#[test]
+fn the_workbench_shows_the_chain_and_saves_it_from_the_palette() {
+    use crate::pty::{Pty, ENTER};
+    let mut pty = Pty::spawn(&["--ehlo", "client.example.test"]);
+    pty.wait_for("220 demo.example.test");
+    pty.keys(ENTER);
+    pty.wait_for("250 CHUNKING");
+    pty.keys("STARTTLS");
+    pty.keys(ENTER);
+    pty.wait_for("TLS established: TLS 1.3");
+    pty.wait_for("certificate 1 of 1 (the server's own)");
+    pty.wait_for("Save the server's certificates");
+    pty.keys("save the server");
+    pty.keys(ENTER);
+    pty.wait_for("saved the server's 1 certificate(s) to smtp-workbench-chain-");
+    let screen = pty.screen();
+    let name = screen
+        .split_whitespace()
+        .find(|w| w.starts_with("smtp-workbench-chain-") && w.ends_with(".pem"))
+        .expect("the file name on the status line")
+        .to_string();
+    crate::pty::quit(&mut pty, true);
+    let path = std::env::temp_dir().join(&name);
+    let o = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-in"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("demo.example.test"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
