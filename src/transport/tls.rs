@@ -23,6 +23,8 @@ use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore};
 
 pub use pin::TlsVersion;
+/// The certificate type of the chain functions, for their callers.
+pub use rustls::pki_types::CertificateDer as Certificate;
 use verify::{AcceptAnything, Recording, Seen, SeenSlot};
 
 /// How to check the server's certificate, and what to offer it.

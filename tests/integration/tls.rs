@@ -395,6 +395,7 @@ fn a_chain_of_twenty_certificates_is_cut_and_counted() {
     assert!(out.contains("certificate 8 of 20"), "{out}");
     assert!(!out.contains("certificate 9 of 20"), "{out}");
     assert!(out.contains("12 more certificates not shown"), "{out}");
+    assert!(out.contains("longer than a verifier follows"), "{out}");
     assert!(out.lines().count() < 60, "{out}");
 }
 

@@ -276,6 +276,13 @@ pub fn parse_response(raw: &[u8]) -> Result<Policy, String> {
             {
                 return Err("the server sent a chunked body to an HTTP/1.0 request".into());
             }
+            let kind = v.trim().to_ascii_lowercase();
+            if k.eq_ignore_ascii_case("content-type") && !kind.starts_with("text/plain") {
+                return Err(format!(
+                    "the policy is served as {:?}, not text/plain (RFC 8461 3.3)",
+                    visible(kind.chars().take(60).collect::<String>().as_bytes())
+                ));
+            }
         }
     }
     policy::parse(body).map_err(|e| e.to_string())
@@ -295,6 +302,8 @@ mod tests {
         let chunked =
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
         assert!(parse_response(chunked).unwrap_err().contains("chunked"));
+        let html = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\nversion: STSv1\r\n";
+        assert!(parse_response(html).unwrap_err().contains("not text/plain"));
     }
 
     #[test]

@@ -216,6 +216,34 @@ mod tests {
         assert!(!mx_matches("mail.example.com", "mail.example.org"));
     }
 
+    proptest::proptest! {
+        /// Any bytes: no panic, results within their limits, errors visible.
+        #[test]
+        fn any_bytes_parse_or_fail_in_words(body in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            match parse(&body) {
+                Ok(p) => proptest::prop_assert!(p.mx.len() <= MAX_MX && p.max_age <= MAX_AGE),
+                Err(e) => proptest::prop_assert!(!e.to_string().chars().any(char::is_control)),
+            }
+        }
+
+        /// A policy written from its parts parses back to them, whichever line end.
+        #[test]
+        fn written_policies_parse_back(
+            mx in proptest::collection::vec("[a-z]{1,8}(\\.[a-z]{1,8}){1,3}", 1..5),
+            max_age in 0..=MAX_AGE,
+            crlf in proptest::bool::ANY,
+        ) {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut text = format!("version: STSv1{end}mode: enforce{end}");
+            for m in &mx {
+                text.push_str(&format!("mx: {m}{end}"));
+            }
+            text.push_str(&format!("max_age: {max_age}{end}"));
+            let p = parse(text.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(p, Policy { mode: Mode::Enforce, mx, max_age });
+        }
+    }
+
     #[test]
     fn records() {
         assert_eq!(
