@@ -2,7 +2,8 @@
 //! (`target`), connecting and the TLS handshake (`connect`, `tls`), the one
 //! plain-or-TLS stream (`stream`), the loop that moves bytes between the
 //! stream and the session (`pump`) and the transcript's time stamps
-//! (`clock`), and the DNS lookups behind connecting, each shown (`dns`).
+//! (`clock`), the DNS lookups behind connecting, each shown (`dns`), and
+//! MTA-STS policies fetched and matched (`mta_sts`).
 //! The protocol and its deadlines are in `proto`; this layer
 //! moves bytes and tells the session the time.
 
