@@ -23,8 +23,10 @@
 //! transcript.rs   the transcript's text and JSON forms
 //!    |
 //! transport/      tokio: a client session over TCP/TLS: target, connect,
-//!                 stream (plain or TLS, shared with server/), pump, clock, tls;
-//!                 dns/: lookups shown as lines (hickory), mx, fcrdns
+//!                 stream (plain or TLS, shared with server/), pump, clock;
+//!                 tls/: setup, verify (the chain recorded), pin (versions,
+//!                 suites), chain (shown, PEM), diagnose, dane; mta_sts/;
+//!                 dns/: lookups shown as lines (hickory), mx, fcrdns, records
 //!    |
 //! analysis/       replies explained, envelope against headers (compare), checks
 //!                 of a message (lint), findings; auth/: SPF, DKIM, DMARC and

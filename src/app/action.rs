@@ -27,6 +27,8 @@ pub enum SessionMsg {
     Run(RunEvent),
     /// The connection is over; the sentence says how.
     Ended(String),
+    /// The server's certificates (PEM) from the last handshake.
+    Chain(String),
 }
 
 /// Every change to the state. Bindable actions have a key in the keymap
@@ -123,6 +125,8 @@ pub enum Effect {
     Save {
         json: bool,
     },
+    /// Save the server's certificates (PEM) to a file.
+    SaveChain(String),
     /// Sign `message` with the demo key for `domain` (the clock gives `t=`)
     /// and answer with `Action::Signed`.
     Sign {

@@ -45,6 +45,8 @@ pub enum ItemKind {
     CopyMessage,
     SaveText,
     SaveJson,
+    /// Save the server's certificates of the last handshake (PEM).
+    SaveChain,
     EnvelopeFromHeaders,
     HeadersFromEnvelope,
     /// Sign the composed message with the demo DKIM key.
@@ -359,6 +361,13 @@ fn tools(state: &AppState, v: &mut Vec<Item>) {
         "one JSON object per line, as send --format json",
         ItemKind::SaveJson,
     ));
+    if state.session.chain.is_some() {
+        v.push(item(
+            "Save the server's certificates".into(),
+            "the chain of the last TLS handshake, as PEM, to a file in the current directory",
+            ItemKind::SaveChain,
+        ));
+    }
     v.push(item(
         if state.transcript.reveal {
             "Mask secrets"

@@ -112,6 +112,8 @@ pub struct SessionState {
     pub auth_user: String,
     /// `--xclient`'s line, for the palette's XCLIENT item.
     pub xclient: Option<String>,
+    /// The server's certificates (PEM) from the last handshake, if any.
+    pub chain: Option<String>,
 }
 
 impl SessionState {
@@ -124,6 +126,7 @@ impl SessionState {
             ehlo_name,
             auth_user: "alice@example.test".into(),
             xclient: None,
+            chain: None,
         }
     }
 

@@ -269,6 +269,7 @@ pub(super) fn connect(state: &mut AppState, fx: &mut Vec<Effect>) {
     s.id += 1;
     s.conn = Connection::Connecting;
     s.peer = None;
+    s.chain = None;
     let text = format!("── session {} with {} ──", s.id, s.target.label());
     state.transcript.push_line(Line {
         at: None,
@@ -393,6 +394,11 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
         )),
         ItemKind::SaveText => fx.push(Effect::Save { json: false }),
         ItemKind::SaveJson => fx.push(Effect::Save { json: true }),
+        ItemKind::SaveChain => {
+            if let Some(pem) = &state.session.chain {
+                fx.push(Effect::SaveChain(pem.clone()));
+            }
+        }
         ItemKind::EnvelopeFromHeaders => {
             state.notice = Some(state.envelope.set_from_headers(&state.message));
         }
@@ -493,6 +499,7 @@ fn hand_run(
 fn session_msg(state: &mut AppState, msg: SessionMsg) {
     match msg {
         SessionMsg::Started { peer } => state.session.peer = Some(peer),
+        SessionMsg::Chain(pem) => state.session.chain = Some(pem),
         SessionMsg::Connected { local } => {
             state.auth.local_ip = Some(local.ip());
             state.refresh_auth();

@@ -119,6 +119,42 @@ pub struct ConnectionArgs {
     /// with a half transaction; content: in the middle of the message.
     #[arg(long, value_parser = modes::drop_after(), value_name = "STEP")]
     pub drop_after: Option<DropAfter>,
+    // -- TLS (issue 12): client certificate, SNI, pinning, the chain, DANE, MTA-STS
+    /// Present this client certificate chain (PEM, leaf first) when the
+    /// server asks for one.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, RSA or EC) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The name sent in the ClientHello (SNI), apart from the name checked
+    /// (--tls-name, else the host); "" sends none.
+    #[arg(long, value_name = "NAME")]
+    pub tls_sni: Option<String>,
+    /// Offer only this TLS version.
+    #[arg(long, value_name = "VERSION", value_parser = modes::tls_version())]
+    pub tls_version: Option<crate::transport::tls::TlsVersion>,
+    /// Offer only this cipher suite (IANA or rustls name), repeatable; a
+    /// wrong name lists the known ones.
+    #[arg(long = "tls-cipher", value_name = "SUITE", value_parser = tls_cipher)]
+    pub tls_ciphers: Vec<String>,
+    /// Write the server's certificates, as sent, to FILE (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub save_chain: Option<PathBuf>,
+    /// Look up the TLSA records of _PORT._tcp.HOST (through --dns where
+    /// given) and match them against the server's chain.
+    #[arg(long)]
+    pub dane: bool,
+    /// Fetch DOMAIN's MTA-STS policy (the _mta-sts TXT record, then
+    /// https://mta-sts.DOMAIN/.well-known/mta-sts.txt) and match the MX in
+    /// use against it.
+    #[arg(long, value_name = "DOMAIN")]
+    pub mta_sts: Option<String>,
+}
+
+/// `--tls-cipher SUITE`: a suite this build offers, by its IANA name.
+fn tls_cipher(s: &str) -> Result<String, String> {
+    crate::transport::tls::pin::suite(s).map(|s| crate::transport::tls::pin::shown(&s))
 }
 
 /// `--dns HOST[:PORT]`: an address, port 53 unless given.

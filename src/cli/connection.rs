@@ -18,7 +18,52 @@ impl ConnectionArgs {
             insecure: self.insecure,
             tls_name: self.tls_name.clone(),
             trust: Vec::new(),
+            client_cert: self.tls_cert.clone().zip(self.tls_key.clone()),
+            sni: self.tls_sni.clone(),
+            version: self.tls_version,
+            ciphers: self.tls_ciphers.clone(),
+            save_chain: self.save_chain.clone(),
+            dane: self.dane,
+            mta_sts: self.mta_sts.clone(),
         }
+    }
+
+    /// The TLS flags of issue 12 checked before connecting, so that a
+    /// missing or mismatched file is a usage error (exit 2), not a failed
+    /// handshake: the client certificate and key, the SNI, the suites.
+    /// `send` needs `--tls` for them (`need_mode`); the workbench may
+    /// still choose STARTTLS from the palette.
+    pub(super) fn check_tls_flags(&self, need_mode: bool) -> Result<(), UsageError> {
+        let needs_tls = self.tls_cert.is_some()
+            || self.tls_sni.is_some()
+            || self.tls_version.is_some()
+            || !self.tls_ciphers.is_empty()
+            || self.save_chain.is_some()
+            || self.dane;
+        if need_mode && needs_tls && self.tls == TlsMode::None {
+            return Err(usage(
+                "--tls-cert, --tls-sni, --tls-version, --tls-cipher, --save-chain and --dane \
+                 need --tls starttls or --tls implicit",
+            ));
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            crate::transport::tls::client_identity(cert, key).map_err(|e| usage(e.to_string()))?;
+        }
+        if let Some(sni) = self.tls_sni.as_deref().filter(|s| !s.is_empty()) {
+            if rustls::pki_types::ServerName::try_from(sni.to_string()).is_err() {
+                return Err(usage(format!(
+                    "--tls-sni: {sni:?} is not a host name (--tls-sni \"\" sends none)"
+                )));
+            }
+        }
+        crate::transport::tls::pin::suites(&self.tls_ciphers, self.tls_version)
+            .map_err(|e| usage(format!("--tls-cipher: {e}")))?;
+        if let Some(d) = &self.mta_sts {
+            if d.is_empty() || d.contains(|c: char| c.is_whitespace() || c == '/' || c == ':') {
+                return Err(usage(format!("--mta-sts: {d:?} is not a domain")));
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn timeout(&self) -> Result<Duration, UsageError> {
@@ -115,6 +160,7 @@ pub(super) fn for_send(args: &SendArgs) -> Result<(ConnectOptions, bool), UsageE
     if args.conn.insecure && args.conn.ca_file.is_some() {
         return Err(usage("--insecure and --ca-file contradict each other"));
     }
+    args.conn.check_tls_flags(true)?;
     let default_port = if tls_mode == TlsMode::Implicit {
         465
     } else {

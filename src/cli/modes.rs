@@ -73,6 +73,11 @@ pub fn tls() -> OneOf<TlsMode> {
     })
 }
 
+/// `--tls-version`.
+pub fn tls_version() -> OneOf<crate::transport::tls::TlsVersion> {
+    one_of(crate::transport::tls::TlsVersion::NAMES, |_| None)
+}
+
 /// `serve --vrfy`.
 pub fn vrfy() -> OneOf<VrfyMode> {
     one_of(VrfyMode::NAMES, |m| {

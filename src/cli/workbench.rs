@@ -40,6 +40,7 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
         Target::parse(s, 25).map_err(|e| usage(format!("{s}: {e}")))?;
     }
     let transports = cli.conn.transports(cli.lesson.is_some())?;
+    cli.conn.check_tls_flags(false)?;
     let lesson = match &cli.lesson {
         None => None,
         Some(l) => Some(load_lesson(l)?),

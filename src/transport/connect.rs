@@ -3,7 +3,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -192,24 +191,68 @@ async fn connect_one(
     Err(last)
 }
 
+/// A handshake that failed: the sentence for the outcome, and what was
+/// learned on the way (the chain, what is wrong with it, DANE) to show first.
+pub(super) struct Rejected {
+    pub message: String,
+    pub details: Vec<String>,
+}
+
+/// The TLS handshake with `setup`, within `limit`; with `--dane` the TLSA
+/// records are looked up first and matched against the chain after.
 pub(super) async fn handshake(
     tcp: TcpStream,
-    config: &Arc<rustls::ClientConfig>,
-    source: &str,
-    name: &rustls::pki_types::ServerName<'static>,
+    setup: &tls::Setup,
     limit: Duration,
-) -> Result<(TlsStream<TcpStream>, Vec<String>), String> {
-    let connector = TlsConnector::from(config.clone());
-    let name_text = name.to_str().to_string();
-    match timeout(limit, connector.connect(name.clone(), tcp)).await {
-        Ok(Ok(tls)) => {
-            let details = tls::describe(tls.get_ref().1, source, &name_text);
-            Ok((tls, details))
+) -> Result<(TlsStream<TcpStream>, Vec<String>), Rejected> {
+    let connector = TlsConnector::from(setup.config.clone());
+    let (records, dane_lines) = match &setup.dane {
+        Some(q) => tls::dane::lookup(q).await,
+        None => (None, Vec::new()),
+    };
+    let result = timeout(limit, connector.connect(setup.connect_as.clone(), tcp)).await;
+    let seen = setup.take_seen();
+    let after = |details: &mut Vec<String>,
+                 chain: &[rustls::pki_types::CertificateDer<'static>]| {
+        details.extend(dane_lines.iter().cloned());
+        if let Some(f) = &records {
+            let tlsa: Vec<_> = f.answer.records.iter().map(|r| r.value.clone()).collect();
+            let pkix_ok = seen.error.is_none() && !setup.insecure;
+            let name_ok = tls::diagnose::leaf_carries(chain, &setup.checked);
+            details.extend(tls::dane::verdict(&tlsa, chain, pkix_ok, name_ok));
         }
-        Ok(Err(e)) => Err(tls::explain_handshake_error(&e, &name_text)),
-        Err(_) => Err(format!(
-            "the TLS handshake did not finish within {}s",
-            limit.as_secs_f64()
-        )),
+        details.extend(setup.save(chain));
+    };
+    match result {
+        Ok(Ok(stream)) => {
+            let mut details = tls::describe(stream.get_ref().1, setup, &seen);
+            let chain: Vec<_> = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .map(|c| c.iter().map(|d| d.clone().into_owned()).collect())
+                .unwrap_or_default();
+            after(&mut details, &chain);
+            Ok((stream, details))
+        }
+        Ok(Err(e)) => {
+            let mut details = if seen.chain.is_empty() {
+                Vec::new()
+            } else {
+                setup.chain_lines(&seen)
+            };
+            after(&mut details, &seen.chain);
+            Err(Rejected {
+                message: tls::explain_handshake_error(&e, &setup.checked),
+                details,
+            })
+        }
+        Err(_) => Err(Rejected {
+            message: format!(
+                "the TLS handshake did not finish within {}s",
+                limit.as_secs_f64()
+            ),
+            details: dane_lines,
+        }),
     }
 }

@@ -2,7 +2,8 @@
 //! (`target`), connecting and the TLS handshake (`connect`, `tls`), the one
 //! plain-or-TLS stream (`stream`), the loop that moves bytes between the
 //! stream and the session (`pump`) and the transcript's time stamps
-//! (`clock`), and the DNS lookups behind connecting, each shown (`dns`).
+//! (`clock`), the DNS lookups behind connecting, each shown (`dns`), and
+//! MTA-STS policies fetched and matched (`mta_sts`).
 //! The protocol and its deadlines are in `proto`; this layer
 //! moves bytes and tells the session the time.
 
@@ -10,6 +11,7 @@ mod clock;
 mod connect;
 pub mod dns;
 pub mod link;
+pub mod mta_sts;
 mod pump;
 pub mod stream;
 pub mod target;
@@ -71,6 +73,9 @@ pub trait Observer {
     /// The connection is made, from this local address: the client address
     /// a receiver's SPF and iprev would judge.
     fn connected(&mut self, _local: std::net::SocketAddr) {}
+    /// The server's certificates as PEM, after each handshake (whether or
+    /// not they were accepted): for saving them.
+    fn chain(&mut self, _pem: String) {}
     /// How many events the owner has been given and not yet taken in. Above
     /// [`MAX_BACKLOG`] the session stops reading from the server until the
     /// owner catches up: a server that floods replies slows down instead of

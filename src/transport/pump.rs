@@ -4,10 +4,8 @@
 //! own ([`ClientSession::poll_timeout`]); connecting, the handshake and a
 //! stalled write have their own time limits around the I/O.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::ServerName;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{timeout, timeout_at};
 
@@ -19,15 +17,19 @@ use crate::proto::client::{ClientSession, Event};
 use crate::proto::reply::{Reply, ReplyCode};
 
 /// What a TLS handshake needs: the configuration, where its trust comes
-/// from (for the transcript) and the name to verify.
-type TlsSetup = (Arc<rustls::ClientConfig>, String, ServerName<'static>);
+/// from (for the transcript), the names to verify and to send.
+type TlsSetup = tls::Setup;
 
 /// The TLS setup for a server reached by the name `host` (with `--mx`, the
 /// MX host's name is the one its certificate carries).
 fn tls_setup(opts: &ConnectOptions, host: &str) -> Result<TlsSetup, String> {
-    let (config, source) = tls::client_config(&opts.tls).map_err(|e| e.to_string())?;
-    let name = tls::server_name(host, &opts.tls).map_err(|e| e.to_string())?;
-    Ok((config, source, name))
+    let setup = tls::setup(&opts.tls, host).map_err(|e| e.to_string())?;
+    Ok(setup.with_dane(
+        opts.tls.dane,
+        opts.target.port,
+        opts.dns.server,
+        opts.timeout,
+    ))
 }
 
 /// Connects and runs `session` until it ends; every event goes to `sink`
@@ -66,8 +68,9 @@ pub async fn run_with<O: Observer + ?Sized>(
         }
     }
     let mut reverse = None;
-    let Some(mut stream) = open(&mut session, opts, &mut tls, &mut reverse, &mut clock, sink).await
-    else {
+    let opened = open(&mut session, opts, &mut tls, &mut reverse, &mut clock, sink).await;
+    report_chain(&tls, sink);
+    let Some(mut stream) = opened else {
         drain(&mut session, &mut clock, sink, &mut reverse);
         return session;
     };
@@ -85,7 +88,9 @@ pub async fn run_with<O: Observer + ?Sized>(
             write(&mut session, &mut stream, &bytes, opts.timeout).await;
         }
         if session.awaiting_tls() {
-            match starttls(stream, &mut session, &mut tls, opts).await {
+            let upgraded = starttls(stream, &mut session, &mut tls, opts).await;
+            report_chain(&tls, sink);
+            match upgraded {
                 Some(s) => stream = s,
                 None => break,
             }
@@ -141,6 +146,13 @@ pub async fn run_with<O: Observer + ?Sized>(
     session
 }
 
+/// Gives the owner the chain of the handshake just made, if one was.
+fn report_chain<O: Observer + ?Sized>(tls: &Option<TlsSetup>, sink: &mut O) {
+    if let Some(pem) = tls.as_ref().and_then(tls::Setup::take_last_pem) {
+        sink.chain(pem);
+    }
+}
+
 /// Connects, and for implicit TLS runs the handshake; None when that
 /// failed (the session was told). When lookups are shown, FCrDNS of the
 /// server's address starts beside the session (`reverse`).
@@ -190,6 +202,20 @@ async fn open<O: Observer + ?Sized>(
     if let (Some(dns), Ok(peer)) = (connected.dns, tcp.peer_addr()) {
         *reverse = Some(Reverse::start(dns, peer.ip()));
     }
+    if let Some(domain) = &opts.tls.mta_sts {
+        let mx = opts.tls.tls_name.as_deref().unwrap_or(&connected.host);
+        let check = super::mta_sts::Check {
+            domain,
+            mx,
+            tls: opts.tls_mode != TlsMode::None,
+            dns: opts.dns.server,
+            ca_file: opts.tls.ca_file.clone(),
+            limit: opts.timeout,
+        };
+        for line in super::mta_sts::check(&check).await {
+            sink.event(clock.stamp(Event::Info(line)));
+        }
+    }
     if opts.dns.mx && tls.is_some() {
         match tls_setup(opts, &connected.host) {
             Ok(t) => *tls = Some(t),
@@ -199,10 +225,10 @@ async fn open<O: Observer + ?Sized>(
             }
         }
     }
-    let (Some((config, source, name)), TlsMode::Implicit) = (tls.as_ref(), opts.tls_mode) else {
+    let (Some(setup), TlsMode::Implicit) = (tls.as_ref(), opts.tls_mode) else {
         return Some(Stream::Plain(tcp));
     };
-    match handshake(tcp, config, source, name, opts.timeout).await {
+    match handshake(tcp, setup, opts.timeout).await {
         Ok((tls, details)) => {
             for d in details {
                 sink.event(clock.stamp(Event::Info(d)));
@@ -210,8 +236,11 @@ async fn open<O: Observer + ?Sized>(
             session.set_implicit_tls();
             Some(Stream::Tls(Box::new(tls.into())))
         }
-        Err(message) => {
-            session.handle_tls_failed(message);
+        Err(rejected) => {
+            for d in rejected.details {
+                sink.event(clock.stamp(Event::Info(d)));
+            }
+            session.handle_tls_failed(rejected.message);
             None
         }
     }
@@ -246,14 +275,17 @@ async fn starttls(
             }
         }
     }
-    let (config, source, name) = tls.as_ref()?;
-    match handshake(tcp, config, source, name, opts.timeout).await {
+    let setup = tls.as_ref()?;
+    match handshake(tcp, setup, opts.timeout).await {
         Ok((tls, details)) => {
             session.handle_tls_established(Instant::now(), details);
             Some(Stream::Tls(Box::new(tls.into())))
         }
-        Err(message) => {
-            session.handle_tls_failed(message);
+        Err(rejected) => {
+            for d in rejected.details {
+                session.report_info(d);
+            }
+            session.handle_tls_failed(rejected.message);
             None
         }
     }

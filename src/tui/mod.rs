@@ -148,6 +148,10 @@ impl Observer for Relay {
     fn connected(&mut self, local: std::net::SocketAddr) {
         self.send(SessionMsg::Connected { local });
     }
+
+    fn chain(&mut self, pem: String) {
+        self.send(SessionMsg::Chain(pem));
+    }
 }
 
 /// What the loop holds besides the app state.
@@ -361,6 +365,19 @@ impl Runner {
                 };
                 let notice = match std::fs::write(&name, text) {
                     Ok(()) => format!("saved the transcript to {name}"),
+                    Err(e) => format!("could not save {name}: {e}"),
+                };
+                let _ = self.tx.send(Action::Notice(notice));
+            }
+            Effect::SaveChain(pem) => {
+                let stamp = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
+                let name = format!("smtp-workbench-chain-{stamp}.pem");
+                let n = pem.matches("BEGIN CERTIFICATE").count();
+                let notice = match std::fs::write(&name, pem) {
+                    Ok(()) => format!("saved the server's {n} certificate(s) to {name}"),
                     Err(e) => format!("could not save {name}: {e}"),
                 };
                 let _ = self.tx.send(Action::Notice(notice));

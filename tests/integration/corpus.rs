@@ -7,10 +7,14 @@ use std::path::Path;
 
 #[path = "../../fuzz/checks/analysis.rs"]
 mod analysis;
+#[path = "../../fuzz/checks/certificate.rs"]
+mod certificate;
 #[path = "../../fuzz/checks/data_decoder.rs"]
 mod data_decoder;
 #[path = "../../fuzz/checks/data_roundtrip.rs"]
 mod data_roundtrip;
+#[path = "../../fuzz/checks/mta_sts.rs"]
+mod mta_sts;
 #[path = "../../fuzz/checks/reply_parser.rs"]
 mod reply_parser;
 #[path = "../../fuzz/checks/server_session.rs"]
@@ -61,4 +65,14 @@ fn server_session_corpus() {
 #[test]
 fn analysis_corpus() {
     replay("analysis", analysis::check);
+}
+
+#[test]
+fn mta_sts_corpus() {
+    replay("mta_sts", mta_sts::check);
+}
+
+#[test]
+fn certificate_corpus() {
+    replay("certificate", certificate::check);
 }

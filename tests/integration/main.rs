@@ -14,5 +14,6 @@ mod pty;
 mod pty_hostile;
 mod serve;
 mod support;
+mod tls;
 mod transports;
 mod verifiers;

@@ -417,3 +417,55 @@ fn findings_follow_the_servers_extensions() {
     status(&mut s, view(Stage::Ready, Some(caps(false)), false));
     assert!(has_8bit(&s), "{:?}", s.findings());
 }
+
+/// Once a handshake has shown the server's certificates, the palette
+/// offers to save them, and choosing it asks the loop to write that PEM; a
+/// new connection forgets them.
+#[test]
+fn the_servers_certificates_can_be_saved_once_known() {
+    let mut s = connected();
+    let id = s.session.id;
+    let offered = |s: &AppState| {
+        s.palette
+            .items()
+            .iter()
+            .position(|i| i.kind == ItemKind::SaveChain)
+    };
+    assert_eq!(offered(&s), None);
+    let pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_string();
+    update(
+        &mut s,
+        Action::Session {
+            id,
+            msg: SessionMsg::Chain(pem.clone()),
+        },
+    );
+    let i = offered(&s).expect("offered once a chain is known");
+    assert_eq!(s.palette.items()[i].label, "Save the server's certificates");
+    s.palette.index = i;
+    assert_eq!(update(&mut s, Action::Submit), vec![Effect::SaveChain(pem)]);
+    let again = s
+        .palette
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::Disconnect)
+        .unwrap();
+    s.palette.index = again;
+    update(&mut s, Action::Submit);
+    update(
+        &mut s,
+        Action::Session {
+            id,
+            msg: SessionMsg::Ended("gone".into()),
+        },
+    );
+    let reconnect = s
+        .palette
+        .items()
+        .iter()
+        .position(|i| i.kind == ItemKind::Connect)
+        .unwrap();
+    s.palette.index = reconnect;
+    update(&mut s, Action::Submit);
+    assert_eq!(offered(&s), None);
+}

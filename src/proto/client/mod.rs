@@ -770,6 +770,12 @@ impl ClientSession {
         self.error(message);
     }
 
+    /// A fact found outside the session (the server's certificates after a
+    /// failed handshake), shown as an info line in order.
+    pub fn report_info(&mut self, message: String) {
+        self.info(message);
+    }
+
     // --------------------------------------------------------------- helpers
 
     fn write_line(&mut self, text: &str, revealed: Option<String>) -> u64 {

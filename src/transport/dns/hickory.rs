@@ -77,14 +77,14 @@ impl Hickory {
 }
 
 /// A name as asked: fully qualified, so that no search domain is added.
-fn fqdn(name: &str) -> Result<Name, DnsError> {
+pub(super) fn fqdn(name: &str) -> Result<Name, DnsError> {
     let mut n = Name::from_utf8(name)
         .map_err(|e| DnsError::Other(format!("{} is not a domain name: {e}", shown_name(name))))?;
     n.set_fqdn(true);
     Ok(n)
 }
 
-fn plain(e: &NetError, limit: Duration) -> DnsError {
+pub(super) fn plain(e: &NetError, limit: Duration) -> DnsError {
     match e {
         NetError::Timeout => DnsError::Timeout(limit),
         _ if e.is_nx_domain() => DnsError::NxDomain,

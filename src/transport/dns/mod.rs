@@ -10,6 +10,7 @@
 pub mod fcrdns;
 mod hickory;
 pub mod mx;
+pub mod records;
 
 use std::fmt;
 use std::future::Future;
