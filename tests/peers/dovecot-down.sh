@@ -22,8 +22,11 @@ for a in "$@"; do
   esac
 done
 
-# The master removes its listeners and PID file itself when it gets TERM.
+# TERM to the master stops all of Dovecot's processes.  It leaves the listener at the
+# absolute path behind: removed here once the master is gone, so that a missing socket
+# means a stopped peer.
 peers_stop_pidfile "$DIR/run/master.pid" "dovecot.*-c $DIR/dovecot.conf" dovecot
+if [ -S "$DIR/lmtp" ] && [ ! -s "$DIR/run/master.pid" ]; then rm -f "$DIR/lmtp"; fi
 if [ "$purge" = yes ]; then
   for u in alice bob full; do
     for d in new cur tmp; do
