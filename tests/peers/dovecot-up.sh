@@ -139,7 +139,7 @@ install -d -m 0755 "$RUNDIR" "$DIR/state"
 dovecot -c "$CONF" </dev/null >>"$LOG" 2>&1 || { tail -n 20 "$LOG" >&2; peers_die "dovecot did not start"; }
 for _ in $(seq 1 100); do [ -s "$RUNDIR/master.pid" ] && break; sleep 0.1; done
 pid="$(tr -dc '0-9' 2>/dev/null < "$RUNDIR/master.pid" || true)"
-[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { tail -n 20 "$LOG" >&2; peers_die "dovecot is not running"; }
+if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then tail -n 20 "$LOG" >&2; peers_die "dovecot is not running"; fi
 peers_wait_tcp 127.0.0.1 "$PORT" 20 || { tail -n 20 "$LOG" >&2; peers_die "port $PORT not listening"; }
 for _ in $(seq 1 100); do [ -S "$SOCKET" ] && break; sleep 0.1; done
 [ -S "$SOCKET" ] || { tail -n 20 "$LOG" >&2; peers_die "no socket at $SOCKET"; }
