@@ -37,6 +37,7 @@ MAILUSER=vmail
 USERS="alice bob full"
 
 t0=$(date +%s.%N)
+peers_hosts_guard
 # Debian's packages may try to start Dovecot with /etc/dovecot (where policy-rc.d allows
 # it): that instance uses /run/dovecot and the standard ports, none of which this one
 # uses, so the two never meet.
