@@ -62,7 +62,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 pid="$(tr -dc '0-9' 2>/dev/null < "$PIDFILE" || true)"
-[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { tail -n 20 "$DIR/knot.log" >&2; peers_die "knotd is not running"; }
+if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then tail -n 20 "$DIR/knot.log" >&2; peers_die "knotd is not running"; fi
 peers_wait_tcp 127.0.0.1 "$PORT" 20 || { tail -n 20 "$DIR/knot.log" >&2; peers_die "port $PORT not listening"; }
 # Every zone loaded: knotc says so per zone.
 for _ in $(seq 1 50); do
