@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::bin;
 
-fn peers_dns() -> String {
+pub(crate) fn peers_dns() -> String {
     std::env::var("PEERS_DNS").unwrap_or_else(|_| {
         panic!("PEERS_DNS is not set: start tests/peers/dns-up.sh and export its env file")
     })

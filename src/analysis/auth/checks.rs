@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::lookups::Recorder;
 use super::memo::Memo;
+use super::orgdomain::{self, OrgDomains};
 use super::sentence::{self, DkimFacts, DmarcFacts, Policy, SpfFacts};
 use super::verdict::{Alignment, Method, Outcome, Verdict};
 use super::{Inputs, Judgement};
@@ -60,22 +61,48 @@ pub(super) async fn run(
     let mut out = Vec::with_capacity(5);
     let helo = match memo.helo(inputs) {
         Some(v) => v,
-        None => spf(auth, rec, inputs, true, None, deadline, limit).await.0,
+        None => spf(auth, rec, inputs, true, deadline, limit).await.0,
     };
     memo.keep_helo(inputs, &helo);
     out.push(helo);
-    let (mail_from, spf_output) = match memo.mail_from(inputs, from.as_deref()) {
+    let (mut mail_from, spf_output) = match memo.mail_from(inputs, from.as_deref()) {
         Some((v, o)) => (v, Some(o)),
-        None => spf(auth, rec, inputs, false, from.as_deref(), deadline, limit).await,
+        None => spf(auth, rec, inputs, false, deadline, limit).await,
     };
-    memo.keep_mail_from(inputs, from.as_deref(), &mail_from, spf_output.as_ref());
     let spf_domain = mail_from.domain.clone();
     let spf_result = mail_from.result;
+    let dkim = match &parsed {
+        Some(message) => Some(bounded(deadline, auth.verify_dkim(cached(message, rec))).await),
+        None => None,
+    };
+    // The organizational domains before DMARC runs: its tree walk then
+    // reads the same answers, negative ones included (see learn_missing).
+    let orgs = match &from {
+        Some(from) => {
+            let signers = dkim.iter().flatten().flatten();
+            let mut others: Vec<&str> = signers
+                .filter_map(|o| o.signature().map(|s| s.d.as_str()))
+                .collect();
+            others.push(&spf_domain);
+            let walk = orgdomain::find(auth, rec, from, &others);
+            bounded(deadline, walk).await.unwrap_or_default()
+        }
+        None => OrgDomains::default(),
+    };
+    mail_from.sentence = sentence::spf(&SpfFacts {
+        helo: false,
+        result: mail_from.result,
+        domain: &mail_from.domain,
+        ip: inputs.client_ip,
+        reason: &mail_from.reason,
+        from: from.as_deref(),
+        orgs: &orgs,
+    });
+    memo.keep_mail_from(inputs, from.as_deref(), &mail_from, spf_output.as_ref());
     out.push(mail_from);
-    match &parsed {
-        Some(message) => {
-            let dkim = bounded(deadline, auth.verify_dkim(cached(message, rec))).await;
-            out.extend(dkim_verdicts(dkim.as_deref(), from.as_deref(), limit));
+    match (&parsed, dkim) {
+        (Some(message), Some(dkim)) => {
+            out.extend(dkim_verdicts(dkim.as_deref(), from.as_deref(), &orgs, limit));
             let dmarc = match (&dkim, &spf_output, &from) {
                 (Some(dkim), Some(spf), Some(_)) => {
                     let params = DmarcParameters::new(message, dkim, &spf_domain, spf);
@@ -83,9 +110,10 @@ pub(super) async fn run(
                 }
                 _ => None,
             };
-            out.push(dmarc_verdict(dmarc, dkim.as_deref(), from.as_deref(), (spf_result, &spf_domain), limit));
+            let spf = (spf_result, spf_domain.as_str());
+            out.push(dmarc_verdict(dmarc, dkim.as_deref(), from.as_deref(), spf, &orgs, limit));
         }
-        None => out.push(Verdict {
+        _ => out.push(Verdict {
             method: Method::Dkim,
             result: Outcome::PermError,
             domain: String::new(),
@@ -115,7 +143,6 @@ async fn spf(
     rec: &Recorder,
     inputs: &Inputs<'_>,
     helo: bool,
-    from: Option<&str>,
     deadline: Instant,
     limit: Duration,
 ) -> (Verdict, Option<SpfOutput>) {
@@ -156,7 +183,9 @@ async fn spf(
         domain: &domain,
         ip,
         reason: &reason,
-        from,
+        // Alignment with From: is said once the organizational domains are known.
+        from: None,
+        orgs: &OrgDomains::default(),
     };
     let verdict = Verdict {
         method: if helo { Method::SpfHelo } else { Method::Spf },
@@ -193,6 +222,7 @@ fn spf_outcome(o: &SpfOutput) -> (Outcome, String) {
 fn dkim_verdicts(
     outputs: Option<&[DkimOutput]>,
     from: Option<&str>,
+    orgs: &OrgDomains,
     limit: Duration,
 ) -> Vec<Verdict> {
     let Some(outputs) = outputs else {
@@ -227,6 +257,7 @@ fn dkim_verdicts(
                 selector: s,
                 reason: &reason,
                 from,
+                orgs,
             };
             Verdict {
                 method: Method::Dkim,
@@ -260,6 +291,7 @@ fn dmarc_verdict(
     dkim: Option<&[DkimOutput]>,
     from: Option<&str>,
     spf: (Outcome, &str),
+    orgs: &OrgDomains,
     limit: Duration,
 ) -> Verdict {
     let Some(from) = from else {
@@ -293,7 +325,7 @@ fn dmarc_verdict(
     };
     let dkim_aligned = dkim.unwrap_or_default().iter().find_map(|o| {
         let s = o.signature()?;
-        (*o.result() == DkimResult::Pass && Alignment::of(&s.d, from) != Alignment::No)
+        (*o.result() == DkimResult::Pass && Alignment::of(&s.d, from, orgs) != Alignment::No)
             .then_some(s.d.as_str())
     });
     let facts = DmarcFacts {
@@ -303,6 +335,7 @@ fn dmarc_verdict(
         spf,
         dkim_aligned,
         reason: &reason,
+        orgs,
     };
     Verdict {
         method: Method::Dmarc,

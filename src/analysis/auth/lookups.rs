@@ -193,6 +193,21 @@ impl Recorder {
         }
     }
 
+    /// Live DNS: `name` has no TXT record (`code` says NXDOMAIN or no data),
+    /// as a lookup of ours learned. mail-auth keeps no negative answer, so
+    /// this one is kept for it: the checks after ask DNS no second time, and
+    /// the transcript says "no record" rather than "no answer kept".
+    pub fn learn_missing(&self, name: &str, code: ResponseCode) {
+        if self.zone.is_some() {
+            return;
+        }
+        self.record(name, "TXT", Answer::NoRecord);
+        if let Ok(mut s) = self.state.lock() {
+            let missing = Txt::Error(Error::Dns(DnsError::RecordNotFound(code)));
+            s.txt.insert(name.into(), missing);
+        }
+    }
+
     /// The zone's records of `name`, recorded as the answer.
     fn zone_answer<'z, T>(
         &self,
