@@ -168,7 +168,11 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Judged {
             revision,
             judgement,
-        } => state.auth.judged(revision, judgement),
+        } => {
+            for lookup in state.auth.judged(revision, judgement) {
+                info(state, format!("auth: dns {lookup}"));
+            }
+        }
         Action::Session { id, msg } => {
             if id == state.session.id {
                 session_msg(state, msg);
@@ -257,6 +261,20 @@ pub(super) fn control(state: &AppState, control: Control, fx: &mut Vec<Effect>) 
     fx.push(Effect::Control {
         id: state.session.id,
         control,
+    });
+}
+
+/// An information line in the transcript; `text` may hold what DNS or a
+/// server said, and is made visible here.
+fn info(state: &mut AppState, text: String) {
+    state.transcript.push_line(Line {
+        at: None,
+        kind: LineKind::Info,
+        text: crate::proto::visible::visible(text.as_bytes()),
+        secret: None,
+        code: None,
+        latency: None,
+        continued: false,
     });
 }
 

@@ -30,7 +30,7 @@ pub struct Lookup {
 }
 
 /// What a lookup found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Answer {
     /// The records, as text, and their TTL in seconds.
     Records(Vec<String>, u32),
