@@ -36,6 +36,7 @@ fn derived(action: &Action) -> Derived {
         | Action::Stored(_)
         | Action::Judged { .. }
         | Action::Scroll(_)
+        | Action::ScrollView(..)
         | Action::PageUp
         | Action::PageDown
         | Action::Top
@@ -67,6 +68,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     let derived = derived(&action);
     let mut fx = Vec::new();
     apply(state, action, &mut fx);
+    state
+        .views
+        .follow_lesson(state.lesson.as_ref().map(|r| r.step));
     match derived {
         Derived::Nothing => {}
         Derived::Items => state.refresh_items(),
@@ -137,6 +141,7 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Top => t.top(),
         Action::Bottom => t.bottom(),
         Action::Scroll(n) => t.scroll_by(-(n as i64)),
+        Action::ScrollView(view, step) => state.views.get_mut(view).by(step),
         Action::RevealSecrets => t.reveal = !t.reveal,
         // With a line selected, that line; else the whole transcript.
         Action::CopyTranscript => fx.push(Effect::Copy(t.copy_text())),
