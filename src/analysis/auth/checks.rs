@@ -5,15 +5,16 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use mail_auth::common::cache::NoCache;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
-    AuthenticatedMessage, DkimOutput, DkimResult, DmarcResult, IprevResult, MessageAuthenticator,
-    Parameters, SpfOutput, SpfResult,
+    AuthenticatedMessage, DkimOutput, DkimResult, DmarcResult, DnsError, IprevResult,
+    MessageAuthenticator, Parameters, SpfOutput, SpfResult,
 };
 use tokio::time::Instant;
 
-use super::lookups::Recorder;
+use super::lookups::{Answer, Lookup, Recorder};
 use super::memo::Memo;
 use super::orgdomain::{self, OrgDomains};
 use super::sentence::{self, DkimFacts, DmarcFacts, Policy, SpfFacts};
@@ -165,6 +166,9 @@ async fn spf(
         ),
         Some(o) => spf_outcome(o),
     };
+    if !matches!(result, Outcome::PermError | Outcome::TempError) {
+        bounded(deadline, tell_void_lookups(auth, rec, first + 1)).await;
+    }
     // RFC 7208 4.6.4: more than two lookups that find nothing end the check;
     // mail-auth counts the ten lookups but not these.
     let voids = rec
@@ -195,6 +199,40 @@ async fn spf(
         reason,
     };
     (verdict, output)
+}
+
+/// Live DNS: mail-auth keeps no negative answer, so a lookup of the SPF
+/// check (after its first, the domain's own record) left unanswered is
+/// asked again here, without our caches (hickory's own cache answers it),
+/// to tell a void one (NXDOMAIN or no data, RFC 7208 4.6.4) from one that
+/// failed. Three decide (more than two end the check), so at most three.
+async fn tell_void_lookups(auth: &MessageAuthenticator, rec: &Recorder, since: usize) {
+    if !rec.is_live() {
+        return;
+    }
+    let unanswered: Vec<Lookup> = rec
+        .lookups()
+        .into_iter()
+        .skip(since)
+        .filter(|l| l.answer == Answer::Unanswered)
+        .take(3)
+        .collect();
+    for l in unanswered {
+        let name = l.name.as_str();
+        let err = match l.rtype {
+            "TXT" => auth.txt_raw_lookup(name).await.err(),
+            "A" => auth.ipv4_lookup_raw(name).await.err(),
+            "AAAA" => auth.ipv6_lookup_raw(name).await.err(),
+            "MX" => {
+                let none = None::<&NoCache<Box<str>, mail_auth::RecordSet<mail_auth::MX>>>;
+                auth.mx_lookup(name, none).await.err()
+            }
+            _ => None,
+        };
+        if let Some(mail_auth::Error::Dns(DnsError::RecordNotFound(code))) = err {
+            rec.learn_void(name, l.rtype, code);
+        }
+    }
 }
 
 fn spf_outcome(o: &SpfOutput) -> (Outcome, String) {

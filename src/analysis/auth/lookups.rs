@@ -208,6 +208,24 @@ impl Recorder {
         }
     }
 
+    /// Whether the answers come from live DNS (no offline zone).
+    pub fn is_live(&self) -> bool {
+        self.zone.is_none()
+    }
+
+    /// Live DNS: `name` has no `rtype` record, as a lookup of ours asked
+    /// again (mail-auth keeps no negative answer): the lookup is shown as
+    /// "no record", and counts as void (RFC 7208 4.6.4). Only a TXT answer
+    /// is kept for the checks; an empty address set would tell DMARC's
+    /// NXDOMAIN test (RFC 9989 `np`) the name exists.
+    pub fn learn_void(&self, name: &str, rtype: &'static str, code: ResponseCode) {
+        if rtype == "TXT" {
+            self.learn_missing(name, code);
+        } else if self.is_live() {
+            self.record(name, rtype, Answer::NoRecord);
+        }
+    }
+
     /// The zone's records of `name`, recorded as the answer.
     fn zone_answer<'z, T>(
         &self,
