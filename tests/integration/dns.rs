@@ -214,7 +214,12 @@ fn the_workbench_reaches_postfix_through_the_live_mx() {
     let dns = peers_dns();
     let port = std::env::var("PEERS_POSTFIX_PORT_SMTP").unwrap_or_else(|_| "2525".into());
     let mx = format!("example.test:{port}");
-    let mut pty = Pty::spawn(&["--dns", &dns, "--mx", &mx, "--ehlo", "client.example.test"]);
+    // Tall enough that the first lines stay on screen: the judgement's
+    // lookups and the FCrDNS notes follow them.
+    let mut pty = Pty::spawn_sized(
+        &["--dns", &dns, "--mx", &mx, "--ehlo", "client.example.test"],
+        100,
+    );
     pty.wait_for("dns: MX example.test → 10 dead.example.test");
     pty.wait_for("mx: trying the next host, mail.example.test");
     pty.wait_for("220 mail.example.test ESMTP Postfix");
@@ -232,7 +237,11 @@ fn the_palettes_connect_to_the_mx_reaches_postfix_after_the_dead_mx() {
     let dns = peers_dns();
     let port = std::env::var("PEERS_POSTFIX_PORT_SMTP").unwrap_or_else(|_| "2525".into());
     let mx = format!("example.test:{port}");
-    let mut pty = Pty::spawn(&["--dns", &dns, "--mx", &mx, "--ehlo", "client.example.test"]);
+    // Tall enough that both sessions' lines stay on screen.
+    let mut pty = Pty::spawn_sized(
+        &["--dns", &dns, "--mx", &mx, "--ehlo", "client.example.test"],
+        150,
+    );
     pty.wait_for("220 mail.example.test ESMTP Postfix");
     pty.keys("Disconnect");
     pty.keys(ENTER);
