@@ -74,6 +74,8 @@ pub enum Action {
     CopyTranscript,
     /// Mouse wheel over the transcript: lines up (negative) or down.
     Scroll(i32),
+    /// Scroll F2 or the lesson's instruction (keys, or the wheel over it).
+    ScrollView(crate::app::View, crate::app::Step),
     /// A key for the focused text field.
     Input(KeyEvent),
     /// Text pasted into the terminal, for the focused field.

@@ -13,6 +13,7 @@ pub mod lesson;
 pub mod lesson_run;
 pub mod message;
 pub mod palette;
+pub mod scroll;
 pub mod session;
 pub mod transcript;
 mod update;
@@ -30,6 +31,7 @@ pub use envelope::{EnvelopeField, EnvelopeState};
 pub use lesson_run::LessonRun;
 pub use message::{MessageField, MessageState};
 pub use palette::{Item, ItemKind, PaletteState, Prompt};
+pub use scroll::{PaneScroll, Step, View, Views};
 pub use session::{Connection, ServerChoice, SessionState, SessionView};
 pub use transcript::{Line, LineKind, LineView, Lines, TranscriptState, MAX_LINES};
 pub use update::update;
@@ -140,6 +142,8 @@ pub struct AppState {
     pub transcript: TranscriptState,
     pub session: SessionState,
     pub lesson: Option<LessonRun>,
+    /// F2's and the lesson's scroll positions.
+    pub views: Views,
     /// F2's authentication verdicts and the workbench's DKIM signature.
     pub auth: AuthState,
     /// Messages the built-in server accepted, newest last (at most 50).
@@ -164,6 +168,7 @@ impl AppState {
         let mut state = Self {
             focus: Focus::Palette,
             lower: Lower::Message,
+            views: Views::default(),
             palette: PaletteState::default(),
             envelope: EnvelopeState::new(
                 "student@client.example",

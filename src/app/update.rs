@@ -36,6 +36,7 @@ fn derived(action: &Action) -> Derived {
         | Action::Stored(_)
         | Action::Judged { .. }
         | Action::Scroll(_)
+        | Action::ScrollView(..)
         | Action::PageUp
         | Action::PageDown
         | Action::Top
@@ -67,6 +68,9 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     let derived = derived(&action);
     let mut fx = Vec::new();
     apply(state, action, &mut fx);
+    state
+        .views
+        .follow_lesson(state.lesson.as_ref().map(|r| r.step));
     match derived {
         Derived::Nothing => {}
         Derived::Items => state.refresh_items(),
@@ -137,6 +141,7 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Top => t.top(),
         Action::Bottom => t.bottom(),
         Action::Scroll(n) => t.scroll_by(-(n as i64)),
+        Action::ScrollView(view, step) => state.views.get_mut(view).by(step),
         Action::RevealSecrets => t.reveal = !t.reveal,
         // With a line selected, that line; else the whole transcript.
         Action::CopyTranscript => fx.push(Effect::Copy(t.copy_text())),
@@ -168,7 +173,11 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Judged {
             revision,
             judgement,
-        } => state.auth.judged(revision, judgement),
+        } => {
+            for lookup in state.auth.judged(revision, judgement) {
+                info(state, format!("auth: dns {lookup}"));
+            }
+        }
         Action::Session { id, msg } => {
             if id == state.session.id {
                 session_msg(state, msg);
@@ -257,6 +266,20 @@ pub(super) fn control(state: &AppState, control: Control, fx: &mut Vec<Effect>) 
     fx.push(Effect::Control {
         id: state.session.id,
         control,
+    });
+}
+
+/// An information line in the transcript; `text` may hold what DNS or a
+/// server said, and is made visible here.
+fn info(state: &mut AppState, text: String) {
+    state.transcript.push_line(Line {
+        at: None,
+        kind: LineKind::Info,
+        text: crate::proto::visible::visible(text.as_bytes()),
+        secret: None,
+        code: None,
+        latency: None,
+        continued: false,
     });
 }
 

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::{Action, AppState, Focus};
+use crate::app::{Action, AppState, Focus, Lower, Step, View};
 
 /// Which modifiers a key must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,10 @@ pub enum When {
     PaletteList,
     /// In the transcript, no prompt open.
     TranscriptNoPrompt,
+    /// F2 open in the message's place, with the message's focus.
+    Analysis,
+    /// In the palette's list while a lesson runs.
+    Lesson,
 }
 
 /// One key of a row and the action it gives.
@@ -36,6 +40,10 @@ pub struct Bind {
     pub mods: Mods,
     pub when: When,
     pub action: Action,
+}
+
+const fn view(view: View, step: Step) -> Action {
+    Action::ScrollView(view, step)
 }
 
 const fn bind(code: KeyCode, mods: Mods, when: When, action: Action) -> Bind {
@@ -114,6 +122,59 @@ pub const BINDINGS: &[Binding] = &[
         hint: true,
         binds: &[bind(Char('r'), Ctrl, When::Always, Action::RawLine)],
     },
+    // Before the transcript's PgUp/PgDn, which apply everywhere else.
+    Binding {
+        shown: "↑ ↓ PgUp PgDn",
+        what: "scroll F2 (open in the message's place)",
+        pane: Some(Focus::Composer),
+        hint: true,
+        binds: &[
+            bind(
+                Up,
+                Any,
+                When::Analysis,
+                view(View::Analysis, Step::Rows(-1)),
+            ),
+            bind(
+                Down,
+                Any,
+                When::Analysis,
+                view(View::Analysis, Step::Rows(1)),
+            ),
+            bind(
+                PageUp,
+                Any,
+                When::Analysis,
+                view(View::Analysis, Step::Pages(-1)),
+            ),
+            bind(
+                PageDown,
+                Any,
+                When::Analysis,
+                view(View::Analysis, Step::Pages(1)),
+            ),
+        ],
+    },
+    Binding {
+        shown: "PgUp PgDn",
+        what: "scroll the lesson's instruction",
+        pane: Some(Focus::Palette),
+        hint: false,
+        binds: &[
+            bind(
+                PageUp,
+                Any,
+                When::Lesson,
+                view(View::Lesson, Step::Pages(-1)),
+            ),
+            bind(
+                PageDown,
+                Any,
+                When::Lesson,
+                view(View::Lesson, Step::Pages(1)),
+            ),
+        ],
+    },
     Binding {
         shown: "↑ ↓ PgUp PgDn",
         what: "scroll (and select a reply)",
@@ -184,7 +245,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         shown: "wheel",
-        what: "scroll the transcript",
+        what: "scroll the pane under the mouse",
         pane: None,
         hint: false,
         binds: &[],
@@ -223,6 +284,27 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+impl When {
+    fn holds(self, state: &AppState) -> bool {
+        let no_prompt = state.palette.prompt.is_none();
+        let typing = match state.focus {
+            Focus::Palette => !no_prompt || !state.palette.filter.is_empty(),
+            Focus::Envelope | Focus::Composer => true,
+            Focus::Transcript => false,
+        };
+        match self {
+            When::Always => true,
+            When::NotTyping => !typing,
+            When::NotTypingOutsidePalette => !typing && state.focus != Focus::Palette,
+            When::In(f) => state.focus == f,
+            When::PaletteList => state.focus == Focus::Palette && no_prompt,
+            When::TranscriptNoPrompt => state.focus == Focus::Transcript && no_prompt,
+            When::Analysis => state.focus == Focus::Composer && state.lower == Lower::Analysis,
+            When::Lesson => state.focus == Focus::Palette && no_prompt && state.lesson.is_some(),
+        }
+    }
+}
+
 impl Bind {
     fn matches(&self, state: &AppState, key: &KeyEvent) -> bool {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -231,21 +313,15 @@ impl Bind {
             Mods::Ctrl => ctrl,
             Mods::NoCtrl => !ctrl,
         };
-        let no_prompt = state.palette.prompt.is_none();
-        let typing = match state.focus {
-            Focus::Palette => !no_prompt || !state.palette.filter.is_empty(),
-            Focus::Envelope | Focus::Composer => true,
-            Focus::Transcript => false,
-        };
-        let when = match self.when {
-            When::Always => true,
-            When::NotTyping => !typing,
-            When::NotTypingOutsidePalette => !typing && state.focus != Focus::Palette,
-            When::In(f) => state.focus == f,
-            When::PaletteList => state.focus == Focus::Palette && no_prompt,
-            When::TranscriptNoPrompt => state.focus == Focus::Transcript && no_prompt,
-        };
-        self.code == key.code && mods && when
+        self.code == key.code && mods && self.when.holds(state)
+    }
+}
+
+impl Binding {
+    /// Whether the hint bar offers this row now: a row of keys only while
+    /// one of them applies (F2's scrolling only while F2 is open).
+    pub fn offered(&self, state: &AppState) -> bool {
+        self.binds.is_empty() || self.binds.iter().any(|b| b.when.holds(state))
     }
 }
 
@@ -347,6 +423,32 @@ mod tests {
         s.focus = Focus::Envelope;
         assert_eq!(action(&s, k(PageUp)), Some(Action::PageUp));
         assert_eq!(action(&s, k(Up)), Some(Action::Input(k(Up))));
+        // F2 in the message's place takes the scrolling keys; the message
+        // keeps them when it shows.
+        s.focus = Focus::Composer;
+        assert_eq!(action(&s, k(Down)), Some(Action::Input(k(Down))));
+        s.lower = Lower::Analysis;
+        let f2 = |step| Some(Action::ScrollView(View::Analysis, step));
+        assert_eq!(action(&s, k(Down)), f2(Step::Rows(1)));
+        assert_eq!(action(&s, k(PageUp)), f2(Step::Pages(-1)));
+        // A lesson's instruction takes PgUp/PgDn in the palette.
+        s.focus = Focus::Palette;
+        assert_eq!(action(&s, k(PageDown)), Some(Action::PageDown));
+        let (n, t) = crate::app::lesson::builtin()[0];
+        s.lesson = Some(crate::app::LessonRun {
+            lesson: crate::app::lesson::Lesson::parse(n, t).unwrap(),
+            step: 0,
+            from: 0,
+        });
+        assert_eq!(
+            action(&s, k(PageDown)),
+            Some(Action::ScrollView(View::Lesson, Step::Pages(1)))
+        );
+        assert_eq!(
+            action(&s, k(Down)),
+            Some(Action::Down),
+            "Down still chooses"
+        );
         s.help = true;
         assert_eq!(action(&s, key('x')), Some(Action::ToggleHelp));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);

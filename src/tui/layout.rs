@@ -60,6 +60,20 @@ pub fn transcript_rows(size: Rect) -> usize {
     areas(size).transcript.height.saturating_sub(2) as usize
 }
 
+/// Measures F2 and the lesson's instruction against their panes at this
+/// size, so that `update` scrolls them no further than their content: the
+/// loop's call before each frame (drawing never changes the state).
+pub fn fit_views(state: &mut AppState, size: Rect) {
+    let a = areas(size);
+    if state.lower == Lower::Analysis {
+        let (content, view) = pane::analysis::measure(state, a.composer);
+        state.views.analysis.fit(content, view);
+    }
+    if let Some((content, view)) = pane::palette::lesson_measure(state, a.palette) {
+        state.views.lesson.fit(content, view);
+    }
+}
+
 pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
     let size = frame.area();
     if size.width < MIN_WIDTH || size.height < MIN_HEIGHT {

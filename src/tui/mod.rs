@@ -207,10 +207,16 @@ async fn event_loop(options: Options) -> io::Result<()> {
             .map(|s| layout::transcript_rows(ratatui::layout::Rect::new(0, 0, s.width, s.height)))
             .unwrap_or(10)
             .max(1);
+        if let Ok(s) = terminal.size() {
+            layout::fit_views(
+                &mut state,
+                ratatui::layout::Rect::new(0, 0, s.width, s.height),
+            );
+        }
         terminal.draw(|f| layout::draw(&state, f, &theme))?;
         let first = tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(ev)) => to_action(&state, ev),
+                Some(Ok(ev)) => to_action(&state, ev, terminal.size().ok()),
                 Some(Err(_)) | None => Some(Action::ForceQuit),
             },
             a = rx.recv() => a,
@@ -290,16 +296,44 @@ fn signal_stream() -> mpsc::UnboundedReceiver<()> {
     rx
 }
 
-fn to_action(state: &AppState, ev: TermEvent) -> Option<Action> {
+fn to_action(
+    state: &AppState,
+    ev: TermEvent,
+    size: Option<ratatui::layout::Size>,
+) -> Option<Action> {
     match ev {
         TermEvent::Key(k) if k.kind != KeyEventKind::Release => keymap::action(state, k),
-        TermEvent::Mouse(m) => match m.kind {
-            MouseEventKind::ScrollUp => Some(Action::Scroll(-3)),
-            MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
-            _ => None,
-        },
+        TermEvent::Mouse(m) => {
+            let rows = match m.kind {
+                MouseEventKind::ScrollUp => -3,
+                MouseEventKind::ScrollDown => 3,
+                _ => return None,
+            };
+            let at = ratatui::layout::Position::new(m.column, m.row);
+            let size = size.map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height));
+            Some(wheel(state, size.map(layout::areas), at, rows))
+        }
         TermEvent::Paste(text) => Some(Action::Paste(text)),
         _ => None,
+    }
+}
+
+/// The wheel scrolls the view under the mouse: F2, the lesson's
+/// instruction (the palette while a lesson runs), else the transcript.
+fn wheel(
+    state: &AppState,
+    areas: Option<layout::Areas>,
+    at: ratatui::layout::Position,
+    rows: i16,
+) -> Action {
+    match areas {
+        Some(a) if state.lower == app::Lower::Analysis && a.composer.contains(at) => {
+            Action::ScrollView(app::View::Analysis, app::Step::Rows(rows))
+        }
+        Some(a) if state.lesson.is_some() && a.palette.contains(at) => {
+            Action::ScrollView(app::View::Lesson, app::Step::Rows(rows.signum()))
+        }
+        _ => Action::Scroll(i32::from(rows)),
     }
 }
 
@@ -606,5 +640,45 @@ mod backlog_tests {
         assert_eq!(backlog.load(Ordering::Relaxed), 0);
         assert!(!relayed(&SessionMsg::Ended("bye".into())));
         assert!(!relayed(&SessionMsg::Started { peer: "p".into() }));
+    }
+}
+
+#[cfg(test)]
+mod wheel_tests {
+    use super::*;
+    use ratatui::layout::{Position, Rect};
+
+    /// The wheel scrolls the pane under the mouse: F2 where it is open,
+    /// the lesson's instruction over the palette, else the transcript.
+    #[test]
+    fn the_wheel_scrolls_the_pane_under_it() {
+        let mut s = test_support::busy();
+        let a = || Some(layout::areas(Rect::new(0, 0, 80, 24)));
+        let lower = a().unwrap().composer;
+        let at = Position::new(lower.x + 2, lower.y + 2);
+        assert_eq!(
+            wheel(&s, a(), at, 3),
+            Action::Scroll(3),
+            "the message shows"
+        );
+        s.lower = app::Lower::Analysis;
+        let f2 = Action::ScrollView(app::View::Analysis, app::Step::Rows(3));
+        assert_eq!(wheel(&s, a(), at, 3), f2);
+        let palette = a().unwrap().palette;
+        let over_palette = Position::new(palette.x + 2, palette.y + 2);
+        assert_eq!(
+            wheel(&s, a(), over_palette, -3),
+            Action::Scroll(-3),
+            "no lesson"
+        );
+        let (n, t) = crate::app::lesson::builtin()[0];
+        s.lesson = Some(crate::app::LessonRun {
+            lesson: crate::app::lesson::Lesson::parse(n, t).unwrap(),
+            step: 0,
+            from: 0,
+        });
+        let lesson = Action::ScrollView(app::View::Lesson, app::Step::Rows(-1));
+        assert_eq!(wheel(&s, a(), over_palette, -3), lesson);
+        assert_eq!(wheel(&s, None, at, 3), Action::Scroll(3), "no size known");
     }
 }

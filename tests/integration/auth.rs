@@ -214,3 +214,35 @@ fn dkim_record_prints_the_public_key_in_strings_of_255_bytes() {
         assert_eq!(strings.concat(), format!("v=DKIM1; k=rsa; p={b64}"));
     }
 }
+
+/// Live DMARC against the authoritative-only Knot peer: the tree walk
+/// (RFC 9989 4.10) asks `_dmarc.example.` after `_dmarc.client.example.`,
+/// which only the stub zone `assets/zone/example.zone` answers (NXDOMAIN);
+/// without it Knot refuses and DMARC ends in temperror.
+#[test]
+#[ignore = "needs the DNS peer (tests/peers/dns-up.sh)"]
+fn live_dmarc_walks_the_tree_through_the_parent_stub_zones() {
+    let dns = crate::dns::peers_dns();
+    let key = demo_key();
+    let out = bin()
+        .args(["send", "--dns", &dns, "--ehlo", "client.example"])
+        .args(["--mail-from", "student@client.example"])
+        .args(["--rcpt", "alice@example.test", "--dkim-key"])
+        .arg(&key)
+        .args(["--dkim-selector", "demo"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for needle in [
+        "auth: dns _dmarc.client.example. TXT: a dmarc policy",
+        // Asked once, and the answer kept: NXDOMAIN from the stub.
+        "auth: dns _dmarc.example. TXT: no record\n",
+        "auth: spf=pass domain=client.example",
+        "auth: dkim=pass domain=client.example",
+        "auth: dmarc=pass domain=client.example",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    assert_eq!(text.matches("_dmarc.example. TXT").count(), 1, "{text}");
+}

@@ -22,9 +22,15 @@ pub struct Pty {
 
 impl Pty {
     pub fn spawn(args: &[&str]) -> Self {
+        Self::spawn_sized(args, 40)
+    }
+
+    /// As [`Self::spawn`], with `rows` rows (120 columns): for a flow whose
+    /// transcript must stay on screen whole (the wait polls the screen).
+    pub fn spawn_sized(args: &[&str], rows: u16) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
-                rows: 40,
+                rows,
                 cols: 120,
                 pixel_width: 0,
                 pixel_height: 0,
@@ -39,7 +45,7 @@ impl Pty {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
         let writer = pair.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, 120, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let (p, r) = (parser.clone(), raw.clone());
         std::thread::spawn(move || {

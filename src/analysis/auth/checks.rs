@@ -5,16 +5,18 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use mail_auth::common::cache::NoCache;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
-    AuthenticatedMessage, DkimOutput, DkimResult, DmarcResult, IprevResult, MessageAuthenticator,
-    Parameters, SpfOutput, SpfResult,
+    AuthenticatedMessage, DkimOutput, DkimResult, DmarcResult, DnsError, IprevResult,
+    MessageAuthenticator, Parameters, SpfOutput, SpfResult,
 };
 use tokio::time::Instant;
 
-use super::lookups::Recorder;
+use super::lookups::{Answer, Lookup, Recorder};
 use super::memo::Memo;
+use super::orgdomain::{self, OrgDomains};
 use super::sentence::{self, DkimFacts, DmarcFacts, Policy, SpfFacts};
 use super::verdict::{Alignment, Method, Outcome, Verdict};
 use super::{Inputs, Judgement};
@@ -60,22 +62,48 @@ pub(super) async fn run(
     let mut out = Vec::with_capacity(5);
     let helo = match memo.helo(inputs) {
         Some(v) => v,
-        None => spf(auth, rec, inputs, true, None, deadline, limit).await.0,
+        None => spf(auth, rec, inputs, true, deadline, limit).await.0,
     };
     memo.keep_helo(inputs, &helo);
     out.push(helo);
-    let (mail_from, spf_output) = match memo.mail_from(inputs, from.as_deref()) {
+    let (mut mail_from, spf_output) = match memo.mail_from(inputs, from.as_deref()) {
         Some((v, o)) => (v, Some(o)),
-        None => spf(auth, rec, inputs, false, from.as_deref(), deadline, limit).await,
+        None => spf(auth, rec, inputs, false, deadline, limit).await,
     };
-    memo.keep_mail_from(inputs, from.as_deref(), &mail_from, spf_output.as_ref());
     let spf_domain = mail_from.domain.clone();
     let spf_result = mail_from.result;
+    let dkim = match &parsed {
+        Some(message) => Some(bounded(deadline, auth.verify_dkim(cached(message, rec))).await),
+        None => None,
+    };
+    // The organizational domains before DMARC runs: its tree walk then
+    // reads the same answers, negative ones included (see learn_missing).
+    let orgs = match &from {
+        Some(from) => {
+            let signers = dkim.iter().flatten().flatten();
+            let mut others: Vec<&str> = signers
+                .filter_map(|o| o.signature().map(|s| s.d.as_str()))
+                .collect();
+            others.push(&spf_domain);
+            let walk = orgdomain::find(auth, rec, from, &others);
+            bounded(deadline, walk).await.unwrap_or_default()
+        }
+        None => OrgDomains::default(),
+    };
+    mail_from.sentence = sentence::spf(&SpfFacts {
+        helo: false,
+        result: mail_from.result,
+        domain: &mail_from.domain,
+        ip: inputs.client_ip,
+        reason: &mail_from.reason,
+        from: from.as_deref(),
+        orgs: &orgs,
+    });
+    memo.keep_mail_from(inputs, from.as_deref(), &mail_from, spf_output.as_ref());
     out.push(mail_from);
-    match &parsed {
-        Some(message) => {
-            let dkim = bounded(deadline, auth.verify_dkim(cached(message, rec))).await;
-            out.extend(dkim_verdicts(dkim.as_deref(), from.as_deref(), limit));
+    match (&parsed, dkim) {
+        (Some(message), Some(dkim)) => {
+            out.extend(dkim_verdicts(dkim.as_deref(), from.as_deref(), &orgs, limit));
             let dmarc = match (&dkim, &spf_output, &from) {
                 (Some(dkim), Some(spf), Some(_)) => {
                     let params = DmarcParameters::new(message, dkim, &spf_domain, spf);
@@ -83,9 +111,10 @@ pub(super) async fn run(
                 }
                 _ => None,
             };
-            out.push(dmarc_verdict(dmarc, dkim.as_deref(), from.as_deref(), (spf_result, &spf_domain), limit));
+            let spf = (spf_result, spf_domain.as_str());
+            out.push(dmarc_verdict(dmarc, dkim.as_deref(), from.as_deref(), spf, &orgs, limit));
         }
-        None => out.push(Verdict {
+        _ => out.push(Verdict {
             method: Method::Dkim,
             result: Outcome::PermError,
             domain: String::new(),
@@ -115,7 +144,6 @@ async fn spf(
     rec: &Recorder,
     inputs: &Inputs<'_>,
     helo: bool,
-    from: Option<&str>,
     deadline: Instant,
     limit: Duration,
 ) -> (Verdict, Option<SpfOutput>) {
@@ -138,6 +166,9 @@ async fn spf(
         ),
         Some(o) => spf_outcome(o),
     };
+    if !matches!(result, Outcome::PermError | Outcome::TempError) {
+        bounded(deadline, tell_void_lookups(auth, rec, first + 1)).await;
+    }
     // RFC 7208 4.6.4: more than two lookups that find nothing end the check;
     // mail-auth counts the ten lookups but not these.
     let voids = rec
@@ -156,7 +187,9 @@ async fn spf(
         domain: &domain,
         ip,
         reason: &reason,
-        from,
+        // Alignment with From: is said once the organizational domains are known.
+        from: None,
+        orgs: &OrgDomains::default(),
     };
     let verdict = Verdict {
         method: if helo { Method::SpfHelo } else { Method::Spf },
@@ -166,6 +199,40 @@ async fn spf(
         reason,
     };
     (verdict, output)
+}
+
+/// Live DNS: mail-auth keeps no negative answer, so a lookup of the SPF
+/// check (after its first, the domain's own record) left unanswered is
+/// asked again here, without our caches (hickory's own cache answers it),
+/// to tell a void one (NXDOMAIN or no data, RFC 7208 4.6.4) from one that
+/// failed. Three decide (more than two end the check), so at most three.
+async fn tell_void_lookups(auth: &MessageAuthenticator, rec: &Recorder, since: usize) {
+    if !rec.is_live() {
+        return;
+    }
+    let unanswered: Vec<Lookup> = rec
+        .lookups()
+        .into_iter()
+        .skip(since)
+        .filter(|l| l.answer == Answer::Unanswered)
+        .take(3)
+        .collect();
+    for l in unanswered {
+        let name = l.name.as_str();
+        let err = match l.rtype {
+            "TXT" => auth.txt_raw_lookup(name).await.err(),
+            "A" => auth.ipv4_lookup_raw(name).await.err(),
+            "AAAA" => auth.ipv6_lookup_raw(name).await.err(),
+            "MX" => {
+                let none = None::<&NoCache<Box<str>, mail_auth::RecordSet<mail_auth::MX>>>;
+                auth.mx_lookup(name, none).await.err()
+            }
+            _ => None,
+        };
+        if let Some(mail_auth::Error::Dns(DnsError::RecordNotFound(code))) = err {
+            rec.learn_void(name, l.rtype, code);
+        }
+    }
 }
 
 fn spf_outcome(o: &SpfOutput) -> (Outcome, String) {
@@ -193,6 +260,7 @@ fn spf_outcome(o: &SpfOutput) -> (Outcome, String) {
 fn dkim_verdicts(
     outputs: Option<&[DkimOutput]>,
     from: Option<&str>,
+    orgs: &OrgDomains,
     limit: Duration,
 ) -> Vec<Verdict> {
     let Some(outputs) = outputs else {
@@ -227,6 +295,7 @@ fn dkim_verdicts(
                 selector: s,
                 reason: &reason,
                 from,
+                orgs,
             };
             Verdict {
                 method: Method::Dkim,
@@ -260,6 +329,7 @@ fn dmarc_verdict(
     dkim: Option<&[DkimOutput]>,
     from: Option<&str>,
     spf: (Outcome, &str),
+    orgs: &OrgDomains,
     limit: Duration,
 ) -> Verdict {
     let Some(from) = from else {
@@ -293,7 +363,7 @@ fn dmarc_verdict(
     };
     let dkim_aligned = dkim.unwrap_or_default().iter().find_map(|o| {
         let s = o.signature()?;
-        (*o.result() == DkimResult::Pass && Alignment::of(&s.d, from) != Alignment::No)
+        (*o.result() == DkimResult::Pass && Alignment::of(&s.d, from, orgs) != Alignment::No)
             .then_some(s.d.as_str())
     });
     let facts = DmarcFacts {
@@ -303,6 +373,7 @@ fn dmarc_verdict(
         spf,
         dkim_aligned,
         reason: &reason,
+        orgs,
     };
     Verdict {
         method: Method::Dmarc,

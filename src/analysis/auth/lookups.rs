@@ -30,7 +30,7 @@ pub struct Lookup {
 }
 
 /// What a lookup found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Answer {
     /// The records, as text, and their TTL in seconds.
     Records(Vec<String>, u32),
@@ -190,6 +190,39 @@ impl Recorder {
         self.record(&key, rtype, Answer::Records(text, ttl));
         if let Ok(mut s) = self.state.lock() {
             put(&mut s, key, value);
+        }
+    }
+
+    /// Live DNS: `name` has no TXT record (`code` says NXDOMAIN or no data),
+    /// as a lookup of ours learned. mail-auth keeps no negative answer, so
+    /// this one is kept for it: the checks after ask DNS no second time, and
+    /// the transcript says "no record" rather than "no answer kept".
+    pub fn learn_missing(&self, name: &str, code: ResponseCode) {
+        if self.zone.is_some() {
+            return;
+        }
+        self.record(name, "TXT", Answer::NoRecord);
+        if let Ok(mut s) = self.state.lock() {
+            let missing = Txt::Error(Error::Dns(DnsError::RecordNotFound(code)));
+            s.txt.insert(name.into(), missing);
+        }
+    }
+
+    /// Whether the answers come from live DNS (no offline zone).
+    pub fn is_live(&self) -> bool {
+        self.zone.is_none()
+    }
+
+    /// Live DNS: `name` has no `rtype` record, as a lookup of ours asked
+    /// again (mail-auth keeps no negative answer): the lookup is shown as
+    /// "no record", and counts as void (RFC 7208 4.6.4). Only a TXT answer
+    /// is kept for the checks; an empty address set would tell DMARC's
+    /// NXDOMAIN test (RFC 9989 `np`) the name exists.
+    pub fn learn_void(&self, name: &str, rtype: &'static str, code: ResponseCode) {
+        if rtype == "TXT" {
+            self.learn_missing(name, code);
+        } else if self.is_live() {
+            self.record(name, rtype, Answer::NoRecord);
         }
     }
 

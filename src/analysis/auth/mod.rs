@@ -8,6 +8,7 @@
 mod checks;
 pub mod lookups;
 mod memo;
+pub mod orgdomain;
 pub mod sentence;
 pub mod verdict;
 pub mod zone;
@@ -21,6 +22,7 @@ use mail_auth::MessageAuthenticator;
 
 pub use lookups::{Answer, Lookup};
 pub use memo::Memo;
+pub use orgdomain::OrgDomains;
 pub use verdict::{authentication_results, Alignment, Method, Outcome, Verdict};
 pub use zone::{Zone, ZoneError};
 

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use super::orgdomain::OrgDomains;
 use super::verdict::{Alignment, Outcome};
 
 /// A DMARC policy's request (RFC 7489 6.3, `p=`).
@@ -45,6 +46,8 @@ pub struct SpfFacts<'a> {
     pub reason: &'a str,
     /// From:'s domain, for MAIL FROM's alignment.
     pub from: Option<&'a str>,
+    /// The organizational domains DMARC's tree walk found.
+    pub orgs: &'a OrgDomains,
 }
 
 pub fn spf(f: &SpfFacts) -> String {
@@ -80,7 +83,7 @@ pub fn spf(f: &SpfFacts) -> String {
         ),
     };
     if let (false, Some(from)) = (f.helo, f.from) {
-        match (f.result, Alignment::of(d, from)) {
+        match (f.result, Alignment::of(d, from, f.orgs)) {
             (Outcome::Pass, Alignment::No) => s.push_str(&format!(
                 "; but From: says {from}, a different domain, so this pass cannot satisfy DMARC"
             )),
@@ -101,6 +104,7 @@ pub struct DkimFacts<'a> {
     pub selector: &'a str,
     pub reason: &'a str,
     pub from: Option<&'a str>,
+    pub orgs: &'a OrgDomains,
 }
 
 pub fn dkim(f: &DkimFacts) -> String {
@@ -127,7 +131,7 @@ pub fn dkim(f: &DkimFacts) -> String {
         ),
     };
     if let (Outcome::Pass, Some(from)) = (f.result, f.from) {
-        match Alignment::of(d, from) {
+        match Alignment::of(d, from, f.orgs) {
             Alignment::No => s.push_str(&format!(
                 "; but d={d} is not From:'s {from}, so this signature cannot satisfy DMARC"
             )),
@@ -155,13 +159,14 @@ pub struct DmarcFacts<'a> {
     /// A passing DKIM signature's `d=` that aligns with From:, if any.
     pub dkim_aligned: Option<&'a str>,
     pub reason: &'a str,
+    pub orgs: &'a OrgDomains,
 }
 
 pub fn dmarc(f: &DmarcFacts) -> String {
     let from = f.from;
     let (spf_result, spf_domain) = f.spf;
     let spf_aligned =
-        spf_result == Outcome::Pass && Alignment::of(spf_domain, from) != Alignment::No;
+        spf_result == Outcome::Pass && Alignment::of(spf_domain, from, f.orgs) != Alignment::No;
     let p = f.policy.name();
     match f.result {
         Outcome::None => format!(
@@ -235,8 +240,14 @@ mod tests {
         IP.parse().unwrap()
     }
 
+    /// What a tree walk finds when client.example publishes DMARC.
+    fn orgs() -> OrgDomains {
+        OrgDomains::from_pairs([("news.client.example", "client.example")])
+    }
+
     #[test]
     fn spf_sentences() {
+        let orgs = orgs();
         let f = |helo, result, from| SpfFacts {
             helo,
             result,
@@ -244,6 +255,7 @@ mod tests {
             ip: ip(),
             reason: "why",
             from,
+            orgs: &orgs,
         };
         let cases: [(SpfFacts, &str); 9] = [
             (f(false, Outcome::Pass, Some("client.example")), "SPF passes for client.example (MAIL FROM): 192.0.2.10 is among the addresses client.example lets send; From: says client.example, aligned, strict and relaxed."),
@@ -265,12 +277,14 @@ mod tests {
 
     #[test]
     fn dkim_sentences() {
+        let orgs = orgs();
         let f = |result, from| DkimFacts {
             result,
             d: "client.example",
             selector: "demo",
             reason: "body hash mismatch",
             from,
+            orgs: &orgs,
         };
         for (facts, want) in [
             (f(Outcome::Pass, Some("client.example")), "The DKIM signature of client.example (selector demo) verifies: the signed header fields and the body arrived as signed; d=client.example against From: client.example: aligned, strict and relaxed."),
@@ -286,6 +300,7 @@ mod tests {
 
     #[test]
     fn dmarc_sentences() {
+        let orgs = orgs();
         let f = |result, from, policy, spf, dkim_aligned| DmarcFacts {
             result,
             from,
@@ -293,6 +308,7 @@ mod tests {
             spf,
             dkim_aligned,
             reason: "DNS timeout",
+            orgs: &orgs,
         };
         for (facts, want) in [
             (f(Outcome::Fail, "bank.example", Policy::Reject, (Outcome::Pass, "client.example"), None), "SPF passes for client.example (MAIL FROM), but From: says bank.example, which publishes p=reject: DMARC fails alignment and a receiver that enforces DMARC will refuse this message."),

@@ -64,6 +64,10 @@ fn message(from: &str) -> Vec<u8> {
 }
 
 fn judge_with(message: &[u8], mail_from: &str, helo: &str, ip: &str) -> Judgement {
+    judge_in(zone(), message, mail_from, helo, ip)
+}
+
+fn judge_in(zone: Arc<Zone>, message: &[u8], mail_from: &str, helo: &str, ip: &str) -> Judgement {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -77,7 +81,7 @@ fn judge_with(message: &[u8], mail_from: &str, helo: &str, ip: &str) -> Judgemen
     };
     rt.block_on(judge(
         &inputs,
-        &DnsSource::Zone(zone()),
+        &DnsSource::Zone(zone),
         Duration::from_secs(5),
     ))
 }
@@ -366,4 +370,91 @@ fn a_connection_judges_spf_and_iprev_once_and_a_new_sender_afresh() {
     assert_eq!(other.verdicts, fresh.verdicts);
     assert_eq!(result(&other, Method::Spf), Outcome::Fail);
     assert!(asked(&other, "bank.example."));
+}
+
+/// A world where the organizational domain is not the last two labels:
+/// a public suffix publishing a PSD record (psd=y), a domain three labels
+/// deep with its own record, a subdomain that is its own organization
+/// (psd=n), and a domain with no record at all.
+fn org_zone() -> Arc<Zone> {
+    let spf = "\"v=spf1 ip4:192.0.2.0/24 -all\"";
+    let mut text = String::from(
+        "$ORIGIN test.\n$TTL 300\n\
+         _dmarc.example.test. IN TXT \"v=DMARC1; p=reject\"\n\
+         _dmarc.co.uk. IN TXT \"v=DMARC1; p=reject; psd=y\"\n\
+         _dmarc.corp.example.test. IN TXT \"v=DMARC1; p=none; psd=n\"\n",
+    );
+    for name in ["a.b.example.test", "news.example.co.uk", "a.b.nodmarc.test"] {
+        text.push_str(&format!("{name}. IN TXT {spf}\n"));
+    }
+    Arc::new(Zone::parse(&text, "orgs", None).unwrap())
+}
+
+#[test]
+fn the_organizational_domain_is_found_by_the_dmarc_tree_walk() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dns = DnsSource::Zone(org_zone());
+    let auth = authenticator(&dns, Duration::from_secs(5)).unwrap();
+    for (a, b, want) in [
+        ("a.b.example.test", "example.test", Alignment::Relaxed),
+        ("a.b.nodmarc.test", "nodmarc.test", Alignment::No),
+        ("news.example.co.uk", "other.co.uk", Alignment::No),
+        ("news.example.co.uk", "example.co.uk", Alignment::Relaxed),
+        ("x.corp.example.test", "example.test", Alignment::No),
+        (
+            "x.corp.example.test",
+            "corp.example.test",
+            Alignment::Relaxed,
+        ),
+        ("Example.Test.", "example.test", Alignment::Strict),
+    ] {
+        let rec = lookups::Recorder::new(org_zone().into(), "192.0.2.10".parse().unwrap());
+        let orgs = rt.block_on(orgdomain::find(&auth, &rec, b, &[a]));
+        assert_eq!(
+            Alignment::of(a, b, &orgs),
+            want,
+            "{a} against From: {b}: {orgs:?}"
+        );
+    }
+}
+
+#[test]
+fn our_alignment_sentences_agree_with_the_dmarc_verdict() {
+    for (from, mail_from, dmarc, spf_says) in [
+        // co.uk is a public suffix (psd=y): news.example.co.uk's organization
+        // is example.co.uk, not co.uk, and DMARC (co.uk's p=reject) fails.
+        (
+            "other.co.uk",
+            "news.example.co.uk",
+            Outcome::Fail,
+            "a different domain",
+        ),
+        (
+            "example.test",
+            "a.b.example.test",
+            Outcome::Pass,
+            "aligned relaxed only",
+        ),
+        (
+            "nodmarc.test",
+            "a.b.nodmarc.test",
+            Outcome::None,
+            "a different domain",
+        ),
+    ] {
+        let j = judge_in(
+            org_zone(),
+            &message(&format!("a@{from}")),
+            &format!("bounce@{mail_from}"),
+            "mail.client.example",
+            "192.0.2.10",
+        );
+        assert_eq!(result(&j, Method::Spf), Outcome::Pass, "{j:#?}");
+        assert_eq!(result(&j, Method::Dmarc), dmarc, "{from}: {j:#?}");
+        let sentence = &verdict(&j, Method::Spf).sentence;
+        assert!(sentence.contains(spf_says), "{from}: {sentence}");
+    }
 }

@@ -1,8 +1,10 @@
 //! What one check concluded: the method, its result in RFC 8601's words,
 //! the domain judged, the reason, and the sentence that ties it back to the
-//! envelope and the header fields. Also alignment (RFC 7489, 3.1).
+//! envelope and the header fields. Also alignment (RFC 7489 3.1, RFC 9989 4.10.2).
 
 use std::fmt;
+
+use super::orgdomain::{normal, OrgDomains};
 
 /// Which check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +86,13 @@ pub enum Alignment {
 }
 
 impl Alignment {
-    pub fn of(a: &str, b: &str) -> Self {
-        let (a, b) = (a.trim_end_matches('.'), b.trim_end_matches('.'));
-        if a.eq_ignore_ascii_case(b) {
+    /// `a` against `b`, as DMARC aligns them (RFC 9989 4.10.2, mail-auth's
+    /// `is_aligned`): the same name is strict; the same organizational
+    /// domain, as the DNS tree walk found it (`orgs`), is relaxed.
+    pub fn of(a: &str, b: &str, orgs: &OrgDomains) -> Self {
+        if normal(a) == normal(b) {
             Self::Strict
-        } else if organizational(a).eq_ignore_ascii_case(organizational(b)) {
+        } else if orgs.of(a) == orgs.of(b) {
             Self::Relaxed
         } else {
             Self::No
@@ -102,17 +106,6 @@ impl Alignment {
             Self::Relaxed => "aligned relaxed only (same organizational domain, not the same name)",
             Self::No => "not aligned",
         }
-    }
-}
-
-/// The organizational domain, taken as the last two labels. A public
-/// suffix list would be exact (co.uk); the lessons and the test zone use
-/// two-label domains, and mail-auth's own DMARC result is the one reported.
-pub fn organizational(domain: &str) -> &str {
-    let d = domain.trim_end_matches('.');
-    match d.rmatch_indices('.').nth(1) {
-        Some((i, _)) => &d[i + 1..],
-        None => d,
     }
 }
 
@@ -150,6 +143,16 @@ mod tests {
 
     #[test]
     fn alignment_table() {
+        // The organizational domains a tree walk found: client.example's
+        // own record, and a public suffix's record (psd=y) at co.uk.
+        let orgs = OrgDomains::from_pairs([
+            ("client.example", "client.example"),
+            ("mail.client.example", "client.example"),
+            ("a.client.example", "client.example"),
+            ("b.client.example", "client.example"),
+            ("news.example.co.uk", "example.co.uk"),
+            ("other.co.uk", "other.co.uk"),
+        ]);
         for (a, b, want) in [
             ("client.example", "client.example", Alignment::Strict),
             ("Client.Example.", "client.example", Alignment::Strict),
@@ -157,8 +160,11 @@ mod tests {
             ("a.client.example", "b.client.example", Alignment::Relaxed),
             ("client.example", "bank.example", Alignment::No),
             ("client.example", "client.example.net", Alignment::No),
+            ("news.example.co.uk", "other.co.uk", Alignment::No),
+            // Not walked (no record found): each name is its own.
+            ("a.b.example.test", "example.test", Alignment::No),
         ] {
-            assert_eq!(Alignment::of(a, b), want, "{a} {b}");
+            assert_eq!(Alignment::of(a, b, &orgs), want, "{a} {b}");
         }
     }
 

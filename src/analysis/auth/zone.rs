@@ -14,6 +14,31 @@ use hickory_resolver::proto::serialize::txt::Parser;
 /// to stay within 450 bytes); the answer is refused instead of read.
 pub const MAX_TXT_BYTES: usize = 4096;
 
+/// Every file of `assets/zone/`, each read into [`Zone::demo`].
+const DEMO_FILES: [(&str, &str); 6] = [
+    (
+        "example.test.zone",
+        include_str!("../../../assets/zone/example.test.zone"),
+    ),
+    (
+        "examp1e.test.zone",
+        include_str!("../../../assets/zone/examp1e.test.zone"),
+    ),
+    (
+        "client.example.zone",
+        include_str!("../../../assets/zone/client.example.zone"),
+    ),
+    (
+        "127.in-addr.arpa.zone",
+        include_str!("../../../assets/zone/127.in-addr.arpa.zone"),
+    ),
+    ("test.zone", include_str!("../../../assets/zone/test.zone")),
+    (
+        "example.zone",
+        include_str!("../../../assets/zone/example.zone"),
+    ),
+];
+
 /// One name's records, each record set with its TTL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Names {
@@ -75,29 +100,12 @@ impl Zone {
     }
 
     /// The demo world that ships with the tool (`assets/zone/`): example.test
-    /// and its look-alike, the demo sender's client.example, and loopback's
-    /// reverse zone. The same files a real DNS server serves in the tests.
+    /// and its look-alike, the demo sender's client.example, loopback's
+    /// reverse zone, and stubs of the parents `test.` and `example.`. The
+    /// same files a real DNS server serves in the tests.
     pub fn demo() -> Result<Self, ZoneError> {
-        const FILES: [(&str, &str); 4] = [
-            (
-                "example.test.zone",
-                include_str!("../../../assets/zone/example.test.zone"),
-            ),
-            (
-                "examp1e.test.zone",
-                include_str!("../../../assets/zone/examp1e.test.zone"),
-            ),
-            (
-                "client.example.zone",
-                include_str!("../../../assets/zone/client.example.zone"),
-            ),
-            (
-                "127.in-addr.arpa.zone",
-                include_str!("../../../assets/zone/127.in-addr.arpa.zone"),
-            ),
-        ];
         let mut zone = Zone::default();
-        for (name, text) in FILES {
+        for (name, text) in DEMO_FILES {
             zone.names.extend(Self::parse(text, name, None)?.names);
         }
         Ok(zone)
@@ -212,6 +220,40 @@ mod tests {
     }
 
     use super::*;
+
+    /// The offline world and the DNS server in the tests read the same
+    /// files: every `assets/zone/*.zone` is in the demo world.
+    #[test]
+    fn the_demo_world_is_every_zone_file_in_assets() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/zone");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".zone"))
+            .collect();
+        on_disk.sort();
+        let mut read: Vec<String> = DEMO_FILES.iter().map(|(n, _)| n.to_string()).collect();
+        read.sort();
+        assert_eq!(read, on_disk);
+    }
+
+    /// The parents' stubs hold an SOA and NS only: read without error, and
+    /// nothing a check asks for (so `_dmarc.test.` is "no record").
+    #[test]
+    fn the_parent_stubs_read_and_answer_nothing() {
+        for (file, apex) in [("test.zone", "test."), ("example.zone", "example.")] {
+            let (_, text) = DEMO_FILES.iter().find(|(n, _)| *n == file).unwrap();
+            let zone = Zone::parse(text, file, None).unwrap();
+            assert_eq!(zone.get(apex), Some(&Names::default()), "{file}");
+            assert!(zone.get(&format!("_dmarc.{apex}")).is_none());
+        }
+        let demo = Zone::demo().unwrap();
+        assert!(demo.get("_dmarc.test.").is_none() && demo.get("_dmarc.example.").is_none());
+        assert!(
+            demo.get("_dmarc.example.test.").is_some(),
+            "the child's records stay"
+        );
+    }
 
     const ZONE: &str = "\
 $ORIGIN client.example.

@@ -6,10 +6,11 @@
 
 pub mod signing;
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::Effect;
-use crate::analysis::auth::{Inputs, Judgement};
+use crate::analysis::auth::{Answer, Inputs, Judgement, Lookup};
 
 pub use signing::Signed;
 
@@ -103,7 +104,15 @@ pub struct AuthState {
     pub signed: Option<Signed>,
     /// Why that signature no longer holds, as of the last refresh.
     broken: Option<String>,
+    /// Each lookup (query and answer, not its TTL, which counts down)
+    /// already put in the transcript: F2 judges again on every edit, and
+    /// the same answers are not shown again.
+    shown: HashSet<(String, &'static str, Answer)>,
 }
+
+/// The most lookups remembered as shown; past it the memory starts again
+/// (a lookup is then shown once more), so a long session stays bounded.
+const MAX_SHOWN: usize = 4096;
 
 impl AuthState {
     pub fn new(client_ip: Option<IpAddr>, dns: Option<SocketAddr>) -> Self {
@@ -193,14 +202,44 @@ impl AuthState {
 
     /// A judgement came back; one for an older revision is dropped (the
     /// newest is then asked for by `poll`).
-    pub(in crate::app) fn judged(&mut self, revision: u64, judgement: Result<Judgement, String>) {
+    /// Returns the lookups of a result taken in that the transcript has
+    /// not shown yet.
+    pub(in crate::app) fn judged(
+        &mut self,
+        revision: u64,
+        judgement: Result<Judgement, String>,
+    ) -> Vec<Lookup> {
         self.running = false;
         if revision != self.revision {
-            return;
+            return Vec::new();
         }
-        if let Some(Ok(request)) = &self.wanted {
-            self.result = Some((revision, request.clone(), judgement));
+        let Some(Ok(request)) = self.wanted.clone() else {
+            return Vec::new();
+        };
+        let new = match &judgement {
+            Ok(j) => j
+                .lookups
+                .iter()
+                .filter(|l| self.first_shown(l))
+                .cloned()
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        self.result = Some((revision, request, judgement));
+        new
+    }
+
+    /// Whether `lookup` is shown now for the first time (and remember it).
+    fn first_shown(&mut self, lookup: &Lookup) -> bool {
+        if self.shown.len() >= MAX_SHOWN {
+            self.shown.clear();
         }
+        let answer = match &lookup.answer {
+            Answer::Records(r, _) => Answer::Records(r.clone(), 0),
+            other => other.clone(),
+        };
+        self.shown
+            .insert((lookup.name.clone(), lookup.rtype, answer))
     }
 
     /// Why the inputs are not judged, when they are not.

@@ -1,6 +1,6 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::analysis::auth::{Judgement, Method, Outcome, Verdict};
+use crate::analysis::auth::{Answer, Judgement, Lookup, Method, Outcome, Verdict};
 use crate::app::test_support::state;
 use crate::app::{update, Action, AppState, Effect, Focus, JudgeDns, MessageField};
 
@@ -245,4 +245,88 @@ async fn the_signed_demo_message_passes_dkim_in_the_demo_zone() {
         .find(|v| v.method == Method::Dkim)
         .unwrap();
     assert_eq!(dkim.result, Outcome::Pass, "{dkim:?}");
+}
+
+fn lookup(name: &str, answer: Answer) -> Lookup {
+    Lookup {
+        name: name.into(),
+        rtype: "TXT",
+        answer,
+    }
+}
+
+/// The transcript's information lines that show a lookup.
+fn dns_lines(s: &AppState) -> Vec<String> {
+    let lines = &s.transcript.lines;
+    (0..lines.len())
+        .filter_map(|i| lines.get(i))
+        .filter(|l| l.kind == crate::app::LineKind::Info && l.text.starts_with("auth: dns "))
+        .map(|l| l.text.to_string())
+        .collect()
+}
+
+/// Runs the judgement asked for in `fx` as if DNS gave `lookups`.
+fn answer(s: &mut AppState, fx: &[Effect], lookups: Vec<Lookup>) -> Vec<Effect> {
+    let revision = *judges(fx).last().expect("a judgement asked");
+    let mut j = judgement(Outcome::Pass);
+    j.lookups = lookups;
+    update(
+        s,
+        Action::Judged {
+            revision,
+            judgement: Ok(j),
+        },
+    )
+}
+
+#[test]
+fn the_judgements_lookups_go_to_the_transcript_each_once() {
+    let mut s = state();
+    let spf = |ttl| {
+        lookup(
+            "client.example.",
+            Answer::Records(vec!["an SPF record".into()], ttl),
+        )
+    };
+    let fx = update(&mut s, Action::ToggleAnalysis);
+    answer(
+        &mut s,
+        &fx,
+        vec![spf(300), lookup("_dmarc.example.", Answer::NoRecord)],
+    );
+    assert_eq!(
+        dns_lines(&s),
+        [
+            "auth: dns client.example. TXT: an SPF record (TTL 300 s)",
+            "auth: dns _dmarc.example. TXT: no record"
+        ]
+    );
+    // An edit judges again: the same answers (the TTL counted down) are
+    // not shown again; a new answer is, and DNS's bytes made visible.
+    let fx = type_in_body(&mut s, 'x');
+    let odd = lookup(
+        "x.example.",
+        Answer::Records(vec!["a\u{1b}[31m".into()], 60),
+    );
+    answer(&mut s, &fx, vec![spf(299), odd]);
+    let shown = dns_lines(&s);
+    assert_eq!(shown.len(), 3, "{shown:#?}");
+    assert!(
+        shown[2].starts_with("auth: dns x.example. TXT: a"),
+        "{shown:#?}"
+    );
+    assert!(!shown[2].contains('\u{1b}'), "{shown:#?}");
+    // A stale result shows nothing.
+    let fx = type_in_body(&mut s, 'y');
+    let stale = judges(&fx).last().copied().unwrap_or(0).saturating_sub(1);
+    let mut j = judgement(Outcome::Pass);
+    j.lookups = vec![lookup("stale.example.", Answer::NoRecord)];
+    update(
+        &mut s,
+        Action::Judged {
+            revision: stale,
+            judgement: Ok(j),
+        },
+    );
+    assert_eq!(dns_lines(&s).len(), 3);
 }

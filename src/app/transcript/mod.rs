@@ -52,6 +52,9 @@ impl TranscriptState {
     /// Adds a line that is not a session event (the session banner).
     pub fn push_line(&mut self, line: Line) {
         self.lines.push_line(line);
+        if self.scroll > 0 {
+            self.scroll += 1;
+        }
         self.trim();
     }
 

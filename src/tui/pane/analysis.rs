@@ -8,20 +8,46 @@ use ratatui::text::{Line as TLine, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::block;
+use super::{block, clamp_offset, more, wrapped_rows};
 use crate::analysis::auth::Outcome;
 use crate::analysis::Level;
-use crate::app::{AppState, LineKind};
+use crate::app::{AppState, Focus, LineKind};
 use crate::tui::theme::Theme;
 
-pub fn analysis<'a>(state: &'a AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+pub fn analysis(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    let focused = state.focus == Focus::Composer;
     let b = block(
         "Envelope against headers, authentication (F2: back to the message)",
-        false,
+        focused,
         theme,
     );
     let inner = b.inner(area);
+    let text = paragraph(state, theme);
+    let content = wrapped_rows(&text, inner.width);
+    let offset = clamp_offset(state.views.analysis.offset, content, inner.height);
+    let keys = if focused {
+        "↑ ↓ PgUp PgDn"
+    } else {
+        "Tab here, or the wheel"
+    };
+    let b = match more(offset, content, inner.height, keys) {
+        Some(m) => b.title_bottom(Span::styled(m, theme.hint())),
+        None => b,
+    };
     frame.render_widget(b, area);
+    frame.render_widget(text.scroll((offset, 0)), inner);
+}
+
+/// The pane's rows once wrapped to `area`'s inner width, and the rows it
+/// shows: the loop's measure for scrolling.
+pub fn measure(state: &AppState, area: Rect) -> (u16, u16) {
+    let inner = block("", false, &Theme { color: false }).inner(area);
+    let text = paragraph(state, &Theme { color: false });
+    (wrapped_rows(&text, inner.width), inner.height)
+}
+
+/// Everything F2 says, wrapped.
+fn paragraph<'a>(state: &'a AppState, theme: &Theme) -> Paragraph<'a> {
     let headers = state.header_side();
     let join = |v: &[String]| {
         if v.is_empty() {
@@ -57,8 +83,8 @@ pub fn analysis<'a>(state: &'a AppState, frame: &mut Frame, area: Rect, theme: &
             theme.line(LineKind::Warning, None),
         )));
     }
-    // Most telling first, as a small pane cuts the end: the warnings, the
-    // verdicts with their sentences, the notes, the DNS lookups.
+    // Most telling first, as a small pane shows the start: the warnings,
+    // the verdicts with their sentences, the notes, the DNS lookups.
     let findings = |level: Level, lines: &mut Vec<TLine<'a>>| {
         let (mark, style) = match level {
             Level::Warning => ("! ", theme.line(LineKind::Warning, None)),
@@ -75,7 +101,7 @@ pub fn analysis<'a>(state: &'a AppState, frame: &mut Frame, area: Rect, theme: &
     verdicts(state, theme, &mut lines);
     findings(Level::Info, &mut lines);
     lookups(state, theme, &mut lines);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    Paragraph::new(lines).wrap(Wrap { trim: false })
 }
 
 /// One line: each method's result, or why there are none; small panes
@@ -217,6 +243,49 @@ mod tests {
         let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
         assert!(text.contains("dkim=fail"), "{text}");
         assert!(text.contains("client IP 127.0.0.1"), "{text}");
+    }
+
+    /// At 80x24 F2 holds a few rows of many: focused, it scrolls by keys
+    /// (through `update`, measured as the loop does), says what is hidden,
+    /// and the last verdict's sentence can be read whole.
+    #[test]
+    fn snapshots_of_f2_scrolled_and_unscrolled() {
+        use crate::app::{update, Focus};
+        use crate::tui::keymap;
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut s = busy();
+            s.lower = Lower::Analysis;
+            s.focus = Focus::Composer;
+            s.refresh();
+            s.auth.set_result(judgement());
+            let size = ratatui::layout::Rect::new(0, 0, w, h);
+            crate::tui::layout::fit_views(&mut s, size);
+            let top = render(&s, w, h, COLOR);
+            insta::assert_snapshot!(format!("f2_top_{w}x{h}"), top.backend());
+            let text = format!("{:?}", top.backend().buffer());
+            assert!(text.contains("▼ more below (↑ ↓ PgUp PgDn)"), "{text}");
+            assert!(!text.contains("more above"), "{text}");
+            for _ in 0..20 {
+                let action = keymap::action(&s, key(KeyCode::PageDown)).unwrap();
+                update(&mut s, action);
+                crate::tui::layout::fit_views(&mut s, size);
+            }
+            let down = render(&s, w, h, COLOR);
+            insta::assert_snapshot!(format!("f2_scrolled_{w}x{h}"), down.backend());
+            let text = format!("{:?}", down.backend().buffer());
+            assert!(text.contains("▲ more above"), "{text}");
+            assert!(
+                text.contains("dns client.example. TXT"),
+                "the end is reachable: {text}"
+            );
+            // Up goes back a row at a time.
+            let before = s.views.analysis.offset;
+            let up = keymap::action(&s, key(KeyCode::Up)).unwrap();
+            update(&mut s, up);
+            assert_eq!(s.views.analysis.offset, before - 1);
+        }
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub fn hints(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         spans.push(Span::raw("│"));
     }
     // The focused pane's keys first, then the global ones.
-    let local = BINDINGS.iter().filter(|b| b.pane == Some(state.focus));
+    let local = BINDINGS
+        .iter()
+        .filter(|b| b.pane == Some(state.focus) && b.offered(state));
     let global = BINDINGS.iter().filter(|b| b.pane.is_none() && b.hint);
     for b in local.chain(global).take(6) {
         spans.push(Span::styled(format!(" {}", b.shown), theme.key()));

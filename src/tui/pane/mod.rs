@@ -26,6 +26,31 @@ pub(crate) fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'
         .title(Span::styled(format!(" {title} "), theme.title(focused)))
 }
 
+/// Where a scrolled view stands, for its pane's bottom border: rows
+/// above and below the view, and the keys that reach them; None when all
+/// of it shows.
+pub(crate) fn more(offset: u16, content: u16, view: u16, keys: &str) -> Option<String> {
+    let above = offset > 0;
+    let below = u32::from(offset) + u32::from(view) < u32::from(content);
+    let text = match (above, below) {
+        (false, false) => return None,
+        (true, true) => "▲ more above · ▼ more below",
+        (true, false) => "▲ more above",
+        (false, true) => "▼ more below",
+    };
+    Some(format!(" {text} ({keys}) "))
+}
+
+/// The rows a wrapped paragraph takes at this width.
+pub(crate) fn wrapped_rows(text: &ratatui::widgets::Paragraph<'_>, width: u16) -> u16 {
+    u16::try_from(text.line_count(width.max(1))).unwrap_or(u16::MAX)
+}
+
+/// The rows `offset` may take for `content` rows in a `view` of that height.
+pub(crate) fn clamp_offset(offset: u16, content: u16, view: u16) -> u16 {
+    offset.min(content.saturating_sub(view))
+}
+
 /// A text field to draw: the cursor shows only when the field has focus.
 pub(crate) fn field<'a>(ta: &TextArea<'a>, focused: bool, theme: &Theme) -> TextArea<'a> {
     let mut t = ta.clone();

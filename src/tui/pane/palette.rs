@@ -8,7 +8,7 @@ use ratatui::text::{Line as TLine, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{block, field};
+use super::{block, clamp_offset, field, more, wrapped_rows};
 use crate::app::{AppState, Focus, Prompt};
 use crate::tui::theme::Theme;
 
@@ -54,25 +54,61 @@ pub fn palette(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         );
         return;
     }
-    // A lesson's instruction sits above the commands it is about.
-    let inner = match &state.lesson {
-        Some(run) => {
-            let say = run.say();
-            let width = inner.width.max(1) as usize;
-            let rows = (say.chars().count().div_ceil(width) as u16 + 1).min(inner.height / 2);
-            let parts = Layout::default()
-                .direction(Direction::Vertical)
-                .constraints([Constraint::Length(rows), Constraint::Min(0)])
-                .split(inner);
-            frame.render_widget(
-                Paragraph::new(Span::styled(say, theme.notice())).wrap(Wrap { trim: true }),
-                parts[0],
-            );
+    // A lesson's instruction sits above the commands it is about, in at
+    // most half the pane; the row below it says when more of it is hidden.
+    let inner = match lesson_layout(state, inner, theme) {
+        Some((text, content, view, parts)) => {
+            let offset = clamp_offset(state.views.lesson.offset, content, view);
+            let text_area = Rect {
+                height: view,
+                ..parts[0]
+            };
+            frame.render_widget(text.scroll((offset, 0)), text_area);
+            let keys = if focused { "PgUp PgDn" } else { "the wheel" };
+            if let Some(m) = more(offset, content, view, keys) {
+                let row = Rect {
+                    y: parts[0].y + view,
+                    height: 1,
+                    ..parts[0]
+                };
+                frame.render_widget(
+                    Paragraph::new(m.trim().to_string()).style(theme.hint()),
+                    row,
+                );
+            }
             parts[1]
         }
         None => inner,
     };
     items(state, frame, inner, theme);
+}
+
+type LessonLayout<'a> = (Paragraph<'a>, u16, u16, std::rc::Rc<[Rect]>);
+
+/// The lesson's instruction, its rows once wrapped, the rows shown, and
+/// the palette's inner area split: the instruction and a row below it,
+/// then the commands. None without a lesson, or with a prompt open.
+fn lesson_layout<'a>(state: &'a AppState, inner: Rect, theme: &Theme) -> Option<LessonLayout<'a>> {
+    let run = state.lesson.as_ref()?;
+    if state.palette.prompt.is_some() {
+        return None;
+    }
+    let text = Paragraph::new(Span::styled(run.say(), theme.notice())).wrap(Wrap { trim: true });
+    let content = wrapped_rows(&text, inner.width);
+    let rows = content.saturating_add(1).min(inner.height / 2).max(2);
+    let parts = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Length(rows), Constraint::Min(0)])
+        .split(inner);
+    Some((text, content, rows - 1, parts))
+}
+
+/// The lesson's rows once wrapped and the rows shown, for the palette's
+/// `area`: the loop's measure for scrolling.
+pub fn lesson_measure(state: &AppState, area: Rect) -> Option<(u16, u16)> {
+    let inner = block("", false, &Theme { color: false }).inner(area);
+    lesson_layout(state, inner, &Theme { color: false })
+        .map(|(_, content, view, _)| (content, view))
 }
 
 fn items(state: &AppState, frame: &mut Frame, inner: Rect, theme: &Theme) {
@@ -141,6 +177,52 @@ mod tests {
         for (w, h) in [(80, 24), (120, 40)] {
             insta::assert_snapshot!(format!("lesson_{w}x{h}"), render(&s, w, h, COLOR).backend());
         }
+    }
+
+    /// A long step at 80x24: the row below it says more is hidden, PgDn
+    /// (the palette's key while a lesson runs) brings the end into view,
+    /// and the next step starts at its top.
+    #[test]
+    fn a_long_lesson_step_scrolls() {
+        use crate::app::Focus;
+        use crate::tui::keymap;
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let (_, lesson) = crate::app::lesson::builtin_lessons()
+            .iter()
+            .find(|(n, _)| *n == "dkim-one-byte")
+            .unwrap();
+        let mut s = busy();
+        s.lesson = Some(LessonRun {
+            lesson: lesson.clone(),
+            step: 0,
+            from: 0,
+        });
+        s.focus = Focus::Palette;
+        s.refresh();
+        let size = ratatui::layout::Rect::new(0, 0, 80, 24);
+        crate::tui::layout::fit_views(&mut s, size);
+        let top = render(&s, 80, 24, COLOR);
+        insta::assert_snapshot!("lesson_long_top_80x24", top.backend());
+        let text = format!("{:?}", top.backend().buffer());
+        assert!(text.contains("▼ more below (PgUp PgDn)"), "{text}");
+        let pgdn = KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE);
+        for _ in 0..4 {
+            let action = keymap::action(&s, pgdn).unwrap();
+            update(&mut s, action);
+            crate::tui::layout::fit_views(&mut s, size);
+        }
+        let end = render(&s, 80, 24, COLOR);
+        insta::assert_snapshot!("lesson_long_scrolled_80x24", end.backend());
+        let text = format!("{:?}", end.backend().buffer());
+        assert!(text.contains("▲ more above"), "{text}");
+        assert!(text.contains("MAIL FROM."), "the step's end: {text}");
+        assert!(s.views.lesson.offset > 0);
+        if let Some(run) = s.lesson.as_mut() {
+            run.step = 1;
+        }
+        // A step moves on through update; any action then sees the change.
+        update(&mut s, Action::FocusNext);
+        assert_eq!(s.views.lesson.offset, 0, "a new step starts at its top");
     }
 
     #[test]
