@@ -2,7 +2,8 @@
 # dns-up.sh - start an authoritative DNS server (Knot DNS, Debian package knot) on
 # 127.0.0.1 port 5353, UDP and TCP, serving the project's demo zones from assets/zone/:
 # example.test (MX with a dead first host, SPF, DKIM, DMARC p=reject, implicit and
-# null MX names), the look-alike examp1e.test and 127.in-addr.arpa (PTR for FCrDNS).
+# null MX names), the look-alike examp1e.test, 127.in-addr.arpa (PTR for FCrDNS) and
+# stubs for the parents test. and example. (so DMARC's tree walk gets NXDOMAIN).
 # No systemd: knotd is started directly, its PID file kept, and dns-down.sh stops it
 # by that PID. Idempotent: an instance started by this script is stopped first.
 #
@@ -26,6 +27,7 @@ peers_apt_install knot
 
 install -d -m 0755 "$DIR" "$DIR/zones" "$DIR/db"
 # Knot reads its zones from its own folder: copies, so the repository stays as it is.
+rm -f "$DIR"/zones/*.zone
 cp "$ZONES"/*.zone "$DIR/zones/"
 {
   cat <<EOF
