@@ -19,6 +19,7 @@
 //! `content`.
 
 mod content;
+mod held;
 mod outcome;
 mod plan;
 mod replies;
@@ -42,6 +43,7 @@ use super::reply::{Deviation, ReplyError, ReplyLimits, ReplyParser};
 use super::visible::visible;
 pub use content::CONTENT_LINES_SHOWN;
 use content::{show_content, Hidden};
+pub use held::{HeldEnd, HeldReport};
 pub use outcome::Outcome;
 use plan::Driver;
 pub use plan::{Plan, QuitAfter, Transfer};
@@ -165,6 +167,8 @@ pub struct ClientSession {
     deviations_told: Vec<Deviation>,
     /// Lines numbered below this have gone out through `poll_transmit`.
     transmitted: u64,
+    /// The smuggling probe's content, its end held back (`held`).
+    held: Option<held::Held>,
 }
 
 impl ClientSession {
@@ -202,6 +206,7 @@ impl ClientSession {
             junk: 0,
             deviations_told: Vec::new(),
             transmitted: 0,
+            held: None,
         }
     }
 
@@ -253,7 +258,10 @@ impl ClientSession {
         if self.pending.is_empty() || self.close_requested || self.stage == Stage::Closed {
             return None;
         }
-        self.timer.deadline()
+        match (self.timer.deadline(), self.held_deadline()) {
+            (Some(reply), Some(held)) => Some(reply.min(held)),
+            (reply, held) => reply.or(held),
+        }
     }
 
     /// The session wants the connection closed (after QUIT, or to abort).
@@ -430,6 +438,7 @@ impl ClientSession {
     /// its replies begins.
     pub fn handle_written(&mut self, now: Instant) {
         self.timer.restart(now);
+        self.held_written(now);
     }
 
     /// The owner is too far behind to take more events and reading stops
@@ -524,6 +533,9 @@ impl ClientSession {
     /// limit. The limit covers a reply as a whole, so part of one may have
     /// come: that is shown. Called early, it does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.held_timeout(now) {
+            return;
+        }
         if self.poll_timeout().is_none_or(|due| now < due) {
             return;
         }
