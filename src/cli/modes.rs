@@ -7,6 +7,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
 
 use crate::proto::client::QuitAfter;
+use crate::proto::probe::Probe;
 use crate::proto::server::VrfyMode;
 use crate::transcript::Format;
 use crate::transport::TlsMode;
@@ -88,6 +89,16 @@ pub fn quit_after() -> OneOf<QuitAfter> {
     one_of(QuitAfter::NAMES, |_| None)
 }
 
+/// `send --probe`.
+pub fn probe() -> OneOf<Probe> {
+    one_of(Probe::NAMES, |p| {
+        Some(match p {
+            Probe::Smuggling => "End-of-data look-alikes (<LF>.<LF>, …) inside DATA",
+            Probe::Relay => "Open-relay addresses at RCPT (percent hack, bang path, …)",
+        })
+    })
+}
+
 /// `--format`, of the transcript (`send`) or of the log (`serve`).
 pub fn format() -> OneOf<Format> {
     one_of(Format::NAMES, |_| None)
@@ -114,6 +125,9 @@ mod tests {
         for (name, q) in QuitAfter::NAMES {
             assert_eq!(parse(&quit_after(), name).ok(), Some(q), "{name}");
             assert_eq!(q.name(), name);
+        }
+        for (name, p) in Probe::NAMES {
+            assert_eq!(parse(&probe(), name).ok(), Some(p), "{name}");
         }
         for (name, f) in Format::NAMES {
             assert_eq!(parse(&format(), name).ok(), Some(f), "{name}");

@@ -100,8 +100,8 @@ impl ClientSession {
             });
         }
         self.info(format!(
-            "probe: nothing more is sent for {}s; an answer now means the server ended \
-             the data inside the last line",
+            "probe: nothing more is sent for {}s; an answer now means the server took \
+             what was just sent for the end of the data",
             wait.as_secs_f64()
         ));
         let seq = last_seq.unwrap_or(self.next_seq);
