@@ -305,6 +305,22 @@ mod tests {
         }
     }
 
+    /// A server that refuses at the look-alike and hangs up before QUIT's
+    /// answer: the session is over, and says so to the transport.
+    #[test]
+    fn a_hang_up_after_an_early_refusal_closes_the_session() {
+        let mut s = at_354(b"mark\n.\n");
+        let _ = s.poll_transmit();
+        s.handle_written(at());
+        s.handle_input(at(), b"521 5.5.2 Error: bare <LF> received\r\n");
+        assert_eq!(s.poll_transmit().unwrap(), b"QUIT\r\n");
+        s.handle_written(at());
+        s.handle_eof();
+        assert!(s.is_closed(), "the transport would read on");
+        assert!(!s.awaiting_reply());
+        assert!(matches!(s.outcome(), Some(Outcome::Refused(_))));
+    }
+
     #[test]
     fn a_hang_up_during_the_wait_is_reported_as_such() {
         let mut s = at_354(b"mark\n.\n");

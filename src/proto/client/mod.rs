@@ -479,6 +479,11 @@ impl ClientSession {
             .any(|p| p.awaited == Awaited::Command(Verb::Quit));
         if quitting || (self.close_requested && self.pending.is_empty()) {
             self.stage = Stage::Closed;
+            // Nothing more can come: the transport must stop reading (a
+            // server that hangs up on QUIT unanswered once made it read
+            // the closed stream forever).
+            self.pending.clear();
+            self.close_requested = true;
             return;
         }
         let lost = self.loss("the server closed the connection");
