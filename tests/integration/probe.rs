@@ -214,7 +214,7 @@ impl Smtp {
     }
 
     /// Greeting, EHLO, then commands until DATA or QUIT; every RCPT taken.
-    fn to_data(&mut self, seen: &mut Seen) -> bool {
+    fn until_data(&mut self, seen: &mut Seen) -> bool {
         self.send("220 lax.example ESMTP\r\n");
         while let Some(l) = self.line() {
             seen.commands.push(l.clone());
@@ -258,7 +258,7 @@ impl Smtp {
 /// Postfix does with `smtpd_forbid_bare_newline = no`.
 fn lax(s: &mut Smtp) -> Seen {
     let mut seen = Seen::default();
-    if s.to_data(&mut seen) {
+    if s.until_data(&mut seen) {
         while let Some(l) = s.line() {
             if l == "." {
                 s.send("250 2.0.0 Ok: queued as LAX\r\n");
@@ -373,7 +373,7 @@ fn the_text_transcript_shows_each_look_alike_byte_for_byte() {
 /// Takes every recipient, and says what it saw.
 fn open_relay(s: &mut Smtp) -> Seen {
     let mut seen = Seen::default();
-    if s.to_data(&mut seen) {
+    if s.until_data(&mut seen) {
         seen.commands.push("DATA was accepted".into());
     }
     seen
@@ -577,7 +577,7 @@ fn postfix_is_no_open_relay() {
 /// content filter): the real end then reads as commands.
 fn lax_and_slow(s: &mut Smtp) -> Seen {
     let mut seen = Seen::default();
-    if s.to_data(&mut seen) {
+    if s.until_data(&mut seen) {
         while let Some(l) = s.line() {
             if l == "." {
                 std::thread::sleep(Duration::from_secs(2));
@@ -594,7 +594,7 @@ fn lax_and_slow(s: &mut Smtp) -> Seen {
 /// `smtpd_forbid_bare_newline = yes` did.
 fn hangs_up_on_bare_lf(s: &mut Smtp) -> Seen {
     let mut seen = Seen::default();
-    if s.to_data(&mut seen) {
+    if s.until_data(&mut seen) {
         let mut buf = Vec::new();
         while let Ok(n) = s.reader.read_until(b'\n', &mut buf) {
             if n == 0 {
