@@ -695,3 +695,36 @@ fn a_hang_up_before_quit_is_answered_ends_send() {
         .code(5);
     server.join().unwrap();
 }
+
+/// With AUTH the built-in server relays for its user: every case is
+/// accepted, and a warning says why that is no open relay.
+#[test]
+fn relay_after_auth_is_accepted_and_said_to_be_so() {
+    let out = bin()
+        .env("PROBE_PASSWORD", "wonderland")
+        .args([
+            "send",
+            "--probe",
+            "relay",
+            "--auth",
+            "PLAIN",
+            "--user",
+            "alice@example.test",
+            "--password-env",
+            "PROBE_PASSWORD",
+            "--timeout",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(
+        text.contains("!! probe relay: the cases are sent after AUTH"),
+        "{text}"
+    );
+    assert!(
+        text.contains("== probe: relay percent hack: vulnerable"),
+        "{text}"
+    );
+}

@@ -179,6 +179,18 @@ async fn relay<W: Write>(
             relay::OUTSIDE
         ),
     );
+    if prepared.plan.auth.is_some() {
+        let _ = writer.write(&Timed {
+            at: start.elapsed(),
+            latency: None,
+            event: Event::Warning(
+                "probe relay: the cases are sent after AUTH; a server may rightly relay for \
+                 its own users, so an accepted case is no open relay then. Leave out --auth \
+                 to test what anyone may do"
+                    .into(),
+            ),
+        });
+    }
     for (i, case) in cases.iter().enumerate() {
         let _ = writer.write_note(
             start.elapsed(),
