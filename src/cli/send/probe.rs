@@ -108,6 +108,7 @@ async fn smuggle<W: Write>(
             ReplyLimits::default(),
             smuggling_plan(plan, &content),
             content,
+            smuggling::END.to_vec(),
             wait,
         );
         let (session, heard) = converse(session, &prepared.connect, writer, start).await;
@@ -140,9 +141,10 @@ fn smuggling_plan(plan: &Plan, content: &[u8]) -> Plan {
     p.vrfy.clear();
     p.quit_after = None;
     p.transfer = Transfer::Data;
-    // What SIZE= announces: the held bytes and the real end's CRLF.
+    // What SIZE= announces: the held bytes and the rest before the real
+    // end's dot.
     let mut sized = content.to_vec();
-    sized.extend_from_slice(b"\r\n");
+    sized.extend_from_slice(&smuggling::END[..smuggling::END.len() - 3]);
     p.content = sized.into();
     p
 }

@@ -40,6 +40,8 @@ pub struct HeldReport {
 #[derive(Debug)]
 pub(super) struct Held {
     bytes: Vec<u8>,
+    /// Sent after a silent wait.
+    end: Vec<u8>,
     wait: Duration,
     /// Set once the bytes are written.
     deadline: Option<Instant>,
@@ -48,16 +50,19 @@ pub(super) struct Held {
 
 impl ClientSession {
     /// A session that runs `plan` but sends `content` after DATA's 354
-    /// exactly as given and holds its end back for `wait`.
+    /// exactly as given and holds `end` (which must close the data with
+    /// `<CR><LF>.<CR><LF>`) back for `wait`.
     pub fn with_held_end(
         limits: ReplyLimits,
         plan: Plan,
         content: Vec<u8>,
+        end: Vec<u8>,
         wait: Duration,
     ) -> Self {
         let mut s = Self::with_plan(limits, plan);
         s.held = Some(Held {
             bytes: content,
+            end,
             wait,
             deadline: None,
             report: HeldReport {
@@ -106,14 +111,6 @@ impl ClientSession {
         ));
         let seq = last_seq.unwrap_or(self.next_seq);
         self.await_reply(seq, Awaited::DataEnd);
-        // The bytes still end in CRLF or not, for the real end to follow.
-        if let Some(h) = self.held.as_mut() {
-            h.bytes = if bytes.ends_with(b"\r\n") {
-                b".\r\n".to_vec()
-            } else {
-                b"\r\n.\r\n".to_vec()
-            };
-        }
         true
     }
 
@@ -144,15 +141,24 @@ impl ClientSession {
             return false;
         };
         h.report.end = HeldEnd::Released;
-        let end = std::mem::take(&mut h.bytes);
+        let end = std::mem::take(&mut h.end);
         let wait = h.wait.as_secs_f64();
         self.info(format!(
             "probe: no answer within {wait}s: the server is still reading the content; \
-             sending the real end <CR><LF>.<CR><LF>"
+             sending the rest (text first, on the same wire line, so that no CR just sent \
+             joins the CRLF after it) and the real end <CR><LF>.<CR><LF>"
         ));
         self.out.extend_from_slice(&end);
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let mut seq = self.next_seq;
+        for line in wire_lines(&end) {
+            seq = self.next_seq;
+            self.next_seq += 1;
+            self.events.push_back(Event::Sent {
+                seq,
+                text: visible(line),
+                revealed: None,
+            });
+        }
         // The awaited reply now answers the real end's dot.
         if let Some(p) = self
             .pending
@@ -162,11 +168,6 @@ impl ClientSession {
             p.seq = seq;
             p.on_wire = false;
         }
-        self.events.push_back(Event::Sent {
-            seq,
-            text: ".".into(),
-            revealed: None,
-        });
         true
     }
 
@@ -212,12 +213,18 @@ mod tests {
     use crate::proto::pair::{self, at};
 
     const WAIT: Duration = Duration::from_millis(500);
+    const END: &[u8] = b"end\r\n.\r\n";
 
     /// A session after DATA's 354, its writes so far taken.
     fn at_354(content: &[u8]) -> ClientSession {
         let plan = pair::plan("a@client.example", &["b@mx.example"], b"unused");
-        let mut s =
-            ClientSession::with_held_end(ReplyLimits::default(), plan, content.to_vec(), WAIT);
+        let mut s = ClientSession::with_held_end(
+            ReplyLimits::default(),
+            plan,
+            content.to_vec(),
+            END.to_vec(),
+            WAIT,
+        );
         s.set_reply_timeout(Duration::from_secs(30));
         for reply in [
             &b"220 mx ESMTP\r\n"[..],
@@ -274,10 +281,7 @@ mod tests {
 
     #[test]
     fn silence_for_the_wait_sends_the_real_end() {
-        for (content, end) in [
-            (&b"x\r\nmark\r.\r"[..], &b"\r\n.\r\n"[..]),
-            (b"x\r\nmark\n.\r\n", b".\r\n"),
-        ] {
+        for content in [&b"x\r\nmark\r.\r"[..], b"x\r\nmark\n.\r\n"] {
             let mut s = at_354(content);
             assert_eq!(s.poll_transmit().unwrap(), content);
             let _ = sent(&mut s);
@@ -287,8 +291,8 @@ mod tests {
             assert!(s.poll_transmit().is_none());
             s.handle_timeout(at() + WAIT);
             assert_eq!(s.held_report().unwrap().end, HeldEnd::Released);
-            assert_eq!(s.poll_transmit().unwrap(), end);
-            assert_eq!(sent(&mut s), ["."]);
+            assert_eq!(s.poll_transmit().unwrap(), END);
+            assert_eq!(sent(&mut s), ["end", "."]);
             s.handle_written(at() + WAIT);
             // The reply deadline runs again from the real end.
             assert_eq!(
@@ -334,8 +338,13 @@ mod tests {
     #[test]
     fn a_refusal_before_data_leaves_the_content_unsent() {
         let plan = pair::plan("a@client.example", &["b@mx.example"], b"unused");
-        let mut s =
-            ClientSession::with_held_end(ReplyLimits::default(), plan, b"x\n.\n".to_vec(), WAIT);
+        let mut s = ClientSession::with_held_end(
+            ReplyLimits::default(),
+            plan,
+            b"x\n.\n".to_vec(),
+            END.to_vec(),
+            WAIT,
+        );
         for reply in [
             &b"220 mx\r\n"[..],
             b"250 mx\r\n",

@@ -57,6 +57,13 @@ pub fn variant(name: &str) -> Option<&'static Variant> {
 /// message sees where the probe's sequence is.
 pub const MARK: &str = "smtp-workbench probe sequence follows:";
 
+/// What goes after a look-alike the server did not answer: text first,
+/// on the same wire line, then the real end. A CRLF straight after a
+/// look-alike that ends in a bare CR would make `<CR><CR><LF>`, and with
+/// it another look-alike (`<CR><LF>.<CR>` would become
+/// `<CR><LF>.<CR><CR><LF>`): the text keeps each case to its own sequence.
+pub const END: &[u8] = b" (smtp-workbench probe: end of the test)\r\n.\r\n";
+
 /// What the message around one look-alike says of itself.
 #[derive(Debug, Clone)]
 pub struct Letter<'a> {
@@ -330,6 +337,32 @@ mod tests {
         };
         let c = held_content(&VARIANTS[3], &evil);
         assert!(!c.windows(5).any(|w| w == b"\r\n.\r\n"));
+    }
+
+    /// After a look-alike, the rest sent makes no other look-alike: every
+    /// sequence ends only within the case's own, or within the real end.
+    #[test]
+    fn the_end_sent_after_a_look_alike_makes_no_other_one() {
+        for v in VARIANTS {
+            let mut wire = MARK.as_bytes().to_vec();
+            wire.extend_from_slice(v.bytes);
+            let own = wire.len();
+            wire.extend_from_slice(END);
+            assert!(wire.ends_with(b"\r\n.\r\n"));
+            let patterns = VARIANTS.iter().map(|w| w.bytes).chain([&b"\r\n.\r\n"[..]]);
+            for p in patterns {
+                for (i, w) in wire.windows(p.len()).enumerate() {
+                    let end = i + p.len();
+                    assert!(
+                        // Inside the case's own sequence, or inside the real end.
+                        w != p || (i >= own - v.bytes.len() && end <= own) || i >= wire.len() - 5,
+                        "{}: {:?} ends at {end}",
+                        v.name,
+                        String::from_utf8_lossy(p)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -428,7 +428,8 @@ fn no_end_of_data_look_alike_ends_the_data() {
                 "{} cut at {cut}: the server answered before the real end",
                 v.name
             );
-            s.handle_input(b"\r\n.\r\nQUIT\r\n", &mut env);
+            s.handle_input(crate::proto::probe::smuggling::END, &mut env);
+            s.handle_input(b"QUIT\r\n", &mut env);
             let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
             let want = if has_bare_lf(v.bytes) {
                 "554 5.6.0 Error: bare LF"
