@@ -249,6 +249,10 @@ impl Smtp {
                 self.send("221 2.0.0 Bye\r\n");
                 return;
             }
+            if l.eq_ignore_ascii_case("NOOP") {
+                self.send("250 2.0.0 Ok\r\n");
+                continue;
+            }
             self.send("502 5.5.2 Error: command not recognized\r\n");
         }
     }

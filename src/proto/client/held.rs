@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::replies::Awaited;
 use super::{ClientSession, Event, Plan};
-use crate::proto::command::Verb;
+use crate::proto::command::{Command, Verb};
 use crate::proto::reply::{Reply, ReplyLimits};
 use crate::proto::visible::visible;
 
@@ -29,8 +29,9 @@ pub enum HeldEnd {
     AnsweredAtEnd(Reply),
 }
 
-/// The held content's fate, and the reply that came after its answer
-/// (QUIT's, normally a 221).
+/// The held content's fate, and the reply that came after its answer:
+/// after an early answer QUIT's (a 221), after the real end's the NOOP's
+/// sent alone before QUIT (a 250).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldReport {
     pub end: HeldEnd,
@@ -42,6 +43,8 @@ pub(super) struct Held {
     bytes: Vec<u8>,
     /// Sent after a silent wait.
     end: Vec<u8>,
+    /// The NOOP after the real end's answer is out.
+    noop_pending: bool,
     wait: Duration,
     /// Set once the bytes are written.
     deadline: Option<Instant>,
@@ -63,6 +66,7 @@ impl ClientSession {
         s.held = Some(Held {
             bytes: content,
             end,
+            noop_pending: false,
             wait,
             deadline: None,
             report: HeldReport {
@@ -179,15 +183,29 @@ impl ClientSession {
         let r = &mut h.report;
         match (&r.end, awaited) {
             (HeldEnd::Waiting, Awaited::DataEnd) => r.end = HeldEnd::AnsweredEarly(reply.clone()),
-            (HeldEnd::Released, Awaited::DataEnd) => r.end = HeldEnd::AnsweredAtEnd(reply.clone()),
-            (
-                HeldEnd::AnsweredEarly(_) | HeldEnd::AnsweredAtEnd(_),
-                Awaited::Command(Verb::Quit),
-            ) if r.later.is_none() => {
+            (HeldEnd::Released, Awaited::DataEnd) => {
+                r.end = HeldEnd::AnsweredAtEnd(reply.clone());
+                // One more command, answered alone before QUIT: a server
+                // that had ended the data earlier and answered late is
+                // one reply behind, and its answer to NOOP is not 250.
+                h.noop_pending = true;
+                self.send(&Command::Noop(None));
+            }
+            (HeldEnd::AnsweredAtEnd(_), Awaited::Command(Verb::Noop)) if h.noop_pending => {
+                h.noop_pending = false;
+                r.later = Some(reply.clone());
+                self.quit();
+            }
+            (HeldEnd::AnsweredEarly(_), Awaited::Command(Verb::Quit)) if r.later.is_none() => {
                 r.later = Some(reply.clone());
             }
             _ => {}
         }
+    }
+
+    /// QUIT waits while the NOOP after the real end is unanswered.
+    pub(super) fn held_defers_quit(&self) -> bool {
+        self.held.as_ref().is_some_and(|h| h.noop_pending)
     }
 }
 
@@ -305,6 +323,18 @@ mod tests {
                 HeldEnd::AnsweredAtEnd(ref r) if r.code.value() == 250
             ));
             assert!(matches!(s.outcome(), Some(Outcome::Completed { .. })));
+            // NOOP alone, then QUIT once it is answered.
+            assert_eq!(s.poll_transmit().unwrap(), b"NOOP\r\n");
+            s.handle_written(at() + WAIT);
+            s.handle_input(at() + WAIT, b"250 2.0.0 Ok\r\n");
+            assert_eq!(
+                s.held_report()
+                    .unwrap()
+                    .later
+                    .as_ref()
+                    .map(|r| r.code.value()),
+                Some(250)
+            );
             assert_eq!(s.poll_transmit().unwrap(), b"QUIT\r\n");
         }
     }

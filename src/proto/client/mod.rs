@@ -716,7 +716,7 @@ impl ClientSession {
 
     /// Says QUIT.
     pub fn quit(&mut self) {
-        if self.stage != Stage::Closed {
+        if self.stage != Stage::Closed && !self.held_defers_quit() {
             self.send(&Command::Quit);
         }
     }

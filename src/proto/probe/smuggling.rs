@@ -231,12 +231,15 @@ fn at_end(
     outcome: Option<&Outcome>,
 ) -> (Verdict, String) {
     let out_of_step = matches!(outcome, Some(Outcome::Protocol(_)))
-        || later.is_some_and(|l| l.code.value() != 221);
+        || !later.is_some_and(|l| l.code.value() == 250);
     if out_of_step {
-        let after = later.map_or_else(
-            || "a reply nothing asked for".to_string(),
-            |l| format!("{} to QUIT", quote(l)),
-        );
+        let after = match later {
+            Some(l) => format!("{} to the NOOP after it", quote(l)),
+            None if matches!(outcome, Some(Outcome::Protocol(_))) => {
+                "a reply nothing asked for".to_string()
+            }
+            None => "no answer to the NOOP after it".to_string(),
+        };
         return (
             Verdict::Inconclusive,
             format!(
@@ -442,17 +445,28 @@ mod tests {
             (
                 report(
                     HeldEnd::AnsweredAtEnd(reply(250, "2.0.0 Ok")),
-                    Some(reply(221, "2.0.0 Bye")),
+                    Some(reply(250, "2.0.0 Ok")),
                 ),
                 Some(&ok),
                 Verdict::Safe,
                 "read it as content",
             ),
             (
+                // Postfix's answer to a command after the data that it
+                // did not expect, taken for the NOOP's.
+                report(
+                    HeldEnd::AnsweredAtEnd(reply(250, "2.0.0 Ok")),
+                    Some(reply(221, "2.7.0 Error: I can break rules, too. Goodbye.")),
+                ),
+                Some(&ok),
+                Verdict::Inconclusive,
+                "more replies than commands",
+            ),
+            (
                 report(HeldEnd::AnsweredAtEnd(reply(250, "2.0.0 Ok")), None),
                 Some(&ok),
-                Verdict::Safe,
-                "read it as content",
+                Verdict::Inconclusive,
+                "no answer to the NOOP",
             ),
             (
                 report(
@@ -460,7 +474,7 @@ mod tests {
                         554,
                         "5.6.0 Error: bare LF line ends in the content",
                     )),
-                    Some(reply(221, "Bye")),
+                    Some(reply(250, "2.0.0 Ok")),
                 ),
                 Some(&refused),
                 Verdict::Safe,
@@ -469,7 +483,7 @@ mod tests {
             (
                 report(
                     HeldEnd::AnsweredAtEnd(reply(550, "5.7.1 content rejected")),
-                    None,
+                    Some(reply(250, "2.0.0 Ok")),
                 ),
                 Some(&refused),
                 Verdict::Safe,
