@@ -231,7 +231,7 @@ fn at_end(
     outcome: Option<&Outcome>,
 ) -> (Verdict, String) {
     let out_of_step = matches!(outcome, Some(Outcome::Protocol(_)))
-        || !later.is_some_and(|l| l.code.value() == 250);
+        || later.is_none_or(|l| l.code.value() != 250);
     if out_of_step {
         let after = match later {
             Some(l) => format!("{} to the NOOP after it", quote(l)),
