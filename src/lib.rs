@@ -5,7 +5,8 @@
 //! ```text
 //! main.rs, cli/   arguments, exit statuses, which face runs: args (clap types),
 //!                 modes (names the flags take), exit, connection, workbench,
-//!                 send/ (prepare, envelope, content, auth, sign, judge, load),
+//!                 send/ (prepare, envelope, content, auth, sign, judge, load,
+//!                 probe),
 //!                 serve, dkim_record
 //!    |
 //! tui/            the terminal loop, the key table (keymap), theme, layout, and
@@ -37,8 +38,9 @@
 //! proto/          SMTP with no I/O and no clock: replies, capabilities,
 //!                 commands, DATA/BDAT, AUTH, visible bytes; client/ (the
 //!                 session, replies, plan, the one driver (run), outcome,
-//!                 content, timer) and server/ (the session, greeting,
-//!                 envelope, content, auth, vrfy, policy); pair (tests only)
+//!                 content, timer, held) and server/ (the session, greeting,
+//!                 envelope, content, auth, vrfy, policy); probe/ (smuggling
+//!                 and relay: cases and verdicts); pair (tests only)
 //! ```
 
 pub mod analysis;

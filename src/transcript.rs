@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::analysis::auth::Verdict;
 use crate::proto::client::Event;
+use crate::proto::probe::Finding;
 use crate::proto::visible::json_safe;
 use crate::transport::Timed;
 
@@ -99,6 +100,18 @@ impl<W: Write> Writer<W> {
         }
     }
 
+    /// One probe case's verdict: text `== probe: smuggling <LF>.<LF>: safe
+    /// — reason`, JSON `{"kind":"probe","probe","case","verdict","reason"}`.
+    pub fn write_probe(&mut self, at: Duration, finding: &Finding) -> io::Result<()> {
+        match self.format {
+            Format::Text => writeln!(self.out, "{} == {}", stamp(at), probe_line(finding)),
+            Format::Json => {
+                let v = json_probe(at, finding);
+                writeln!(self.out, "{}", json_safe(&v.to_string()))
+            }
+        }
+    }
+
     fn write_text(&mut self, entry: &Timed) -> io::Result<()> {
         let t = stamp(entry.at);
         match &entry.event {
@@ -158,6 +171,33 @@ pub fn json_auth(at: Duration, v: &Verdict) -> Value {
         "domain": v.domain,
         "reason": v.reason,
         "text": v.sentence,
+    })
+}
+
+/// The text line of a probe case, after the time stamp; the case names
+/// its control characters (`<LF>`), and the reason's server text was made
+/// visible in `proto::probe`.
+pub fn probe_line(f: &Finding) -> String {
+    format!(
+        "probe: {} {}: {} — {}",
+        f.probe.name(),
+        f.case,
+        f.verdict.name(),
+        f.reason
+    )
+}
+
+/// The JSON object of a probe case (DESIGN.md's contract); `text` is the
+/// text line.
+pub fn json_probe(at: Duration, f: &Finding) -> Value {
+    json!({
+        "t": secs(at),
+        "kind": "probe",
+        "probe": f.probe.name(),
+        "case": f.case,
+        "verdict": f.verdict.name(),
+        "reason": f.reason,
+        "text": probe_line(f),
     })
 }
 
@@ -382,6 +422,32 @@ mod tests {
         assert_eq!(line["domain"], "client.example");
         assert_eq!(line["reason"], "the record's verdict");
         assert_eq!(line["text"], "SPF passes.");
+    }
+
+    #[test]
+    fn a_probe_case_is_one_line_of_text_or_one_json_object() {
+        use crate::proto::probe::{Probe, Verdict};
+        let f = Finding {
+            probe: Probe::Smuggling,
+            case: "<LF>.<LF>".into(),
+            verdict: Verdict::Vulnerable,
+            reason: "the server answered \"250 ok\" right after <LF>.<LF>".into(),
+        };
+        let mut w = Writer::new(Vec::new(), Format::Text, false);
+        w.write_probe(Duration::from_millis(5), &f).unwrap();
+        assert_eq!(
+            String::from_utf8(w.into_inner()).unwrap(),
+            "  0.005 == probe: smuggling <LF>.<LF>: vulnerable — the server answered \"250 ok\" \
+             right after <LF>.<LF>\n"
+        );
+        let mut w = Writer::new(Vec::new(), Format::Json, false);
+        w.write_probe(Duration::ZERO, &f).unwrap();
+        let line: Value = serde_json::from_slice(&w.into_inner()).unwrap();
+        assert_eq!(line["kind"], "probe");
+        assert_eq!(line["probe"], "smuggling");
+        assert_eq!(line["case"], "<LF>.<LF>");
+        assert_eq!(line["verdict"], "vulnerable");
+        assert_eq!(line["reason"], f.reason.as_str());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use super::modes;
 use crate::proto::client::QuitAfter;
 use crate::proto::client::{DropAfter, Protocol};
+use crate::proto::probe::Probe;
 use crate::proto::proxy::Version as ProxyVersion;
 use crate::proto::server::VrfyMode;
 use crate::transcript::Format;
@@ -25,7 +26,8 @@ use crate::transport::TlsMode;
     about = "Step through SMTP sessions by hand: telnet to port 25, done properly.",
     after_help = "Exit status of `send`: 0 accepted (or stopped as --quit-after asked), \
                   2 usage error, 3 connection, TLS, timeout or protocol failure, \
-                  4 a 4xx reply ended it, 5 a 5xx reply ended it."
+                  4 a 4xx reply ended it, 5 a 5xx reply ended it, \
+                  6 a probe (--probe) found the server vulnerable."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -190,9 +192,11 @@ pub struct DkimRecordArgs {
   smtp-workbench send --server 127.0.0.1:2525 --mail-from me@client.test --rcpt alice@example.test\n  \
   smtp-workbench send --server mail.example.test:587 --tls starttls --auth PLAIN --user alice \\\n      \
   --password-env SMTP_PASSWORD --mail-from alice@example.test --rcpt bob@example.test\n  \
-  smtp-workbench send --server mx.example.test --quit-after rcpt --mail-from a@b.test --rcpt c@d.test\n\n\
+  smtp-workbench send --server mx.example.test --quit-after rcpt --mail-from a@b.test --rcpt c@d.test\n  \
+  smtp-workbench send --server mx.example.test --probe smuggling --mail-from me@client.test --rcpt postmaster@example.test\n\n\
 Exit status: 0 accepted (or stopped as --quit-after asked), 2 usage error, 3 connection, TLS,\n\
-timeout or protocol failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it."
+timeout or protocol failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it, 6 a probe\n\
+(--probe) found the server vulnerable."
 )]
 pub struct SendArgs {
     /// The server, HOST[:PORT] (port 25, or 465 with --tls implicit), or
@@ -298,6 +302,17 @@ pub struct SendArgs {
     /// server's world), instead of asking DNS.
     #[arg(long, value_name = "FILE", conflicts_with = "dns")]
     pub zone: Option<PathBuf>,
+
+    // --- probes (issue 12: send --probe) ---
+    /// Probe the server instead of sending one message, each case in a
+    /// connection of its own: smuggling (end-of-data look-alikes inside
+    /// DATA, to the --mail-from/--rcpt envelope) or relay (the classic
+    /// open-relay addresses at RCPT, built on the first --rcpt's domain;
+    /// never DATA). Exit status 6 when a case finds the server vulnerable.
+    #[arg(long, value_parser = modes::probe(), value_name = "NAME", conflicts_with_all = [
+        "count", "concurrency", "quit_after", "bdat", "vrfy", "data"
+    ])]
+    pub probe: Option<Probe>,
 }
 
 #[derive(Debug, Args)]

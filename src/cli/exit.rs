@@ -1,6 +1,7 @@
 //! Exit statuses, in one place (the contract in the README): 0 accepted or
 //! stopped as asked, 2 usage error, 3 connection, TLS, timeout or protocol
-//! failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it.
+//! failure, 4 a 4xx reply ended it, 5 a 5xx reply ended it, 6 a probe
+//! (`--probe`) found the server vulnerable.
 
 use crate::proto::client::{ClientSession, Outcome};
 
@@ -9,6 +10,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_CONNECTION: u8 = 3;
 pub const EXIT_TRANSIENT: u8 = 4;
 pub const EXIT_PERMANENT: u8 = 5;
+/// A probe (`send --probe`) found the server vulnerable in at least one case.
+pub const EXIT_VULNERABLE: u8 = 6;
 
 /// A usage problem found after clap: exit status 2 with this message.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ use clap::error::ErrorKind;
 
 use crate::proto::client::QuitAfter;
 use crate::proto::client::{DropAfter, Protocol};
+use crate::proto::probe::Probe;
 use crate::proto::proxy::Version as ProxyVersion;
 use crate::proto::server::VrfyMode;
 use crate::transcript::Format;
@@ -105,6 +106,16 @@ pub fn protocol() -> OneOf<Protocol> {
     })
 }
 
+/// `send --probe`.
+pub fn probe() -> OneOf<Probe> {
+    one_of(Probe::NAMES, |p| {
+        Some(match p {
+            Probe::Smuggling => "End-of-data look-alikes (<LF>.<LF>, …) inside DATA",
+            Probe::Relay => "Open-relay addresses at RCPT (percent hack, bang path, …)",
+        })
+    })
+}
+
 /// `--proxy`.
 pub fn proxy() -> OneOf<ProxyVersion> {
     one_of(ProxyVersion::NAMES, |v| {
@@ -146,6 +157,9 @@ mod tests {
         for (name, q) in QuitAfter::NAMES {
             assert_eq!(parse(&quit_after(), name).ok(), Some(q), "{name}");
             assert_eq!(q.name(), name);
+        }
+        for (name, p) in Probe::NAMES {
+            assert_eq!(parse(&probe(), name).ok(), Some(p), "{name}");
         }
         for (name, f) in Format::NAMES {
             assert_eq!(parse(&format(), name).ok(), Some(f), "{name}");

@@ -10,6 +10,7 @@ pub mod command;
 pub mod data;
 #[cfg(test)]
 pub(crate) mod pair;
+pub mod probe;
 pub mod proxy;
 pub mod reply;
 pub mod server;

@@ -10,6 +10,7 @@ mod dns;
 mod fake;
 mod hostile;
 mod peers;
+mod probe;
 mod pty;
 mod pty_hostile;
 mod serve;

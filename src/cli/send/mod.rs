@@ -7,6 +7,7 @@ mod envelope;
 mod judge;
 mod load;
 mod prepare;
+mod probe;
 mod sign;
 
 use std::io::Write;
@@ -64,6 +65,9 @@ async fn run<W: Write>(args: &SendArgs, mut prepared: Prepared, writer: &mut Wri
     };
     for note in &prepared.notes {
         let _ = writer.write_note(Duration::ZERO, note);
+    }
+    if let Some(p) = args.probe {
+        return probe::run(p, &prepared, writer).await;
     }
     if args.count > 1 || args.concurrency > 1 {
         let tally = load::run(

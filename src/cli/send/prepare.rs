@@ -30,8 +30,14 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
     }
     let mut notes = Vec::new();
     let envelope = envelope::envelope(args, builtin, &mut notes)?;
-    let content = content::content(args, &envelope, &mut notes)?;
-    let content = sign::sign(args, content, &mut notes)?;
+    let mut composed = Vec::new();
+    let content = content::content(args, &envelope, &mut composed)?;
+    let content = sign::sign(args, content, &mut composed)?;
+    // A probe sends messages of its own: what composing this one filled in
+    // would mislead.
+    if args.probe.is_none() {
+        notes.append(&mut composed);
+    }
     let auth = auth::auth(args)?;
     let ehlo = args.conn.ehlo(&mut notes)?;
     let plan = Plan {
@@ -53,7 +59,10 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
         pipelining: !args.no_pipelining,
         quit_after: args.quit_after,
     };
-    let judged = judge::plan(args, &plan, builtin, connect.timeout, &mut notes)?;
+    let judged = match args.probe {
+        Some(_) => None,
+        None => judge::plan(args, &plan, builtin, connect.timeout, &mut notes)?,
+    };
     let transports = args.conn.transports(false)?;
     if args.quit_after.is_some() && transports.drop_after.is_some() {
         return Err(usage(
@@ -63,6 +72,11 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
     if args.count > 1 && transports != TransportSetup::default() {
         return Err(usage(
             "--count runs plain SMTP sessions: leave out --protocol lmtp, --xclient and --drop-after",
+        ));
+    }
+    if args.probe.is_some() && (args.count > 1 || transports != TransportSetup::default()) {
+        return Err(usage(
+            "--probe runs its own plain SMTP sessions, one per case: leave out --count, --protocol lmtp, --xclient and --drop-after",
         ));
     }
     Ok(Prepared {

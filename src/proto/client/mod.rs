@@ -19,6 +19,7 @@
 //! `content`.
 
 mod content;
+mod held;
 mod outcome;
 mod plan;
 mod replies;
@@ -45,6 +46,7 @@ use super::reply::{Deviation, ReplyError, ReplyLimits, ReplyParser};
 use super::visible::visible;
 pub use content::CONTENT_LINES_SHOWN;
 use content::{show_content, Hidden};
+pub use held::{HeldEnd, HeldReport};
 pub use outcome::Outcome;
 use plan::Driver;
 pub use plan::{Plan, QuitAfter, Transfer};
@@ -172,6 +174,8 @@ pub struct ClientSession {
     transmitted: u64,
     /// LMTP, XCLIENT, a PROXY header, `--drop-after` (`transports`).
     tx: Transports,
+    /// The smuggling probe's content, its end held back (`held`).
+    held: Option<held::Held>,
 }
 
 impl ClientSession {
@@ -210,6 +214,7 @@ impl ClientSession {
             deviations_told: Vec::new(),
             transmitted: 0,
             tx: Transports::default(),
+            held: None,
         }
     }
 
@@ -261,7 +266,10 @@ impl ClientSession {
         if self.pending.is_empty() || self.close_requested || self.stage == Stage::Closed {
             return None;
         }
-        self.timer.deadline()
+        match (self.timer.deadline(), self.held_deadline()) {
+            (Some(reply), Some(held)) => Some(reply.min(held)),
+            (reply, held) => reply.or(held),
+        }
     }
 
     /// The session wants the connection closed (after QUIT, or to abort).
@@ -463,6 +471,7 @@ impl ClientSession {
     /// its replies begins.
     pub fn handle_written(&mut self, now: Instant) {
         self.timer.restart(now);
+        self.held_written(now);
     }
 
     /// The owner is too far behind to take more events and reading stops
@@ -503,6 +512,11 @@ impl ClientSession {
             .any(|p| p.awaited == Awaited::Command(Verb::Quit));
         if quitting || (self.close_requested && self.pending.is_empty()) {
             self.stage = Stage::Closed;
+            // Nothing more can come: the transport must stop reading (a
+            // server that hangs up on QUIT unanswered once made it read
+            // the closed stream forever).
+            self.pending.clear();
+            self.close_requested = true;
             return;
         }
         let lost = self.loss("the server closed the connection");
@@ -557,6 +571,9 @@ impl ClientSession {
     /// limit. The limit covers a reply as a whole, so part of one may have
     /// come: that is shown. Called early, it does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.held_timeout(now) {
+            return;
+        }
         if self.poll_timeout().is_none_or(|due| now < due) {
             return;
         }
@@ -745,7 +762,7 @@ impl ClientSession {
 
     /// Says QUIT.
     pub fn quit(&mut self) {
-        if self.stage != Stage::Closed {
+        if self.stage != Stage::Closed && !self.held_defers_quit() {
             self.send(&Command::Quit);
         }
     }

@@ -182,6 +182,7 @@ impl ClientSession {
     }
 
     pub(super) fn plan_on_reply(&mut self, awaited: Awaited, reply: &Reply) {
+        self.held_on_reply(awaited, reply);
         let code = reply.code.value();
         let ok = code < 300;
         if self.outcome.is_some() {
@@ -231,7 +232,7 @@ impl ClientSession {
             }
             Awaited::Command(Verb::Rcpt) => self.plan_on_rcpt(reply),
             Awaited::Command(Verb::Data) if code == 354 => {
-                if self.checkpoint_data() {
+                if self.checkpoint_data() || self.send_held() {
                     return;
                 }
                 let content = self

@@ -108,11 +108,12 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// True when the server takes mail for `address`'s domain.
+    /// True when the server takes mail for `address`'s domain, the domain
+    /// it routes to ([`routes_to`]): `user%elsewhere@local` is not local.
     pub fn is_local(&self, address: &str) -> bool {
-        match address.rsplit_once('@') {
+        match routes_to(address) {
             None => true,
-            Some((_, domain)) => self
+            Some(domain) => self
                 .local_domains
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(domain)),
@@ -141,6 +142,35 @@ impl Policy {
     }
 }
 
+/// The domain mail for `address` goes to; None for a bare local part.
+/// A local part that routes on by the old conventions routes to the domain
+/// inside it, as Postfix reads such addresses (its `allow_percent_hack`
+/// and `swap_bangpath`, and an `@` in a quoted local part) before its relay
+/// check: `user%other@here`, `other!user@here` and `"user@other"@here` all
+/// go to `other`. Taking them as local is the classic open relay.
+pub fn routes_to(address: &str) -> Option<&str> {
+    // A quoted local part alone: what is inside the quotes.
+    let address = match address.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+        Some(inner) if !inner.contains('"') => inner,
+        _ => address,
+    };
+    let (local, domain) = match address.rsplit_once('@') {
+        Some((l, d)) => (l, Some(d)),
+        None => (address, None),
+    };
+    let local = local.trim_matches('"');
+    if local.contains('@') {
+        return routes_to(local);
+    }
+    if let Some((_, d)) = local.rsplit_once('%') {
+        return Some(d);
+    }
+    if let Some((d, _)) = local.split_once('!') {
+        return Some(d);
+    }
+    domain
+}
+
 /// What the session needs from the world.
 pub trait ServerEnv {
     /// The policy now; it may change between calls.
@@ -151,4 +181,44 @@ pub trait ServerEnv {
     fn chance(&mut self) -> f64;
     /// A unique token for queue ids and CRAM-MD5 challenges.
     fn unique(&mut self) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The open-relay probe's addresses route outside; plain ones do not.
+    #[test]
+    fn an_address_routes_to_the_domain_its_local_part_names() {
+        let table = [
+            ("alice@example.test", Some("example.test")),
+            ("alice", None),
+            (
+                "relay-probe%outside.example@example.test",
+                Some("outside.example"),
+            ),
+            ("a%b%outside.example@example.test", Some("outside.example")),
+            (
+                "outside.example!relay-probe@example.test",
+                Some("outside.example"),
+            ),
+            (
+                "\"relay-probe@outside.example\"@example.test",
+                Some("outside.example"),
+            ),
+            (
+                "relay-probe@outside.example@example.test",
+                Some("outside.example"),
+            ),
+            ("\"relay-probe@outside.example\"", Some("outside.example")),
+            ("relay-probe%outside.example", Some("outside.example")),
+        ];
+        for (address, want) in table {
+            assert_eq!(routes_to(address), want, "{address}");
+        }
+        let p = Policy::default();
+        assert!(p.is_local("alice@EXAMPLE.test"));
+        assert!(!p.is_local("relay-probe%outside.example@example.test"));
+        assert!(p.is_local("alice%localhost@example.test"));
+    }
 }

@@ -474,3 +474,91 @@ fn an_lmtp_server_refuses_ehlo_and_refuses_bad_content_once_per_recipient() {
     assert_eq!(out.matches("\r\n").count(), 2, "{out}");
     assert!(out.lines().all(|l| l.starts_with('5')), "{out}");
 }
+
+// ----------------------------------------------------- SMTP smuggling
+
+/// Whether a look-alike holds a LF without a CR before it.
+fn has_bare_lf(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || bytes[i - 1] != b'\r'))
+}
+
+/// Every end-of-data look-alike of the smuggling probe, inside DATA and
+/// split at every byte: none ends the data (no reply before the real
+/// `<CRLF>.<CRLF>`); then one reply, a refusal naming bare LF where the
+/// look-alike holds one (RFC 5321, section 2.3.8; Postfix's
+/// `smtpd_forbid_bare_newline = reject`), else the message accepted with
+/// the bare CRs kept as content.
+#[test]
+fn no_end_of_data_look_alike_ends_the_data() {
+    use crate::proto::probe::smuggling::{held_content, Letter, VARIANTS};
+    let letter = Letter {
+        from: "a@b.example",
+        to: "alice@example.test",
+        date: "Fri, 4 Dec 2026 20:00:00 +0000",
+        message_id: "1@b.example",
+    };
+    for v in VARIANTS {
+        let content = held_content(&v, &letter);
+        for cut in 0..=content.len() {
+            let mut env = TestEnv::default();
+            let mut s = in_data(&mut env);
+            s.handle_input(&content[..cut], &mut env);
+            s.handle_input(&content[cut..], &mut env);
+            assert!(
+                s.poll_transmit().is_none(),
+                "{} cut at {cut}: the server answered before the real end",
+                v.name
+            );
+            s.handle_input(crate::proto::probe::smuggling::END, &mut env);
+            s.handle_input(b"QUIT\r\n", &mut env);
+            let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
+            let want = if has_bare_lf(v.bytes) {
+                "554 5.6.0 Error: bare LF"
+            } else {
+                "250 2.0.0 Ok"
+            };
+            assert!(out.starts_with(want), "{} cut at {cut}: {out}", v.name);
+            assert!(
+                out.ends_with("221 2.0.0 Bye\r\n") || out.contains("\r\n221 "),
+                "{out}"
+            );
+        }
+    }
+}
+
+/// BDAT counts its bytes, so a look-alike cannot end it early; the
+/// same bare-LF check applies to the whole message.
+#[test]
+fn a_look_alike_in_bdat_is_content() {
+    use crate::proto::probe::smuggling::VARIANTS;
+    for v in VARIANTS {
+        let mut env = TestEnv::default();
+        let mut s = ServerSession::new(config());
+        for line in [
+            "EHLO c",
+            "MAIL FROM:<a@b.example>",
+            "RCPT TO:<alice@example.test>",
+        ] {
+            s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
+        }
+        let _ = s.poll_transmit();
+        let mut body = b"Subject: p\r\n\r\nmark".to_vec();
+        body.extend_from_slice(v.bytes);
+        body.extend_from_slice(b"\r\n");
+        s.handle_input(format!("BDAT {} LAST\r\n", body.len()).as_bytes(), &mut env);
+        for b in &body {
+            assert!(s.poll_transmit().is_none(), "{}", v.name);
+            s.handle_input(std::slice::from_ref(b), &mut env);
+        }
+        let out = String::from_utf8(s.poll_transmit().unwrap()).unwrap();
+        let want = if has_bare_lf(v.bytes) {
+            "554 5.6.0"
+        } else {
+            "250 2.0.0"
+        };
+        assert!(out.starts_with(want), "{}: {out}", v.name);
+    }
+}
