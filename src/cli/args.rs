@@ -330,4 +330,11 @@ pub struct ServeArgs {
     /// Authentication-Results (the bare server, for benchmarks).
     #[arg(long, conflicts_with_all = ["dns", "zone"])]
     pub no_auth_results: bool,
+    // --- classroom and demos (issue 13): the server's rules ---
+    /// Rules asked at each stage (TOML `[[rule]]`s: `when` with stage,
+    /// client, user, sender, rcpt, nth, size_over; then reply, delay_ms,
+    /// hangup, bounce, rate). The first that matches fires; the log says
+    /// which. A bad file exits 2 naming the line.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
 }
