@@ -119,6 +119,8 @@ pub enum Effect {
     Copy(String),
     /// Give the built-in server this policy.
     SetPolicy(Box<crate::proto::server::Policy>),
+    /// Give the built-in server these rules (a lesson's; none is none).
+    SetRules(Box<crate::server::Rules>),
     /// Save the transcript: `json` picks the form.
     Save {
         json: bool,

@@ -157,6 +157,8 @@ struct Runner {
     clipboard: Option<arboard::Clipboard>,
     /// A policy for the built-in server before it has started.
     policy: Option<crate::proto::server::Policy>,
+    /// Rules for the built-in server before it has started (a lesson's).
+    rules: Option<crate::server::Rules>,
     /// The demo DNS world, read on first use.
     demo_zone: Option<Arc<Zone>>,
 }
@@ -176,6 +178,7 @@ async fn event_loop(options: Options) -> io::Result<()> {
         builtin: None,
         clipboard: None,
         policy: None,
+        rules: None,
         demo_zone: None,
     };
     let mut events = EventStream::new();
@@ -317,6 +320,10 @@ impl Runner {
             Effect::SetPolicy(p) => match &self.builtin {
                 Some(demo) => demo.handle.shared.set_policy(*p),
                 None => self.policy = Some(*p),
+            },
+            Effect::SetRules(r) => match &self.builtin {
+                Some(demo) => demo.handle.shared.set_rules(*r),
+                None => self.rules = Some(*r),
             },
             Effect::Control { id, control } => match self.sessions.get(&id) {
                 Some(s) if s.send(control).is_ok() => {}
@@ -489,6 +496,9 @@ impl Runner {
             let demo = Demo::start(self.policy.take().unwrap_or_default(), log)
                 .await
                 .map_err(|e| format!("the built-in server did not start: {e}"))?;
+            if let Some(rules) = self.rules.take() {
+                demo.handle.shared.set_rules(rules);
+            }
             self.builtin = Some(demo);
         }
         self.builtin
