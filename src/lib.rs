@@ -19,7 +19,8 @@
 //!    |
 //! server/         tokio: the built-in server: listener, connection, env,
 //!                 TLS, store, Maildir, judge (authentication of what it
-//!                 accepts), bounce (RFC 3464 reports), report, demo
+//!                 accepts), bounce (RFC 3464 reports), rules/ (`--rules`:
+//!                 load and check, decide with the time passed in), report, demo
 //! transcript.rs   the transcript's text and JSON forms
 //!    |
 //! transport/      tokio: a client session over TCP/TLS: target, connect,
@@ -36,7 +37,9 @@
 //!                 commands, DATA/BDAT, AUTH, visible bytes; client/ (the
 //!                 session, replies, plan, the one driver (run), outcome,
 //!                 content, timer) and server/ (the session, greeting,
-//!                 envelope, content, auth, vrfy, policy); pair (tests only)
+//!                 envelope, content, auth, vrfy, policy, checkpoint and
+//!                 ruled: where rules are asked and what they make it do);
+//!                 pair (tests only)
 //! ```
 
 pub mod analysis;
