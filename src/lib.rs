@@ -21,7 +21,8 @@
 //!                 TLS, store, Maildir, judge (authentication of what it
 //!                 accepts), bounce (RFC 3464 reports), rules/ (`--rules`:
 //!                 load and check, decide with the time passed in), report, demo
-//! transcript.rs   the transcript's text and JSON forms
+//! transcript.rs   the transcript's text and JSON forms; asciicast.rs, the
+//!                 text as an asciicast v2 recording
 //!    |
 //! transport/      tokio: a client session over TCP/TLS: target, connect,
 //!                 stream (plain or TLS, shared with server/), pump, clock, tls;
@@ -44,6 +45,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod asciicast;
 pub mod cli;
 pub mod message;
 pub mod proto;

@@ -230,6 +230,11 @@ pub struct SendArgs {
     /// server's world), instead of asking DNS.
     #[arg(long, value_name = "FILE", conflicts_with = "dns")]
     pub zone: Option<PathBuf>,
+    // --- classroom and demos (issue 13): recording to share ---
+    /// Also write the text transcript to FILE as an asciicast v2
+    /// recording with the real timings (`asciinema play FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub cast: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod cast;
 mod cli;
 mod corpus;
 mod dns;
