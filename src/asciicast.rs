@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::proto::visible::{json_safe, visible};
+use crate::transcript::{Format, Writer};
+use crate::transport::Timed;
 
 /// Bytes of text recorded at most; past it the cast says so and stops.
 pub const MAX_CAST_BYTES: usize = 16 * 1024 * 1024;
@@ -75,6 +77,24 @@ impl Cast {
             writeln!(out, "{}", json_safe(&event.to_string()))?;
         }
         out.flush()
+    }
+}
+
+impl Cast {
+    /// The text transcript of `events` (as `send` prints it, secrets
+    /// masked unless `reveal`), each line at its event's time: what the
+    /// workbench's "Save transcript (asciicast)" writes.
+    pub fn of_events(events: impl IntoIterator<Item = Timed>, reveal: bool) -> Self {
+        let mut cast = Self::new();
+        for e in events {
+            let mut w = Writer::new(Vec::new(), Format::Text, reveal);
+            let _ = w.write(&e);
+            let text = w.into_inner();
+            for line in String::from_utf8_lossy(&text).lines() {
+                cast.line(e.at, line);
+            }
+        }
+        cast
     }
 }
 
@@ -217,6 +237,36 @@ mod tests {
         }
         let r = Recorder::new(Vec::new(), false);
         assert!(r.finish().is_none());
+    }
+
+    #[test]
+    fn events_become_lines_at_their_times_with_secrets_masked() {
+        use crate::proto::client::Event;
+        let at = |ms: u64, event: Event| Timed {
+            at: Duration::from_millis(ms),
+            latency: None,
+            event,
+        };
+        let events = vec![
+            at(5, Event::Info("connected".into())),
+            at(
+                1250,
+                Event::Sent {
+                    text: "AUTH PLAIN ********".into(),
+                    revealed: Some("AUTH PLAIN c2VjcmV0".into()),
+                    seq: 1,
+                },
+            ),
+        ];
+        let cast = Cast::of_events(events.clone(), false);
+        assert_eq!(cast.events.len(), 2);
+        assert_eq!(cast.events[0].0, 0.005);
+        assert_eq!(
+            cast.events[1],
+            (1.25, "  1.250 -> AUTH PLAIN ********\r\n".into())
+        );
+        let revealed = Cast::of_events(events, true);
+        assert!(revealed.events[1].1.contains("c2VjcmV0"));
     }
 
     #[test]

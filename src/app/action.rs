@@ -125,6 +125,8 @@ pub enum Effect {
     Save {
         json: bool,
     },
+    /// Save the transcript as an asciicast v2 recording (as `send --cast`).
+    SaveCast,
     /// Sign `message` with the demo key for `domain` (the clock gives `t=`)
     /// and answer with `Action::Signed`.
     Sign {

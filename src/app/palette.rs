@@ -45,6 +45,7 @@ pub enum ItemKind {
     CopyMessage,
     SaveText,
     SaveJson,
+    SaveCast,
     EnvelopeFromHeaders,
     HeadersFromEnvelope,
     /// Sign the composed message with the demo DKIM key.
@@ -342,6 +343,11 @@ fn tools(state: &AppState, v: &mut Vec<Item>) {
         "Save transcript (JSON)".into(),
         "one JSON object per line, as send --format json",
         ItemKind::SaveJson,
+    ));
+    v.push(item(
+        "Save transcript (asciicast)".into(),
+        "a recording for asciinema play, as send --cast",
+        ItemKind::SaveCast,
     ));
     v.push(item(
         if state.transcript.reveal {

@@ -393,6 +393,7 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
         )),
         ItemKind::SaveText => fx.push(Effect::Save { json: false }),
         ItemKind::SaveJson => fx.push(Effect::Save { json: true }),
+        ItemKind::SaveCast => fx.push(Effect::SaveCast),
         ItemKind::EnvelopeFromHeaders => {
             state.notice = Some(state.envelope.set_from_headers(&state.message));
         }

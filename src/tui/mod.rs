@@ -362,6 +362,22 @@ impl Runner {
                 };
                 let _ = self.tx.send(Action::Notice(notice));
             }
+            Effect::SaveCast => {
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
+                // Times are from the transcript's start: it began about
+                // as long before now as its last line's time.
+                let last = state.transcript.lines.events().last();
+                let started = now.saturating_sub(last.map_or(0, |e| e.at.as_secs()));
+                let name = format!("smtp-workbench-{now}.cast");
+                let notice = match std::fs::write(&name, state.transcript.export_cast(started)) {
+                    Ok(()) => format!("saved the transcript to {name} (asciinema play {name})"),
+                    Err(e) => format!("could not save {name}: {e}"),
+                };
+                let _ = self.tx.send(Action::Notice(notice));
+            }
         }
         false
     }

@@ -178,3 +178,43 @@ fn asciinema_cat_plays_the_cast_back() {
     let played = String::from_utf8(cat.stdout).unwrap().replace("\r\n", "\n");
     assert_eq!(played, String::from_utf8(out.stdout).unwrap());
 }
+
+/// The workbench's "Save transcript (asciicast)", typed in a pty: the file
+/// it names holds the session's lines, at their times, ready to play.
+#[test]
+fn the_workbench_saves_the_transcript_as_a_cast() {
+    use crate::pty::{quit, Pty, ENTER};
+    let mut pty = Pty::spawn(&["--ehlo", "client.example.test"]);
+    pty.wait_for("220 demo.example.test");
+    pty.keys(ENTER);
+    pty.wait_for("250 CHUNKING");
+    pty.keys("asciicast");
+    pty.wait_for("Save transcript (asciicast)");
+    pty.keys(ENTER);
+    pty.wait_for("saved the transcript to smtp-workbench-");
+    let screen = pty.screen();
+    let name = screen
+        .split("saved the transcript to ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert!(name.ends_with(".cast"), "{screen}");
+    quit(&mut pty, true);
+    let path = std::env::temp_dir().join(&name);
+    let (header, events) = read_cast(&path);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(header["version"], 2);
+    let played: String = events.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(
+        played.contains("<- 220 demo.example.test ESMTP"),
+        "{played}"
+    );
+    assert!(
+        played.contains("-> EHLO client.example.test\r\n"),
+        "{played}"
+    );
+    assert!(played.contains("<- 250 CHUNKING"), "{played}");
+    assert!(events.windows(2).all(|w| w[0].0 <= w[1].0));
+    assert!(!played.contains('\x1b'));
+}
