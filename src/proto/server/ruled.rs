@@ -11,23 +11,22 @@ use super::checkpoint::{Checkpoint, Hangup, Ruling, Stage};
 use super::{ServerEnv, ServerEvent, ServerSession};
 
 impl ServerSession {
-    /// The rules at `connect`, with the greeting already queued.
+    /// The rules at `connect`: the greeting (after a rule's pause), a
+    /// rule's own, or nothing.
     pub(super) fn connect_rules(&mut self, env: &mut dyn ServerEnv) {
         let Some(r) = env.rule(&Checkpoint::new(Stage::Connect)) else {
             return;
         };
-        // The rule's answer (or silence) replaces the greeting.
-        let greeting = std::mem::take(&mut self.out);
+        // `new` queued the greeting; the rule decides what goes instead.
+        self.out.clear();
         self.events.clear();
-        if !self.heed(&r) {
-            self.out = greeting;
-            self.events.push_back(ServerEvent::Reply(
-                String::from_utf8_lossy(self.out.strip_suffix(b"\r\n").unwrap_or(&self.out))
-                    .into_owned(),
-            ));
+        if self.heed(&r) {
+            if r.reply.as_deref().is_some_and(|t| t.starts_with("554")) && !self.is_closed() {
+                self.no_service = true;
+            }
+        } else {
+            self.greet();
             self.heed_after(&r, 0);
-        } else if r.reply.as_deref().is_some_and(|t| t.starts_with("554")) && !self.is_closed() {
-            self.no_service = true;
         }
     }
 

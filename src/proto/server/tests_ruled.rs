@@ -208,6 +208,18 @@ fn a_554_greeting_leaves_only_quit() {
 }
 
 #[test]
+fn a_delay_at_connect_holds_the_greeting() {
+    let mut env = RuledEnv::new(Stage::Connect, |r| r.delay_ms = 700);
+    let mut s = ServerSession::open(config(), &mut env);
+    assert!(matches!(s.poll_event(), Some(ServerEvent::Rule(_))));
+    assert!(matches!(s.poll_event(), Some(ServerEvent::Reply(g)) if g.starts_with("220 ")));
+    assert!(
+        talk(&mut s, &mut env, &[]).starts_with("[pause 700]220 demo.example.test"),
+        "the greeting comes after the pause"
+    );
+}
+
+#[test]
 fn a_hangup_at_connect_says_nothing() {
     let mut env = RuledEnv::new(Stage::Connect, |r| r.hangup = Some(Hangup::BeforeReply));
     let mut s = ServerSession::open(config(), &mut env);

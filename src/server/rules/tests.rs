@@ -252,3 +252,45 @@ fn the_classroom_example_loads() {
     assert!(r.rules.len() >= 4);
     assert!(r.rules.iter().all(|r| r.name.is_some()));
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of rule files, right and wrong, to shuffle together.
+    const PIECES: &[&str] = &[
+        "[[rule]]\n",
+        "when = { stage = \"rcpt\" }\n",
+        "when = { stage = \"dot\", size_over = 5 }\n",
+        "when = { client = \"10.0.0.0/8\", nth = 2 }\n",
+        "when = { sender = \"*@x\", rcpt = \"[\" }\n",
+        "reply = \"452 4.2.2 Mailbox full\"\n",
+        "reply = \"2\"\n",
+        "reply = \"421 é\"\n",
+        "hangup = \"after-reply\"\n",
+        "bounce = true\n",
+        "delay_ms = 99999999999\n",
+        "rate = { max = 1, per_seconds = 1 }\n",
+        "rate = { max = -1 }\n",
+        "name = \"n\"\n",
+        "[rule.when]\nstage = \"mail\"\n",
+        "\n",
+        "# comment\n",
+        "= \"\n",
+    ];
+
+    proptest! {
+        #[test]
+        fn any_mix_loads_or_names_a_line_inside_the_file(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..12),
+            junk in "\\PC{0,8}",
+        ) {
+            let mut text: String = picks.iter().map(|&i| PIECES[i]).collect();
+            text.push_str(&junk);
+            match Rules::parse("p.toml", &text) {
+                Ok(r) => prop_assert!(r.rules.iter().all(|r| r.line >= 1)),
+                Err(e) => prop_assert!(e.line >= 1 && e.line <= text.lines().count().max(1) + 1, "{}", e),
+            }
+        }
+    }
+}
