@@ -462,3 +462,31 @@ fn a_bounce_rule_writes_a_multipart_report_to_the_envelope_sender() {
         "alice was delivered: {status}"
     );
 }
+
+/// The classroom's slow EHLO for the student at 127.0.0.3, by order of
+/// events: while that EHLO waits, a client from 127.0.0.1 runs a whole
+/// session with smtplib; only then does the slow one get its 250.
+#[test]
+fn smtplib_the_classroom_slow_ehlo_for_one_address() {
+    let serve = Serve::start(&["--rules", &classroom(), "--no-auth-results"]);
+    let said = python(
+        serve.addr,
+        r#"
+import os, select, smtplib, socket
+port = int(os.environ["PORT"])
+slow = socket.create_connection(("127.0.0.1", port), timeout=15, source_address=("127.0.0.3", 0))
+f = slow.makefile("rb")
+print(f.readline().decode().split(" ")[0])
+slow.sendall(b"EHLO slow.example\r\n")
+with smtplib.SMTP("127.0.0.1", port, timeout=15) as s:
+    print("fast", s.ehlo("fast.example")[0], s.noop()[0])
+ready, _, _ = select.select([slow], [], [], 0)
+print("slow has its reply already:", bool(ready))
+print("slow", f.readline().decode().strip())
+"#,
+    );
+    assert_eq!(
+        said,
+        "220\nfast 250 250\nslow has its reply already: False\nslow 250-demo.example.test\n"
+    );
+}

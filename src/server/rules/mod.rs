@@ -111,8 +111,9 @@ const MAX_CLIENTS: usize = 10_000;
 pub struct RuleState {
     /// Times each client reached each stage (None: any stage).
     counts: HashMap<(IpAddr, Option<Stage>), u64>,
-    /// The times a rate rule (by index) matched each client, in its window.
-    windows: HashMap<(usize, IpAddr), VecDeque<Instant>>,
+    /// The times a rate rule (by index) matched each client, in its
+    /// window (whose length is kept with it, to forget it when it is over).
+    windows: HashMap<(usize, IpAddr), (Duration, VecDeque<Instant>)>,
 }
 
 impl RuleState {
@@ -132,13 +133,18 @@ impl RuleState {
     /// match counts in its window.
     fn over(&mut self, index: usize, rate: &Rate, client: IpAddr, now: Instant) -> bool {
         if self.windows.len() > MAX_CLIENTS {
-            self.windows
-                .retain(|_, w| w.back().is_some_and(|t| now.duration_since(*t) < rate.per));
+            self.windows.retain(|_, (per, w)| {
+                w.back()
+                    .is_some_and(|t| now.saturating_duration_since(*t) < *per)
+            });
         }
-        let window = self.windows.entry((index, client)).or_default();
+        let (_, window) = self
+            .windows
+            .entry((index, client))
+            .or_insert_with(|| (rate.per, VecDeque::new()));
         while window
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= rate.per)
+            .is_some_and(|t| now.saturating_duration_since(*t) >= rate.per)
         {
             window.pop_front();
         }

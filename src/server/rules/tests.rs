@@ -217,6 +217,22 @@ fn a_rate_fires_past_its_max_in_the_window_and_opens_again() {
 }
 
 #[test]
+fn rate_windows_are_forgotten_once_over_so_memory_stays_bounded() {
+    let r =
+        rules("[[rule]]\nwhen = { stage = \"connect\" }\nrate = { max = 1, per_seconds = 10 }\n");
+    let mut s = RuleState::default();
+    let t0 = Instant::now();
+    for i in 0..(MAX_CLIENTS as u32 + 5) {
+        let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        let _ = r.decide(&at(Stage::Connect), client, t0, &mut s);
+    }
+    assert!(s.windows.len() > MAX_CLIENTS);
+    // Later than every window: the next match forgets them all.
+    let _ = r.decide(&at(Stage::Connect), A, t0 + Duration::from_secs(11), &mut s);
+    assert_eq!(s.windows.len(), 1);
+}
+
+#[test]
 fn a_rate_without_a_reply_closes_with_421() {
     let r =
         rules("[[rule]]\nwhen = { stage = \"connect\" }\nrate = { max = 1, per_seconds = 5 }\n");
