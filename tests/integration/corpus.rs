@@ -13,6 +13,8 @@ mod data_decoder;
 mod data_roundtrip;
 #[path = "../../fuzz/checks/reply_parser.rs"]
 mod reply_parser;
+#[path = "../../fuzz/checks/rules_file.rs"]
+mod rules_file;
 #[path = "../../fuzz/checks/server_session.rs"]
 mod server_session;
 
@@ -61,4 +63,9 @@ fn server_session_corpus() {
 #[test]
 fn analysis_corpus() {
     replay("analysis", analysis::check);
+}
+
+#[test]
+fn rules_file_corpus() {
+    replay("rules_file", rules_file::check);
 }
