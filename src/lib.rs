@@ -20,8 +20,10 @@
 //!    |
 //! server/         tokio: the built-in server: listener, connection, env,
 //!                 TLS, store, Maildir, judge (authentication of what it
-//!                 accepts), bounce (RFC 3464 reports), report, demo
-//! transcript.rs   the transcript's text and JSON forms
+//!                 accepts), bounce (RFC 3464 reports), rules/ (`--rules`:
+//!                 load and check, decide with the time passed in), report, demo
+//! transcript.rs   the transcript's text and JSON forms; asciicast.rs, the
+//!                 text as an asciicast v2 recording
 //!    |
 //! transport/      tokio: a client session over TCP/TLS: target, connect,
 //!                 stream (plain or TLS, shared with server/), pump, clock;
@@ -39,12 +41,15 @@
 //!                 commands, DATA/BDAT, AUTH, visible bytes; client/ (the
 //!                 session, replies, plan, the one driver (run), outcome,
 //!                 content, timer, held) and server/ (the session, greeting,
-//!                 envelope, content, auth, vrfy, policy); probe/ (smuggling
-//!                 and relay: cases and verdicts); pair (tests only)
+//!                 envelope, content, auth, vrfy, policy, checkpoint and
+//!                 ruled: where rules are asked and what they make it do);
+//!                 probe/ (smuggling and relay: cases and verdicts); pair
+//!                 (tests only)
 //! ```
 
 pub mod analysis;
 pub mod app;
+pub mod asciicast;
 pub mod cli;
 pub mod message;
 pub mod proto;

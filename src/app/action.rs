@@ -123,12 +123,16 @@ pub enum Effect {
     Copy(String),
     /// Give the built-in server this policy.
     SetPolicy(Box<crate::proto::server::Policy>),
+    /// Give the built-in server these rules (a lesson's; none is none).
+    SetRules(Box<crate::server::Rules>),
     /// Save the transcript: `json` picks the form.
     Save {
         json: bool,
     },
     /// Save the server's certificates (PEM) to a file.
     SaveChain(String),
+    /// Save the transcript as an asciicast v2 recording (as `send --cast`).
+    SaveCast,
     /// Sign `message` with the demo key for `domain` (the clock gives `t=`)
     /// and answer with `Action::Signed`.
     Sign {

@@ -1,5 +1,6 @@
 //! Lessons: guided scenarios kept as TOML (the built-in ones in
-//! `assets/lessons/`). A lesson sets the built-in server's policy, fills in
+//! `assets/lessons/`). A lesson sets the built-in server's policy and
+//! rules (`[[rule]]`, as `serve --rules` reads them), fills in
 //! the envelope and the message, and checks each step from the transcript.
 
 use serde::Deserialize;
@@ -8,6 +9,7 @@ use std::sync::OnceLock;
 
 use crate::app::transcript::Said;
 use crate::proto::server::{Policy, VrfyMode};
+use crate::server::Rules;
 
 /// What a step waits for: a line the client sent (by its start) and/or a
 /// reply code — to that line when both are given.
@@ -72,6 +74,22 @@ pub struct Lesson {
     pub message: Option<MessageSpec>,
     #[serde(rename = "step")]
     pub steps: Vec<Step>,
+    /// The built-in server's `[[rule]]`s, as `serve --rules` takes them
+    /// (read by `Rules::parse_within`, which names the line of an error).
+    #[serde(default, rename = "rule")]
+    rule_tables: RuleTables,
+    #[serde(skip)]
+    pub rules: Rules,
+}
+
+/// The `[[rule]]` tables, let through here and read into [`Rules`] after.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct RuleTables;
+
+impl<'de> Deserialize<'de> for RuleTables {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| RuleTables)
+    }
 }
 
 /// A lesson file that cannot be used, with the line at fault.
@@ -86,7 +104,7 @@ pub struct LessonError {
 impl Lesson {
     /// Parses a lesson; `name` is for the error message.
     pub fn parse(name: &str, text: &str) -> Result<Self, LessonError> {
-        let lesson: Lesson = toml::from_str(text).map_err(|e| {
+        let mut lesson: Lesson = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
@@ -96,6 +114,11 @@ impl Lesson {
                 line,
                 message: e.message().to_string(),
             }
+        })?;
+        lesson.rules = Rules::parse_within(name, text).map_err(|e| LessonError {
+            name: name.to_string(),
+            line: e.line,
+            message: e.message,
         })?;
         if lesson.steps.is_empty() {
             return Err(LessonError {
@@ -299,6 +322,22 @@ mod tests {
         assert!(e.rcpts.iter().any(|r| p.bounces(r)));
         let from = &l.message.as_ref().unwrap().headers[0];
         assert!(from.starts_with("From:") && !from.contains(&e.mail_from));
+    }
+
+    #[test]
+    fn a_lesson_carries_rules_and_a_bad_one_names_its_line() {
+        let lesson = |reply: &str| {
+            format!("title = \"x\"\nsummary = \"y\"\n[[step]]\nsay = \"z\"\nexpect = {{ reply = 452 }}\n\n[[rule]]\nname = \"full\"\nwhen = {{ stage = \"rcpt\", rcpt = \"bob@*\" }}\nreply = \"{reply}\"\n")
+        };
+        let l = Lesson::parse("ok.toml", &lesson("452 4.2.2 Mailbox full")).unwrap();
+        assert_eq!(l.rules.rules.len(), 1);
+        assert_eq!(l.rules.rules[0].name.as_deref(), Some("full"));
+        let e = Lesson::parse("bad.toml", &lesson("250 fine")).unwrap_err();
+        assert_eq!(e.line, 10, "{e}");
+        assert!(e.message.contains("does not fit stage \"rcpt\""), "{e}");
+        assert!(builtin_lessons()
+            .iter()
+            .all(|(_, l)| l.rules.rules.len() < 100));
     }
 
     fn sent(seq: u64, text: &str) -> Said<'_> {

@@ -62,6 +62,7 @@ pub(super) fn start(state: &mut AppState, l: Lesson, fx: &mut Vec<Effect>) {
         state.message.body = field(&m.body);
     }
     fx.push(Effect::SetPolicy(Box::new(l.policy())));
+    fx.push(Effect::SetRules(Box::new(l.rules.clone())));
     state.notice = Some(format!("lesson: {}", l.title));
     state.lesson = Some(LessonRun {
         lesson: l,
@@ -116,7 +117,11 @@ mod tests {
             matches!(&fx[0], Effect::SetPolicy(p) if p.greylist_secs == Some(10)),
             "{fx:?}"
         );
-        assert!(matches!(&fx[1], Effect::Connect { .. }), "{fx:?}");
+        assert!(
+            matches!(&fx[1], Effect::SetRules(r) if r.is_empty()),
+            "{fx:?}"
+        );
+        assert!(matches!(&fx[2], Effect::Connect { .. }), "{fx:?}");
         assert_eq!(s.lesson.as_ref().unwrap().step, 0);
         let reply = |answers: u64, code: u16| Event::Reply {
             answers: Some(answers),

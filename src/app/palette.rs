@@ -47,6 +47,7 @@ pub enum ItemKind {
     SaveJson,
     /// Save the server's certificates of the last handshake (PEM).
     SaveChain,
+    SaveCast,
     EnvelopeFromHeaders,
     HeadersFromEnvelope,
     /// Sign the composed message with the demo DKIM key.
@@ -368,6 +369,11 @@ fn tools(state: &AppState, v: &mut Vec<Item>) {
             ItemKind::SaveChain,
         ));
     }
+    v.push(item(
+        "Save transcript (asciicast)".into(),
+        "a recording for asciinema play, as send --cast",
+        ItemKind::SaveCast,
+    ));
     v.push(item(
         if state.transcript.reveal {
             "Mask secrets"

@@ -422,6 +422,7 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
                 fx.push(Effect::SaveChain(pem.clone()));
             }
         }
+        ItemKind::SaveCast => fx.push(Effect::SaveCast),
         ItemKind::EnvelopeFromHeaders => {
             state.notice = Some(state.envelope.set_from_headers(&state.message));
         }

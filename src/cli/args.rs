@@ -313,6 +313,11 @@ pub struct SendArgs {
         "count", "concurrency", "quit_after", "bdat", "vrfy", "data"
     ])]
     pub probe: Option<Probe>,
+    // --- classroom and demos (issue 13): recording to share ---
+    /// Also write the text transcript to FILE as an asciicast v2
+    /// recording with the real timings (`asciinema play FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub cast: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -418,4 +423,11 @@ pub struct ServeArgs {
     /// recipient after the content; a --bounce recipient is refused there).
     #[arg(long, value_parser = modes::protocol(), default_value = "smtp")]
     pub protocol: Protocol,
+    // --- classroom and demos (issue 13): the server's rules ---
+    /// Rules asked at each stage (TOML `[[rule]]`s: `when` with stage,
+    /// client, user, sender, rcpt, nth, size_over; then reply, delay_ms,
+    /// hangup, bounce, rate). The first that matches fires; the log says
+    /// which. A bad file exits 2 naming the line.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
 }

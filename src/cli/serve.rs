@@ -9,7 +9,7 @@ use super::exit::{usage, UsageError, EXIT_CONNECTION, EXIT_OK, EXIT_USAGE};
 use crate::analysis::auth::{DnsSource, Zone};
 use crate::proto::server::Policy;
 use crate::proto::visible::json_safe;
-use crate::server::{self, report, Judge, LogEvent, ServerOptions, StoreLimits};
+use crate::server::{self, report, Judge, LogEvent, Rules, ServerOptions, StoreLimits};
 use crate::transcript::Format;
 
 /// The policy the flags describe.
@@ -141,6 +141,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
     }
     let tls = identity(args).map_err(ServeError::Usage)?;
     let judge = judge(args).map_err(ServeError::Usage)?;
+    let rules = rules(args).map_err(ServeError::Usage)?;
     let options = ServerOptions {
         listen: args.listen,
         hostname: args.hostname.clone(),
@@ -152,6 +153,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
         },
         log_lines: args.verbose || args.format == Format::Json,
         judge: judge.clone(),
+        rules: rules.clone(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -172,6 +174,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
                 tls.as_ref(),
                 &policy,
                 judge.as_ref(),
+                &rules,
             ) {
                 let _ = writeln!(out, "{l}");
             }
@@ -211,6 +214,35 @@ fn identity(args: &ServeArgs) -> Result<Option<server::tls::Identity>, UsageErro
     .map_err(|e| usage(e.to_string()))
 }
 
+/// The rules of `--rules FILE`, checked; none without it.
+fn rules(args: &ServeArgs) -> Result<Rules, UsageError> {
+    let Some(path) = &args.rules else {
+        return Ok(Rules::default());
+    };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("--rules {name}: cannot read it: {e}")))?;
+    Rules::parse(&name, &text).map_err(|e| usage(format!("--rules {e}")))
+}
+
+/// The rules, one line each, for the startup message.
+pub fn describe_rules(rules: &Rules) -> Vec<String> {
+    if rules.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![format!(
+        "rules: {} (the first that matches fires)",
+        rules.rules.len()
+    )];
+    out.extend(
+        rules
+            .rules
+            .iter()
+            .map(|r| format!("  {}: {}: {}", r.label(), r.describe_when(), r.describe())),
+    );
+    out
+}
+
 /// What judges each message: the offline demo zone unless `--zone FILE`
 /// or `--dns HOST[:PORT]` says otherwise; nothing with `--no-auth-results`.
 /// The zone is read once, here, and shared by every connection.
@@ -237,6 +269,7 @@ fn intro(
     tls: Option<&server::tls::Identity>,
     policy: &Policy,
     judge: Option<&Judge>,
+    rules: &Rules,
 ) -> Vec<String> {
     let mut intro = vec![format!(
         "smtp-workbench demo server on {addr} as {}",
@@ -257,6 +290,7 @@ fn intro(
         ),
         None => "authentication: not judged (--no-auth-results)".into(),
     });
+    intro.extend(describe_rules(rules));
     if let Some(d) = &args.maildir {
         intro.push(format!(
             "accepted messages are also written to the Maildir {}",

@@ -101,19 +101,23 @@ pub fn diagnostic(rcpt: &str) -> String {
     format!("552 {STATUS} <{rcpt}>: {REASON}")
 }
 
-/// The bounce for a message just accepted, when `policy` fails any of its
-/// recipients; with the notification to store when the sender is local.
+/// The bounce for a message just accepted, when `policy` (or a rule, with
+/// the recipients in `also`) fails any of its recipients; with the notification to store when the sender is local.
 /// `id` names the notification and is asked for only when one is written.
 pub(super) fn bounce(
     policy: &Policy,
+    also: &[String],
     message: &StoredMessage,
     hostname: &str,
     now: SystemTime,
     id: impl FnOnce() -> String,
 ) -> Option<(Bounce, Option<StoredMessage>)> {
     let r = &message.received;
-    let failed: Vec<&(String, Vec<String>)> =
-        r.rcpts.iter().filter(|(a, _)| policy.bounces(a)).collect();
+    let failed: Vec<&(String, Vec<String>)> = r
+        .rcpts
+        .iter()
+        .filter(|(a, _)| policy.bounces(a) || also.contains(a))
+        .collect();
     if failed.is_empty() {
         return None;
     }
@@ -319,9 +323,14 @@ mod tests {
     }
 
     fn run(policy: &Policy, m: &StoredMessage) -> Option<(Bounce, Option<StoredMessage>)> {
-        bounce(policy, m, "demo.example.test", at(1_700_000_060), || {
-            "DSN1".into()
-        })
+        bounce(
+            policy,
+            &[],
+            m,
+            "demo.example.test",
+            at(1_700_000_060),
+            || "DSN1".into(),
+        )
     }
 
     #[test]

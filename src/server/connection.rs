@@ -42,10 +42,12 @@ pub(super) async fn serve(
         log,
         messages: 0,
         memo: Memo::default(),
+        rule_bounce: Vec::new(),
     };
-    let session = conn.open(peer, open, acceptor.is_some());
+    let mut env = Env::new(conn.shared.clone(), id, peer.ip());
+    let session = conn.open(peer, open, acceptor.is_some(), &mut env);
     let stream = conn
-        .pump(session, Stream::Plain(stream), acceptor.as_ref())
+        .pump(session, &mut env, Stream::Plain(stream), acceptor.as_ref())
         .await;
     if let Some(mut stream) = stream {
         stream.shutdown().await;
@@ -85,12 +87,20 @@ struct Connection {
     messages: u64,
     /// SPF and iprev as judged for this connection's earlier messages.
     memo: Memo,
+    /// Recipients of the next message a rule bounces after acceptance.
+    rule_bounce: Vec<String>,
 }
 
 impl Connection {
     /// The session for a new connection: a greeting, or a 421 when `open`
     /// connections are past the policy's limit.
-    fn open(&self, peer: SocketAddr, open: usize, tls_available: bool) -> ServerSession {
+    fn open(
+        &self,
+        peer: SocketAddr,
+        open: usize,
+        tls_available: bool,
+        env: &mut Env,
+    ) -> ServerSession {
         let max = self.shared.policy().max_connections;
         let config = ServerConfig {
             hostname: self.options.hostname.clone(),
@@ -109,7 +119,7 @@ impl Connection {
                 conn: self.id,
                 peer,
             });
-            ServerSession::new(config)
+            ServerSession::open(config, env)
         }
     }
 
@@ -119,10 +129,10 @@ impl Connection {
     async fn pump(
         &mut self,
         mut session: ServerSession,
+        env: &mut Env,
         mut stream: Stream,
         acceptor: Option<&TlsAcceptor>,
     ) -> Option<Stream> {
-        let mut env = Env::new(self.shared.clone(), self.id);
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             // Before the replies go: an accepted message is judged and
@@ -144,24 +154,31 @@ impl Connection {
             }
             match tokio::time::timeout(self.idle_limit(), stream.read(&mut buf)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => break,
-                Ok(Ok(n)) => session.handle_input(&buf[..n], &mut env),
+                Ok(Ok(n)) => session.handle_input(&buf[..n], env),
                 Err(_) => session.handle_idle_timeout(),
             }
         }
         Some(stream)
     }
 
-    /// Writes what the session has to say, after the tarpit's delay; false
-    /// when the client is gone.
+    /// Writes what the session has to say, after the tarpit's delay and
+    /// with the pauses its rules asked for; false when the client is gone.
     async fn write(&self, session: &mut ServerSession, stream: &mut Stream) -> bool {
-        let Some(bytes) = session.poll_transmit() else {
-            return true;
-        };
-        let tarpit = self.shared.policy().tarpit_ms;
-        if tarpit > 0 {
-            tokio::time::sleep(Duration::from_millis(tarpit)).await;
+        loop {
+            if let Some(bytes) = session.poll_transmit() {
+                let tarpit = self.shared.policy().tarpit_ms;
+                if tarpit > 0 {
+                    tokio::time::sleep(Duration::from_millis(tarpit)).await;
+                }
+                if stream.write_all(&bytes).await.is_err() {
+                    return false;
+                }
+            }
+            match session.poll_pause() {
+                Some(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                None => return true,
+            }
         }
-        stream.write_all(&bytes).await.is_ok()
     }
 
     /// How long the client may stay silent, and the TLS handshake take.
@@ -214,6 +231,11 @@ impl Connection {
                     text,
                 }),
                 ServerEvent::StartTls => start_tls = true,
+                ServerEvent::Rule(ruling) => self.send(LogEvent::Rule {
+                    conn: self.id,
+                    ruling,
+                }),
+                ServerEvent::Bounce(rcpts) => self.rule_bounce = rcpts,
                 ServerEvent::Message(m) => self.store(*m).await,
                 ServerEvent::Close => {}
             }
@@ -235,7 +257,8 @@ impl Connection {
             }
             None => None,
         };
-        match store_message(&self.shared, hostname, m, verdicts) {
+        let rule_bounce = std::mem::take(&mut self.rule_bounce);
+        match store_message(&self.shared, hostname, m, verdicts, &rule_bounce) {
             Ok(message) => self.send(LogEvent::Message {
                 conn: self.id,
                 message,
@@ -265,15 +288,21 @@ fn store_message(
     hostname: &str,
     m: ReceivedMessage,
     verdicts: Option<Vec<Verdict>>,
+    rule_bounce: &[String],
 ) -> io::Result<Arc<StoredMessage>> {
     let now = SystemTime::now();
     let mut stored = StoredMessage::new(m, hostname, now);
     if let Some(v) = verdicts {
         stored.judged(hostname, v);
     }
-    let bounced = bounce::bounce(&shared.policy(), &stored, hostname, now, || {
-        shared.queue_id()
-    });
+    let bounced = bounce::bounce(
+        &shared.policy(),
+        rule_bounce,
+        &stored,
+        hostname,
+        now,
+        || shared.queue_id(),
+    );
     let mut notification = None;
     if let Some((b, dsn)) = bounced {
         stored.bounce = Some(b);

@@ -39,6 +39,7 @@ impl Demo {
             store: StoreLimits::default(),
             log_lines: false,
             judge: Some(Judge::demo().map_err(|e| format!("the demo zone: {e}"))?),
+            rules: Default::default(),
         };
         let handle = super::start(options, policy, log)
             .await

@@ -1,23 +1,26 @@
 //! What a session asks of the world ([`ServerEnv`]), answered from the
 //! state the connections share: the policy now, the greylist, a drill's
-//! chance and unique queue ids.
+//! chance, unique queue ids and the rules.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::Shared;
-use crate::proto::server::{Policy, ServerEnv};
+use crate::proto::server::{Checkpoint, Policy, Ruling, ServerEnv};
 
 /// One connection's view of the shared state.
 pub(super) struct Env {
     shared: Arc<Shared>,
+    /// The client's address, for the rules.
+    client: IpAddr,
     rng: u64,
 }
 
 impl Env {
     /// Seeded from the time and the connection's number, so that two
     /// connections drill differently.
-    pub(super) fn new(shared: Arc<Shared>, conn: u64) -> Self {
+    pub(super) fn new(shared: Arc<Shared>, conn: u64, client: IpAddr) -> Self {
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default()
@@ -25,6 +28,7 @@ impl Env {
             ^ conn.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         Self {
             shared,
+            client,
             rng: seed | 1,
         }
     }
@@ -63,5 +67,9 @@ impl ServerEnv for Env {
 
     fn unique(&mut self) -> String {
         self.shared.queue_id()
+    }
+
+    fn rule(&mut self, at: &Checkpoint<'_>) -> Option<Ruling> {
+        self.shared.rule(at, self.client)
     }
 }

@@ -9,7 +9,7 @@
 //! fails after acceptance and its bounce to MAIL FROM in `bounce`, the
 //! log's text and JSON forms in `report`, the certificate in `tls`, what it
 //! judges of each message (SPF, DKIM, DMARC, iprev) and with which DNS in
-//! `judge`, and the demo server the workbench and `send --demo` start in
+//! `judge`, the rules asked at each stage (`serve --rules`) in `rules`, and the demo server the workbench and `send --demo` start in
 //! `demo`.
 
 pub mod bounce;
@@ -18,12 +18,13 @@ pub mod demo;
 mod env;
 pub mod judge;
 pub mod report;
+pub mod rules;
 pub mod store;
 pub mod tls;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -34,9 +35,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::proto::server::Policy;
+use crate::proto::server::{Checkpoint, Policy, Ruling};
 pub use bounce::{Bounce, BounceFate};
 pub use judge::Judge;
+pub use rules::{RuleState, Rules, RulesError};
 pub use store::{Store, StoreLimits, StoredMessage};
 
 /// How to run the server.
@@ -53,6 +55,8 @@ pub struct ServerOptions {
     pub log_lines: bool,
     /// Judges each accepted message before its 250; None judges nothing.
     pub judge: Option<Judge>,
+    /// The rules asked at each stage (`serve --rules`); empty is none.
+    pub rules: Rules,
 }
 
 /// One thing that happened, for `serve`'s output and the TUI.
@@ -89,6 +93,11 @@ pub enum LogEvent {
         conn: u64,
         text: String,
     },
+    /// A rule fired.
+    Rule {
+        conn: u64,
+        ruling: Ruling,
+    },
     Disconnected {
         conn: u64,
         messages: u64,
@@ -100,6 +109,8 @@ pub struct Shared {
     policy: RwLock<Arc<Policy>>,
     pub store: Mutex<Store>,
     greylist: Mutex<HashMap<(String, String, String), Instant>>,
+    rules: RwLock<Arc<Rules>>,
+    rule_state: Mutex<RuleState>,
     connections: AtomicUsize,
     next_conn: AtomicU64,
     next_id: AtomicU64,
@@ -112,6 +123,27 @@ impl Shared {
         if let Ok(mut p) = self.policy.write() {
             *p = Arc::new(policy);
         }
+    }
+
+    /// Changes the rules for every connection from now on; the counters
+    /// and rate windows start again.
+    pub fn set_rules(&self, rules: Rules) {
+        if let Ok(mut r) = self.rules.write() {
+            *r = Arc::new(rules);
+        }
+        if let Ok(mut s) = self.rule_state.lock() {
+            *s = RuleState::default();
+        }
+    }
+
+    /// The first rule that fires at `at` for `client` now, counted.
+    pub(crate) fn rule(&self, at: &Checkpoint<'_>, client: IpAddr) -> Option<Ruling> {
+        let rules = self.rules.read().ok()?.clone();
+        if rules.is_empty() {
+            return None;
+        }
+        let mut state = self.rule_state.lock().ok()?;
+        rules.decide(at, client, Instant::now(), &mut state)
     }
 
     /// A queue id no other message of this server has.
@@ -165,6 +197,8 @@ pub async fn start(
         policy: RwLock::new(Arc::new(policy)),
         store: Mutex::new(Store::new(options.store, options.maildir.clone())?),
         greylist: Mutex::new(HashMap::new()),
+        rules: RwLock::new(Arc::new(options.rules.clone())),
+        rule_state: Mutex::new(RuleState::default()),
         connections: AtomicUsize::new(0),
         next_conn: AtomicU64::new(1),
         next_id: AtomicU64::new(1),

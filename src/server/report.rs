@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::bounce::{self, Bounce, BounceFate};
 use super::{judge, LogEvent};
+use crate::proto::server::Hangup;
 use crate::transcript::json_auth;
 
 /// `HH:MM:SS` in UTC, for log lines.
@@ -44,6 +45,12 @@ pub fn text(event: &LogEvent, now: SystemTime, verbose: bool) -> Option<String> 
         LogEvent::Command { .. } | LogEvent::Reply { .. } => return None,
         LogEvent::Tls { conn, detail } => format!("{t} #{conn} {detail}"),
         LogEvent::Problem { conn, text } => format!("{t} #{conn} !! {text}"),
+        LogEvent::Rule { conn, ruling } => format!(
+            "{t} #{conn} {} fired at {}: {}",
+            ruling.label(),
+            ruling.stage.name(),
+            ruling.why
+        ),
         LogEvent::Disconnected { conn, messages } => {
             format!("{t} #{conn} disconnect ({messages} message(s))")
         }
@@ -122,6 +129,22 @@ pub fn json(event: &LogEvent, now: SystemTime) -> serde_json::Value {
         LogEvent::Problem { conn, text } => {
             json!({"t": t, "event": "problem", "conn": conn, "text": text})
         }
+        LogEvent::Rule { conn, ruling } => json!({
+            "t": t,
+            "event": "rule",
+            "conn": conn,
+            "rule": ruling.index,
+            "name": ruling.name,
+            "stage": ruling.stage.name(),
+            "reply": ruling.reply,
+            "delay_ms": ruling.delay_ms,
+            "hangup": ruling.hangup.map(|h| match h {
+                Hangup::BeforeReply => "before-reply",
+                Hangup::AfterReply => "after-reply",
+            }),
+            "bounce": ruling.bounce,
+            "why": ruling.why,
+        }),
         LogEvent::Disconnected { conn, messages } => {
             json!({"t": t, "event": "disconnect", "conn": conn, "messages": messages})
         }

@@ -165,6 +165,8 @@ struct Runner {
     clipboard: Option<arboard::Clipboard>,
     /// A policy for the built-in server before it has started.
     policy: Option<crate::proto::server::Policy>,
+    /// Rules for the built-in server before it has started (a lesson's).
+    rules: Option<crate::server::Rules>,
     /// The demo DNS world, read on first use.
     demo_zone: Option<Arc<Zone>>,
 }
@@ -184,6 +186,7 @@ async fn event_loop(options: Options) -> io::Result<()> {
         builtin: None,
         clipboard: None,
         policy: None,
+        rules: None,
         demo_zone: None,
     };
     let mut events = EventStream::new();
@@ -366,6 +369,10 @@ impl Runner {
                 Some(demo) => demo.handle.shared.set_policy(*p),
                 None => self.policy = Some(*p),
             },
+            Effect::SetRules(r) => match &self.builtin {
+                Some(demo) => demo.handle.shared.set_rules(*r),
+                None => self.rules = Some(*r),
+            },
             Effect::Control { id, control } => match self.sessions.get(&id) {
                 Some(s) if s.send(control).is_ok() => {}
                 _ => {
@@ -382,10 +389,7 @@ impl Runner {
                     .send(Action::Notice(format!("copied {n} line(s) {how}")));
             }
             Effect::Save { json } => {
-                let stamp = SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs();
+                let stamp = unix_now();
                 let (name, text) = if json {
                     (
                         format!("smtp-workbench-{stamp}.jsonl"),
@@ -397,27 +401,37 @@ impl Runner {
                         state.transcript.export(crate::transcript::Format::Text),
                     )
                 };
-                let notice = match std::fs::write(&name, text) {
-                    Ok(()) => format!("saved the transcript to {name}"),
-                    Err(e) => format!("could not save {name}: {e}"),
-                };
-                let _ = self.tx.send(Action::Notice(notice));
+                let saved = format!("saved the transcript to {name}");
+                self.save(&name, text, saved);
             }
             Effect::SaveChain(pem) => {
-                let stamp = SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs();
-                let name = format!("smtp-workbench-chain-{stamp}.pem");
+                let name = format!("smtp-workbench-chain-{}.pem", unix_now());
                 let n = pem.matches("BEGIN CERTIFICATE").count();
-                let notice = match std::fs::write(&name, pem) {
-                    Ok(()) => format!("saved the server's {n} certificate(s) to {name}"),
-                    Err(e) => format!("could not save {name}: {e}"),
-                };
-                let _ = self.tx.send(Action::Notice(notice));
+                let saved = format!("saved the server's {n} certificate(s) to {name}");
+                self.save(&name, pem, saved);
+            }
+            Effect::SaveCast => {
+                let now = unix_now();
+                // Times are from the transcript's start: it began about
+                // as long before now as its last line's time.
+                let last = state.transcript.lines.events().last();
+                let started = now.saturating_sub(last.map_or(0, |e| e.at.as_secs()));
+                let name = format!("smtp-workbench-{now}.cast");
+                let saved = format!("saved the transcript to {name} (asciinema play {name})");
+                self.save(&name, state.transcript.export_cast(started), saved);
             }
         }
         false
+    }
+
+    /// Writes a save to `name` in the current directory and says on the
+    /// bottom line whether it went (`saved`) or why not.
+    fn save(&self, name: &str, data: impl AsRef<[u8]>, saved: String) {
+        let notice = match std::fs::write(name, data) {
+            Ok(()) => saved,
+            Err(e) => format!("could not save {name}: {e}"),
+        };
+        let _ = self.tx.send(Action::Notice(notice));
     }
 
     /// The system clipboard when there is one; else OSC 52, which most
@@ -561,6 +575,9 @@ impl Runner {
             let demo = Demo::start(policy, log)
                 .await
                 .map_err(|e| format!("the built-in server did not start: {e}"))?;
+            if let Some(rules) = self.rules.take() {
+                demo.handle.shared.set_rules(rules);
+            }
             self.builtin = Some(demo);
         }
         self.builtin
@@ -604,6 +621,14 @@ async fn session_task(
         id,
         msg: SessionMsg::Ended(why),
     });
+}
+
+/// Seconds since the Unix epoch, for the names of saved files.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 #[cfg(test)]

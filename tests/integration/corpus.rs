@@ -17,6 +17,8 @@ mod data_roundtrip;
 mod mta_sts;
 #[path = "../../fuzz/checks/reply_parser.rs"]
 mod reply_parser;
+#[path = "../../fuzz/checks/rules_file.rs"]
+mod rules_file;
 #[path = "../../fuzz/checks/server_session.rs"]
 mod server_session;
 
@@ -75,4 +77,9 @@ fn mta_sts_corpus() {
 #[test]
 fn certificate_corpus() {
     replay("certificate", certificate::check);
+}
+
+#[test]
+fn rules_file_corpus() {
+    replay("rules_file", rules_file::check);
 }

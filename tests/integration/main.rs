@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod cast;
 mod cli;
 mod corpus;
 mod dns;
@@ -13,6 +14,7 @@ mod peers;
 mod probe;
 mod pty;
 mod pty_hostile;
+mod rules;
 mod serve;
 mod support;
 mod tls;

@@ -87,7 +87,7 @@ impl Drop for Serve {
 }
 
 /// Stops `serve` and checks its last words: `n` messages accepted.
-fn stopped_having_accepted(serve: Serve, n: u64) {
+pub fn stopped_having_accepted(serve: Serve, n: u64) {
     let rest = serve.stop();
     let said = format!("{n} message(s) accepted");
     assert!(rest.iter().any(|l| l.contains(&said)), "{rest:?}");

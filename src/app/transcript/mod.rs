@@ -108,6 +108,16 @@ impl TranscriptState {
         String::from_utf8_lossy(&w.into_inner()).into_owned()
     }
 
+    /// The transcript as an asciicast v2 recording started at `timestamp`
+    /// (Unix seconds), each line at its event's time, secrets masked
+    /// unless revealed.
+    pub fn export_cast(&self, timestamp: u64) -> String {
+        let cast = crate::asciicast::Cast::of_events(self.lines.events(), self.reveal);
+        let mut out = Vec::new();
+        let _ = cast.write_to(&mut out, timestamp, "smtp-workbench");
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     /// What Copy takes: the selected line, or the whole transcript as text.
     pub fn copy_text(&self) -> String {
         match self.selected_line() {

@@ -2,6 +2,7 @@
 //! transcript on stdout (or, with `--count`, the load mode's summary).
 
 mod auth;
+mod cast;
 mod content;
 mod envelope;
 mod judge;
@@ -19,6 +20,7 @@ use super::exit::{exit_status, EXIT_CONNECTION, EXIT_USAGE};
 use super::serve::describe_policy;
 use crate::analysis::compare::{EnvelopeSide, HeaderSide};
 use crate::analysis::{self, Level};
+use crate::asciicast::Recorder;
 use crate::proto::client::{ClientSession, Event, Outcome, Plan};
 use crate::proto::reply::ReplyLimits;
 use crate::proto::server::Policy;
@@ -46,9 +48,24 @@ pub fn send(args: &SendArgs) -> u8 {
             return EXIT_CONNECTION;
         }
     };
+    let cast = match cast::open(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("smtp-workbench send: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let stdout = std::io::stdout();
-    let mut writer = Writer::new(stdout.lock(), args.format, args.reveal_secrets);
-    runtime.block_on(run(args, prepared, &mut writer))
+    let out = Recorder::new(stdout.lock(), cast.is_some());
+    let mut writer = Writer::new(out, args.format, args.reveal_secrets);
+    let exit = runtime.block_on(run(args, prepared, &mut writer));
+    match cast::finish(args, cast, writer.into_inner()) {
+        Ok(()) => exit,
+        Err(e) => {
+            eprintln!("smtp-workbench send: {e}");
+            EXIT_USAGE
+        }
+    }
 }
 
 async fn run<W: Write>(args: &SendArgs, mut prepared: Prepared, writer: &mut Writer<W>) -> u8 {

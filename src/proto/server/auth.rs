@@ -114,20 +114,27 @@ impl ServerSession {
         let ok = policy
             .password_of(user)
             .is_some_and(|p| cram_md5_digest(p.as_bytes(), challenge.as_bytes()) == digest);
-        self.auth_result(user, ok);
+        self.auth_result(user, ok, env);
     }
 
     fn auth_check(&mut self, user: &str, pass: &str, env: &mut dyn ServerEnv) {
         let ok = env.policy().password_of(user) == Some(pass);
-        self.auth_result(user, ok);
+        self.auth_result(user, ok, env);
     }
 
-    fn auth_result(&mut self, user: &str, ok: bool) {
+    fn auth_result(&mut self, user: &str, ok: bool, env: &mut dyn ServerEnv) {
+        let ruling = self.auth_rules(user, env);
+        if ruling.as_ref().is_some_and(|r| self.heed(r)) {
+            return;
+        }
         if ok {
             self.auth = Some(user.to_string());
             self.reply("235 2.7.0 Authentication successful");
         } else {
             self.error("535 5.7.8 Error: authentication failed");
+        }
+        if let Some(r) = ruling {
+            self.heed_after(&r, usize::MAX);
         }
     }
 }

@@ -26,6 +26,11 @@ pub(super) struct Content {
 }
 
 impl Content {
+    /// Every byte received so far, kept or not.
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// Counts a chunk and keeps what fits under `max` bytes.
     fn take(&mut self, chunk: &[u8], max: u64) {
         let mut rest = chunk;
@@ -135,6 +140,15 @@ impl ServerSession {
     }
 
     fn finish_message(&mut self, env: &mut dyn ServerEnv) {
+        let ruling = self.dot_rules(env);
+        if let Some(r) = &ruling {
+            if self.heed(r) {
+                return self.reset_transaction();
+            }
+            if r.bounce {
+                self.rule_bounce = self.rcpts.iter().map(|(a, _)| a.clone()).collect();
+            }
+        }
         let policy = env.policy();
         match self.content.refusal(policy.max_size, policy.allow_bare_lf) {
             Some(e) if policy.lmtp => self.lmtp_refuse_all(&e),
@@ -154,6 +168,10 @@ impl ServerSession {
                     rcpts: std::mem::take(&mut self.rcpts),
                     content: std::mem::take(&mut self.content.kept),
                 };
+                if !self.rule_bounce.is_empty() {
+                    let failed = std::mem::take(&mut self.rule_bounce);
+                    self.events.push_back(ServerEvent::Bounce(failed));
+                }
                 self.events
                     .push_back(ServerEvent::Message(Box::new(message)));
                 let t = format!("250 2.0.0 Ok: queued as {id}");
@@ -161,5 +179,8 @@ impl ServerSession {
             }
         }
         self.reset_transaction();
+        if let Some(r) = ruling {
+            self.heed_after(&r, usize::MAX);
+        }
     }
 }

@@ -13,16 +13,22 @@
 //! the greeting, EHLO and STARTTLS in `greeting`, MAIL and RCPT in
 //! `envelope`, DATA and BDAT with the checks on the content in `content`,
 //! AUTH in `auth`, VRFY, EXPN and HELP in `vrfy`; the policy and what the
-//! session asks of the world in `policy`.
+//! session asks of the world in `policy`; where the server's rules are
+//! asked and what a rule that fired makes the session do in `checkpoint`
+//! and `ruled`.
 
 mod auth;
+mod checkpoint;
 mod content;
 mod envelope;
 mod greeting;
 mod lmtp;
 mod policy;
+mod ruled;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ruled;
 mod vrfy;
 
 use std::borrow::Cow;
@@ -33,6 +39,7 @@ use smtp_proto::{Error as ParseError, Request};
 use super::data::DataDecoder;
 use super::visible::visible;
 use auth::mask_auth;
+pub use checkpoint::{Checkpoint, Hangup, Ruling, Stage};
 use content::Content;
 pub use policy::{Policy, ServerEnv, UnknownVrfyMode, VrfyMode};
 
@@ -82,6 +89,11 @@ pub enum ServerEvent {
     /// The transport must run the TLS handshake now, after writing the 220.
     StartTls,
     Message(Box<ReceivedMessage>),
+    /// A server rule fired (before the reply it changes, if any).
+    Rule(Ruling),
+    /// Recipients of the next `Message` that a rule (`bounce = true`) fails
+    /// after acceptance: the server bounces them to the envelope sender.
+    Bounce(Vec<String>),
     /// The session is over: close after writing what is queued.
     Close,
 }
@@ -130,7 +142,15 @@ pub struct ServerSession {
     /// A BDAT refused up front: its bytes are read, then this is the reply.
     pending_bdat_error: Option<String>,
     errors: u32,
+    /// What to write now.
     out: Vec<u8>,
+    /// What to write after a rule's pause: (milliseconds, bytes), in order.
+    later: VecDeque<(u64, Vec<u8>)>,
+    /// A rule refused the connection with 554 at the greeting: only QUIT
+    /// is served (RFC 5321, section 3.1).
+    no_service: bool,
+    /// Recipients of this transaction that a rule bounces after acceptance.
+    rule_bounce: Vec<String>,
     events: VecDeque<ServerEvent>,
 }
 
@@ -152,9 +172,20 @@ impl ServerSession {
             pending_bdat_error: None,
             errors: 0,
             out: Vec::new(),
+            later: VecDeque::new(),
+            no_service: false,
+            rule_bounce: Vec::new(),
             events: VecDeque::new(),
         };
         s.greet();
+        s
+    }
+
+    /// A session that has just accepted a connection, with the server's
+    /// rules asked at `connect`: the greeting, a rule's own, or nothing.
+    pub fn open(config: ServerConfig, env: &mut dyn ServerEnv) -> Self {
+        let mut s = Self::new(config);
+        s.connect_rules(env);
         s
     }
 
@@ -168,9 +199,22 @@ impl ServerSession {
         s
     }
 
+    /// The bytes to write now. When it gives none, ask [`Self::poll_pause`].
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         (!self.out.is_empty()).then(|| std::mem::take(&mut self.out))
+    }
+
+    /// Once `poll_transmit` is drained: the milliseconds a rule asks to
+    /// wait before the next bytes (which `poll_transmit` then gives).
+    #[must_use]
+    pub fn poll_pause(&mut self) -> Option<u64> {
+        if !self.out.is_empty() {
+            return None;
+        }
+        let (ms, bytes) = self.later.pop_front()?;
+        self.out = bytes;
+        Some(ms)
     }
 
     #[must_use]
@@ -258,9 +302,13 @@ impl ServerSession {
     }
 
     fn reply(&mut self, text: &str) {
+        let out = match self.later.back_mut() {
+            Some((_, bytes)) => bytes,
+            None => &mut self.out,
+        };
         for line in text.split('\n') {
-            self.out.extend_from_slice(line.as_bytes());
-            self.out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
         self.events.push_back(ServerEvent::Reply(text.to_string()));
     }
@@ -285,6 +333,7 @@ impl ServerSession {
         self.rcpts.clear();
         self.content = Content::default();
         self.bdat_used = false;
+        self.rule_bounce.clear();
     }
 
     fn on_line(&mut self, raw: &[u8], overflow: bool, env: &mut dyn ServerEnv) {
@@ -335,6 +384,21 @@ impl ServerSession {
     }
 
     fn on_request(&mut self, request: Request<Cow<'_, str>>, env: &mut dyn ServerEnv) {
+        if self.no_service {
+            return self.without_service(&request);
+        }
+        let ruling = self.ask_rules(&request, env);
+        if ruling.as_ref().is_some_and(|r| self.heed(r)) {
+            return;
+        }
+        let rcpts_before = self.rcpts.len();
+        self.serve_request(request, env);
+        if let Some(r) = ruling {
+            self.heed_after(&r, rcpts_before);
+        }
+    }
+
+    fn serve_request(&mut self, request: Request<Cow<'_, str>>, env: &mut dyn ServerEnv) {
         let policy = env.policy();
         match request {
             Request::Ehlo { .. } | Request::Helo { .. } if policy.lmtp => self.lmtp_wants_lhlo(),

@@ -1,9 +1,12 @@
 //! The server's behaviour, changeable while it runs ([`Policy`], with the
 //! VRFY mode as one named type), and what a session asks of the world
 //! ([`ServerEnv`]): the policy now, greylisting memory, chance and unique
-//! tokens, so that the session itself keeps no clock and no randomness.
+//! tokens and the rules, so that the session itself keeps no clock and no
+//! randomness.
 
 use std::sync::Arc;
+
+use super::checkpoint::{Checkpoint, Ruling};
 
 /// How VRFY is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -181,6 +184,12 @@ pub trait ServerEnv {
     fn chance(&mut self) -> f64;
     /// A unique token for queue ids and CRAM-MD5 challenges.
     fn unique(&mut self) -> String;
+    /// The server's rules at `at`: what the first that matches says, if
+    /// one fires. Without rules, none.
+    fn rule(&mut self, at: &Checkpoint<'_>) -> Option<Ruling> {
+        let _ = at;
+        None
+    }
 }
 
 #[cfg(test)]
