@@ -5,6 +5,7 @@
 
 mod auth;
 mod cli;
+mod conventions;
 mod corpus;
 mod dns;
 mod fake;
