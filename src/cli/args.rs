@@ -224,8 +224,9 @@ pub struct SendArgs {
     /// Show AUTH secrets in the transcript instead of masking them.
     #[arg(long)]
     pub reveal_secrets: bool,
-    /// Send the message this many times (a load mode: one summary line with
-    /// messages per second and the final replies counted, no transcript).
+    /// Send the message this many times (a load mode: no transcript; a
+    /// progress bar on a terminal, then a summary: messages per second,
+    /// latency percentiles, the runs counted by reply code and failure).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub count: usize,
     /// With --count: sessions at once.

@@ -10,6 +10,7 @@ mod corpus;
 mod dns;
 mod fake;
 mod hostile;
+mod load;
 mod peers;
 mod pty;
 mod pty_hostile;

@@ -22,6 +22,12 @@ pub struct Pty {
 
 impl Pty {
     pub fn spawn(args: &[&str]) -> Self {
+        Self::spawn_program(env!("CARGO_BIN_EXE_smtp-workbench"), args)
+    }
+
+    /// Another program in the terminal (a shell that pipes the binary's
+    /// output, for example).
+    pub fn spawn_program(program: &str, args: &[&str]) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -30,7 +36,7 @@ impl Pty {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_smtp-workbench"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
