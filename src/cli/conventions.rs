@@ -65,6 +65,9 @@ pub fn completion_script(shell: Shell) -> Vec<u8> {
     }
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut out);
+    if shell == Shell::Zsh {
+        out = zsh_first_word(&String::from_utf8_lossy(&out)).into_bytes();
+    }
     if shell == Shell::Bash {
         // With a hyphen in the program's name, the loop that finds the
         // subcommand spells its state `smtp__workbench__subcmd__send` and the
@@ -73,6 +76,29 @@ pub fn completion_script(shell: Shell) -> Vec<u8> {
         let script = String::from_utf8_lossy(&out)
             .replace(&BIN.replace('-', "__subcmd__"), &BIN.replace('-', "__"));
         out = script.into_bytes();
+    }
+    out
+}
+
+/// The workbench's SERVER comes where a command would, and clap_complete's
+/// zsh script takes the first word for SERVER and looks for the command in
+/// the second: after `send` only the workbench's own flags completed. Here
+/// the first word is one spec that offers the commands and host names, and
+/// the command is looked for in it.
+fn zsh_first_word(script: &str) -> String {
+    let commands = format!("\":: :_{BIN}_commands\" \\");
+    let mut out = String::with_capacity(script.len());
+    for line in script.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("'::server -- ") {
+            continue;
+        }
+        if trimmed == commands {
+            out.push_str(&format!("\":: :{{_{BIN}_commands; _hosts}}\" \\"));
+        } else {
+            out.push_str(&line.replace("$line[2]", "$line[1]"));
+        }
+        out.push('\n');
     }
     out
 }
@@ -372,6 +398,20 @@ mod tests {
         assert!(
             script.contains(":HOST[\\:PORT]:_hosts"),
             "the escape itself"
+        );
+    }
+
+    /// The first word is a command or the workbench's server, and the
+    /// command is looked for there (not in the second word).
+    #[test]
+    fn zsh_looks_for_the_command_in_the_first_word() {
+        let script = String::from_utf8(completion_script(Shell::Zsh)).unwrap();
+        assert!(!script.contains("'::server -- "), "{script}");
+        assert!(!script.contains("$line[2]"), "{script}");
+        assert!(script.contains("case $line[1] in"), "{script}");
+        assert!(
+            script.contains("\":: :{_smtp-workbench_commands; _hosts}\" \\"),
+            "{script}"
         );
     }
 
