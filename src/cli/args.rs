@@ -110,7 +110,7 @@ pub enum Command {
     /// powershell.
     #[command(after_help = "Install (then open a new shell):\n  \
   bash: smtp-workbench completions bash > ~/.local/share/bash-completion/completions/smtp-workbench\n  \
-  zsh:  smtp-workbench completions zsh > ~/.zfunc/_smtp-workbench   # with fpath+=(~/.zfunc) before compinit\n  \
+  zsh:  smtp-workbench completions zsh > ~/.zfunc/_smtp-workbench   # ~/.zfunc in $fpath\n  \
   fish: smtp-workbench completions fish > ~/.config/fish/completions/smtp-workbench.fish")]
     Completions(CompletionsArgs),
     /// Print the manual page (roff), for `man -l -` or a man directory.
