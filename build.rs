@@ -1,5 +1,6 @@
 //! Stamps the version `--version` prints with the git commit the binary is
-//! built from (`src/cli/build_version.rs`), and gives the man page its date.
+//! built from (`src/cli/build_version.rs`), and gives the man page its date
+//! (the commit's, else `SOURCE_DATE_EPOCH`'s, else none).
 //! `SMTP_WORKBENCH_COMMIT` set at build time names the commit instead, for a
 //! build from a tarball whose commit is known.
 
@@ -32,7 +33,16 @@ fn main() {
         (None, Some(s)) => build_version::version_line(&version, Some(&s.commit), s.dirty),
         (None, None) => build_version::version_line(&version, None, false),
     };
-    let date = stamp.map(|s| s.date).unwrap_or_default();
+    // The commit's date; else SOURCE_DATE_EPOCH's (reproducible builds).
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let date = stamp
+        .map(|s| s.date)
+        .filter(|d| !d.is_empty())
+        .or_else(|| {
+            let epoch = std::env::var("SOURCE_DATE_EPOCH").ok()?;
+            build_version::epoch_date(&epoch)
+        })
+        .unwrap_or_default();
     println!("cargo:rustc-env=SMTP_WORKBENCH_VERSION={line}");
     println!("cargo:rustc-env=SMTP_WORKBENCH_DATE={date}");
 }

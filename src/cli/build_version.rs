@@ -75,6 +75,24 @@ pub fn version_line(version: &str, commit: Option<&str>, dirty: bool) -> String 
     }
 }
 
+/// The date (YYYY-MM-DD, UTC) of a `SOURCE_DATE_EPOCH` (seconds since
+/// 1970), the reproducible-builds convention for a build with no git: the
+/// man page's date. `None` for anything but a whole number.
+pub fn epoch_date(epoch: &str) -> Option<String> {
+    let secs: i64 = epoch.trim().parse().ok()?;
+    // Days to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
 /// Runs git in `dir`; its trimmed output when it succeeds.
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
@@ -137,6 +155,27 @@ mod tests {
         ];
         for (commit, dirty, want) in cases {
             assert_eq!(version_line("0.1.0", commit, dirty), want);
+        }
+    }
+
+    #[test]
+    fn source_date_epoch_gives_the_utc_date() {
+        let cases = [
+            ("0", Some("1970-01-01")),
+            ("86399", Some("1970-01-01")),
+            ("86400", Some("1970-01-02")),
+            ("951782400", Some("2000-02-29")),
+            ("1709164800", Some("2024-02-29")),
+            ("1735689599", Some("2024-12-31")),
+            ("1735689600", Some("2025-01-01")),
+            (" 1735689600\n", Some("2025-01-01")),
+            ("-86400", Some("1969-12-31")),
+            ("", None),
+            ("yesterday", None),
+            ("1.5", None),
+        ];
+        for (epoch, want) in cases {
+            assert_eq!(epoch_date(epoch).as_deref(), want, "{epoch:?}");
         }
     }
 
