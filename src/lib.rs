@@ -6,8 +6,8 @@
 //! main.rs, cli/   arguments, exit statuses, which face runs: args (clap types),
 //!                 modes (names the flags take), exit, connection, workbench,
 //!                 send/ (prepare, envelope, content, auth, sign, judge, load,
-//!                 probe),
-//!                 serve, dkim_record
+//!                 probe, progress, summary, percentile), serve, dkim_record,
+//!                 conventions (completions, man), build_version (for build.rs)
 //!    |
 //! tui/            the terminal loop, the key table (keymap), theme, layout, and
 //!                 pane/: one file per pane (status, palette, envelope,

@@ -81,6 +81,17 @@ impl<W: Write> Writer<W> {
         }
     }
 
+    /// The form this writer writes.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// One JSON object of the caller's own as one line (load mode's
+    /// summary), escaped as every other line is.
+    pub fn write_json(&mut self, v: &Value) -> io::Result<()> {
+        writeln!(self.out, "{}", json_safe(&v.to_string()))
+    }
+
     /// An info line from the caller (not from a session), for example the
     /// notes about defaulted header fields.
     pub fn write_note(&mut self, at: Duration, text: &str) -> io::Result<()> {

@@ -21,7 +21,8 @@ use crate::transport::TlsMode;
 // contract in the README); repeatable flags still add up.
 #[command(
     name = "smtp-workbench",
-    version,
+    // The version with the commit it was built from (build.rs).
+    version = env!("SMTP_WORKBENCH_VERSION"),
     args_override_self = true,
     about = "Step through SMTP sessions by hand: telnet to port 25, done properly.",
     after_help = "Exit status of `send`: 0 accepted (or stopped as --quit-after asked), \
@@ -173,6 +174,24 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Print the DNS TXT record that publishes a DKIM key's public half.
     DkimRecord(DkimRecordArgs),
+    // Command-line conventions (issue 14): completions and the man page.
+    /// Print a completion script for a shell: bash, zsh, fish, elvish or
+    /// powershell.
+    #[command(after_help = "Install (then open a new shell):\n  \
+  bash: smtp-workbench completions bash > ~/.local/share/bash-completion/completions/smtp-workbench\n  \
+  zsh:  smtp-workbench completions zsh > ~/.zfunc/_smtp-workbench   # ~/.zfunc in $fpath\n  \
+  fish: smtp-workbench completions fish > ~/.config/fish/completions/smtp-workbench.fish")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), for `man -l -` or a man directory.
+    Man,
+}
+
+/// `completions SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -277,8 +296,9 @@ pub struct SendArgs {
     /// Show AUTH secrets in the transcript instead of masking them.
     #[arg(long)]
     pub reveal_secrets: bool,
-    /// Send the message this many times (a load mode: one summary line with
-    /// messages per second and the final replies counted, no transcript).
+    /// Send the message this many times (a load mode: no transcript; a
+    /// progress bar on a terminal, then a summary: messages per second,
+    /// latency percentiles, the runs counted by reply code and failure).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub count: usize,
     /// With --count: sessions at once.

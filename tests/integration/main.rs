@@ -6,10 +6,12 @@
 mod auth;
 mod cast;
 mod cli;
+mod conventions;
 mod corpus;
 mod dns;
 mod fake;
 mod hostile;
+mod load;
 mod peers;
 mod probe;
 mod pty;

@@ -28,6 +28,16 @@ impl Pty {
     /// As [`Self::spawn`], with `rows` rows (120 columns): for a flow whose
     /// transcript must stay on screen whole (the wait polls the screen).
     pub fn spawn_sized(args: &[&str], rows: u16) -> Self {
+        Self::spawn_program_sized(env!("CARGO_BIN_EXE_smtp-workbench"), args, rows)
+    }
+
+    /// Another program in the terminal (a shell that pipes the binary's
+    /// output, for example).
+    pub fn spawn_program(program: &str, args: &[&str]) -> Self {
+        Self::spawn_program_sized(program, args, 40)
+    }
+
+    fn spawn_program_sized(program: &str, args: &[&str], rows: u16) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -36,7 +46,7 @@ impl Pty {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_smtp-workbench"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");

@@ -7,9 +7,12 @@ mod content;
 mod envelope;
 mod judge;
 mod load;
+mod percentile;
 mod prepare;
 mod probe;
+mod progress;
 mod sign;
+mod summary;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -87,16 +90,18 @@ async fn run<W: Write>(args: &SendArgs, mut prepared: Prepared, writer: &mut Wri
         return probe::run(p, &prepared, writer).await;
     }
     if args.count > 1 || args.concurrency > 1 {
+        let _ = writer.flush();
+        let progress = progress::Progress::stdout(args.count);
         let tally = load::run(
             &prepared.plan,
             &prepared.connect,
             args.count,
             args.concurrency,
+            &progress,
         )
         .await;
         let exit = tally.exit_status();
-        let _ = writer.write_result(tally.elapsed, &tally.summary(args.concurrency), exit);
-        let _ = writer.flush();
+        summary::write(writer, &tally, args.concurrency, exit);
         return exit;
     }
     for f in findings(&prepared.plan) {
