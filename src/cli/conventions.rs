@@ -24,6 +24,7 @@ const HINTS: &[(&str, ValueHint)] = &[
     ("PATH", ValueHint::AnyPath),
     ("SERVER", ValueHint::Hostname),
     ("HOST[:PORT]", ValueHint::Hostname),
+    ("HOST[:PORT]|unix:PATH", ValueHint::Hostname),
     ("DOMAIN[:PORT]", ValueHint::Hostname),
     ("ADDR [PARAM...]", ValueHint::EmailAddress),
     ("MAILBOX", ValueHint::EmailAddress),
