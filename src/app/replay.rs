@@ -68,6 +68,8 @@ pub struct Rebuilt {
     pub message: Option<String>,
     /// The extensions of the last EHLO (or LHLO) answered with 250.
     pub caps: Option<Capabilities>,
+    /// The name the last EHLO, LHLO or HELO gave (what SPF's HELO check judges).
+    pub ehlo: Option<String>,
     /// The content went by BDAT, which a transcript does not keep.
     pub bdat: bool,
 }
@@ -374,7 +376,7 @@ fn path_after(text: &str, prefix: &str) -> Option<String> {
     let rest = text[prefix.len()..].trim_start();
     let addr = match rest.strip_prefix('<') {
         Some(r) => match r.split_once('>') {
-            Some((a, _)) if a.is_empty() => "<>",
+            Some(("", _)) => "<>",
             Some((a, _)) => a,
             None => r,
         },
@@ -405,6 +407,9 @@ pub fn rebuild<'a>(events: impl Iterator<Item = &'a Timed>) -> Rebuilt {
                 }
                 let verb = text.split(' ').next().unwrap_or_default();
                 last_hello = verb.eq_ignore_ascii_case("EHLO") || verb.eq_ignore_ascii_case("LHLO");
+                if last_hello || verb.eq_ignore_ascii_case("HELO") {
+                    out.ehlo = text.split(' ').nth(1).map(str::to_string);
+                }
                 if let Some(from) = path_after(text, "MAIL FROM:") {
                     out.mail_from = Some(from);
                     out.rcpts.clear();

@@ -212,6 +212,7 @@ fn the_envelope_message_and_extensions_are_rebuilt_from_what_was_shown() {
     let b = r.rebuilt();
     assert!(b.caps.as_ref().is_some_and(|c| c.pipelining), "{b:?}");
     assert_eq!(b.mail_from, None);
+    assert_eq!(b.ehlo.as_deref(), Some("client.example"));
     while r.next_step().is_some() {}
     let b = r.rebuilt();
     assert_eq!(b.mail_from.as_deref(), Some("student@client.example"));

@@ -19,7 +19,14 @@ pub fn hints(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     // The focused pane's keys first, then the global ones.
     let local = BINDINGS.iter().filter(|b| b.pane == Some(state.focus));
     let global = BINDINGS.iter().filter(|b| b.pane.is_none() && b.hint);
-    for b in local.chain(global).take(6) {
+    // A replay's keys first while one is open (issue 13).
+    let replay = state
+        .replay
+        .is_some()
+        .then(crate::tui::keymap::replay_rows)
+        .into_iter()
+        .flatten();
+    for b in replay.chain(local).chain(global).take(6) {
         spans.push(Span::styled(format!(" {}", b.shown), theme.key()));
         spans.push(Span::styled(format!(" {} ", b.what), theme.hint()));
     }
