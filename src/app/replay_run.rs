@@ -152,3 +152,115 @@ pub(super) fn items() -> Vec<Item> {
         item("Quit", "leave the replay (Ctrl-C)", ItemKind::Quit),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::replay::Replay;
+    use crate::app::test_support::state;
+    use crate::app::{update, Action, AppState, Effect, Focus, Lower};
+
+    /// No effect that reaches a server (F2's judging runs against the
+    /// built-in server's offline zone).
+    fn offline(fx: &[Effect]) -> bool {
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Control { .. } | Effect::Connect { .. }))
+    }
+
+    fn replaying() -> AppState {
+        let text = include_str!("../../assets/replay/demo.jsonl");
+        let mut s = state();
+        let r = Replay::parse("demo.jsonl", text).unwrap();
+        assert!(offline(&update(&mut s, Action::StartReplay(Box::new(r)))));
+        s
+    }
+
+    #[test]
+    fn each_next_shows_one_step_and_the_mark_stops_playing_on() {
+        let mut s = replaying();
+        assert!(s.transcript.lines.is_empty());
+        assert_eq!(s.envelope.sender(), "", "not the workbench's demo envelope");
+        assert!(offline(&update(&mut s, Action::ReplayNext)));
+        assert_eq!(
+            s.transcript.lines.len(),
+            2,
+            "the info line and the greeting"
+        );
+        update(&mut s, Action::ReplayToMark);
+        let r = s.replay.as_ref().unwrap();
+        assert_eq!(r.shown(), 3, "stopped before the marked step");
+        assert_eq!(
+            s.notice.as_deref(),
+            Some("mark: Now the relay refusal (Enter goes on)")
+        );
+        assert_eq!(s.envelope.sender(), "student@client.example");
+        assert!(s.session.caps().is_some_and(|c| c.pipelining));
+        update(&mut s, Action::ReplayToMark);
+        assert_eq!(s.replay.as_ref().unwrap().shown(), 6, "the next mark");
+        update(&mut s, Action::ReplayToMark);
+        assert!(s.replay.as_ref().unwrap().is_done());
+        assert!(s
+            .message
+            .bytes()
+            .starts_with(b"From: Student <student@client.example>\r\n"));
+        assert_eq!(
+            s.envelope.rcpts(),
+            ["someone@elsewhere.example", "alice@example.test"]
+        );
+        let n = s.transcript.lines.len();
+        update(&mut s, Action::ReplayNext);
+        assert_eq!(s.transcript.lines.len(), n, "nothing past the end");
+        assert!(s.notice.as_deref().unwrap().contains("the replay is over"));
+    }
+
+    #[test]
+    fn nothing_connects_or_sends_in_a_replay() {
+        let mut s = replaying();
+        // The palette offers the replay's items; Enter on the first is a step.
+        assert_eq!(s.palette.items()[0].label, "Next step");
+        assert!(s
+            .palette
+            .items()
+            .iter()
+            .all(|i| !i.label.contains("Connect")));
+        assert!(offline(&update(&mut s, Action::Submit)));
+        assert_eq!(s.replay.as_ref().unwrap().shown(), 1);
+        update(&mut s, Action::RawLine);
+        update(&mut s, Action::Paste("NOOP".into()));
+        let fx = update(&mut s, Action::Submit);
+        assert!(offline(&fx), "{fx:?}");
+        assert!(s.notice.as_deref().unwrap().contains("this is a replay"));
+    }
+
+    #[test]
+    fn f2_says_what_it_cannot_rebuild() {
+        let mut s = replaying();
+        update(&mut s, Action::ToggleAnalysis);
+        assert_eq!(s.lower, Lower::Analysis);
+        assert!(s.notice.as_deref().unwrap().contains("no MAIL FROM yet"));
+        update(&mut s, Action::ToggleAnalysis);
+        for _ in 0..3 {
+            update(&mut s, Action::ReplayNext);
+        }
+        update(&mut s, Action::ToggleAnalysis);
+        assert!(s.notice.as_deref().unwrap().contains("only the envelope"));
+        update(&mut s, Action::ToggleAnalysis);
+        update(&mut s, Action::ReplayToMark);
+        update(&mut s, Action::ReplayToMark);
+        update(&mut s, Action::ToggleAnalysis);
+        assert_eq!(s.notice, None, "the message is there");
+    }
+
+    #[test]
+    fn presenter_mode_focuses_the_transcript_and_a_prompt_ends_it() {
+        let mut s = state();
+        update(&mut s, Action::TogglePresenter);
+        assert!(s.presenter);
+        assert_eq!(s.focus, Focus::Transcript);
+        update(&mut s, Action::TogglePresenter);
+        assert!(!s.presenter);
+        update(&mut s, Action::TogglePresenter);
+        update(&mut s, Action::RawLine);
+        assert!(!s.presenter, "the raw line is typed in the palette");
+        assert_eq!(s.focus, Focus::Palette);
+    }
+}

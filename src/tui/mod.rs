@@ -8,6 +8,8 @@ pub mod keymap;
 pub mod layout;
 pub mod pane;
 #[cfg(test)]
+mod replay_tests;
+#[cfg(test)]
 mod test_support;
 pub mod theme;
 
