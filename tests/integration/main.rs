@@ -12,6 +12,7 @@ mod hostile;
 mod peers;
 mod pty;
 mod pty_hostile;
+mod replay;
 mod serve;
 mod support;
 mod tls;
