@@ -22,7 +22,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 seconds="${FUZZ_SECONDS:-60}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(reply_parser data_decoder data_roundtrip server_session analysis mta_sts certificate)
+    targets=(reply_parser data_decoder data_roundtrip server_session analysis mta_sts certificate replay)
 fi
 
 if ! rustc --version | grep -q nightly; then

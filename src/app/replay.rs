@@ -201,10 +201,11 @@ impl Builder {
             self.set_mark(clip(&visible(text.as_bytes()), MAX_NOTE));
             return Ok(());
         }
-        let text = m
-            .get("text")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad(n, format!("a \"{kind}\" line needs a \"text\" string")))?;
+        let text = m.get("text").and_then(Value::as_str).ok_or_else(|| {
+            // The kind is the file's: made visible before it is said.
+            let kind = clip(&visible(kind.as_bytes()), 40);
+            bad(n, format!("a \"{kind}\" line needs a \"text\" string"))
+        })?;
         let (event, latency, ends_step) = match kind {
             "client" => {
                 self.seq = m.get("seq").and_then(Value::as_u64).unwrap_or(self.seq + 1);

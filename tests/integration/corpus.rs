@@ -15,6 +15,8 @@ mod data_decoder;
 mod data_roundtrip;
 #[path = "../../fuzz/checks/mta_sts.rs"]
 mod mta_sts;
+#[path = "../../fuzz/checks/replay.rs"]
+mod replay;
 #[path = "../../fuzz/checks/reply_parser.rs"]
 mod reply_parser;
 #[path = "../../fuzz/checks/server_session.rs"]
@@ -75,4 +77,9 @@ fn mta_sts_corpus() {
 #[test]
 fn certificate_corpus() {
     replay("certificate", certificate::check);
+}
+
+#[test]
+fn replay_corpus() {
+    replay("replay", replay::check);
 }

@@ -258,3 +258,118 @@ fn a_file_cut_at_every_byte_is_refused_or_replayed() {
         }
     }
 }
+
+/// What a transcript shows, line by line: kind, code and text.
+fn shown_lines(events: &[Timed]) -> Vec<(crate::app::LineKind, Option<u16>, String)> {
+    let mut lines = crate::app::Lines::default();
+    for e in events {
+        lines.push_event(e);
+    }
+    (0..lines.len())
+        .filter_map(|i| lines.get(i))
+        .map(|l| (l.kind, l.code, l.text.to_string()))
+        .collect()
+}
+
+fn all_events(r: &mut Replay) -> Vec<Timed> {
+    let mut out = Vec::new();
+    while let Some(s) = r.next_step() {
+        out.extend(s.events.iter().cloned());
+    }
+    out
+}
+
+/// The workbench's "Save transcript (JSON)" of a replay replays the same.
+#[test]
+fn the_workbench_s_own_save_replays_the_same() {
+    let mut s = crate::app::test_support::state();
+    let r = demo();
+    crate::app::update(&mut s, crate::app::Action::StartReplay(Box::new(r)));
+    crate::app::update(&mut s, crate::app::Action::ReplayToMark);
+    crate::app::update(&mut s, crate::app::Action::ReplayToMark);
+    crate::app::update(&mut s, crate::app::Action::ReplayToMark);
+    let saved = s.transcript.export(crate::transcript::Format::Json);
+    let mut again = Replay::parse("saved", &saved).unwrap();
+    assert_eq!(
+        again.total(),
+        8,
+        "the marks are the presenter's, the steps the same"
+    );
+    let mut first = demo();
+    assert_eq!(
+        shown_lines(&all_events(&mut again)),
+        shown_lines(&all_events(&mut first))
+    );
+}
+
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        // Printable text with the controls and look-alikes a server may send.
+        proptest::collection::vec(
+            prop_oneof![
+                "[ -~]{0,12}",
+                Just("\u{1b}[2J".to_string()),
+                Just("\u{241b}".to_string()),
+                Just("\u{9b}".to_string()),
+                Just("\u{202e}".to_string()),
+                Just("\u{7f}\t".to_string()),
+                Just("é".to_string()),
+            ],
+            0..4,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            (1u64..100, text()).prop_map(|(seq, text)| Event::Sent {
+                seq,
+                text: visible(text.as_bytes()),
+                revealed: None,
+            }),
+            (
+                proptest::sample::select(vec![
+                    220u16, 221, 235, 250, 251, 334, 354, 421, 451, 452, 500, 530, 550, 554
+                ]),
+                proptest::collection::vec(text(), 1..4),
+            )
+                .prop_map(|(code, lines)| {
+                    let code = ReplyCode::new(code).unwrap();
+                    Event::Reply {
+                        answers: None,
+                        verb: None,
+                        reply: Reply::new(code, &lines.join("\n")),
+                    }
+                }),
+            text().prop_map(|t| Event::Info(visible(t.as_bytes()))),
+            text().prop_map(|t| Event::Warning(visible(t.as_bytes()))),
+            text().prop_map(|t| Event::Error(visible(t.as_bytes()))),
+        ]
+    }
+
+    proptest! {
+        /// Whatever `send --format json` writes replays to the same lines.
+        #[test]
+        fn what_send_writes_replays_the_same(events in proptest::collection::vec(event(), 1..12)) {
+            let timed: Vec<Timed> = events
+                .into_iter()
+                .enumerate()
+                .map(|(i, event)| Timed {
+                    at: Duration::from_millis(i as u64),
+                    latency: None,
+                    event,
+                })
+                .collect();
+            let mut w = crate::transcript::Writer::new(Vec::new(), crate::transcript::Format::Json, false);
+            for e in &timed {
+                w.write(e).unwrap();
+            }
+            let json = String::from_utf8(w.into_inner()).unwrap();
+            let mut r = Replay::parse("p", &json).unwrap();
+            prop_assert_eq!(shown_lines(&all_events(&mut r)), shown_lines(&timed));
+        }
+    }
+}
