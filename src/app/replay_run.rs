@@ -59,8 +59,11 @@ pub(super) fn step(state: &mut AppState, to_mark: bool) {
     if let Some(name) = rebuilt.ehlo {
         state.session.ehlo_name = name;
     }
-    if rebuilt.caps.is_some() {
-        state.session.conn = Connection::Open(SessionView::closed(rebuilt.caps));
+    if rebuilt.caps.is_some() || rebuilt.mail_from.is_some() {
+        // The envelope pane counts the recipients the replay has shown sent.
+        let mut view = SessionView::closed(rebuilt.caps);
+        view.rcpts_sent = rebuilt.rcpts;
+        state.session.conn = Connection::Open(view);
     }
 }
 
