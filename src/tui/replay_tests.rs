@@ -175,3 +175,53 @@ fn status_bg(theme: Theme) -> Color {
         Palette::Light => Color::Indexed(18),
     }
 }
+
+/// The replay's keys come from the key table: Enter steps outside the
+/// palette (there it runs the item, "Next step" first), F5 only in a
+/// replay, F4 everywhere; the hint bar offers them first while replaying.
+#[test]
+fn the_replay_s_keys_and_hints() {
+    use crate::app::Focus;
+    use crate::tui::keymap::action;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    let mut live = empty();
+    assert_eq!(
+        action(&live, k(KeyCode::F(5))),
+        Some(Action::Input(k(KeyCode::F(5))))
+    );
+    assert_eq!(
+        action(&live, k(KeyCode::F(4))),
+        Some(Action::TogglePresenter)
+    );
+    live.focus = Focus::Transcript;
+    assert_eq!(
+        action(&live, k(KeyCode::Enter)),
+        Some(Action::Input(k(KeyCode::Enter)))
+    );
+    let mut s = replaying();
+    assert_eq!(
+        action(&s, k(KeyCode::Enter)),
+        Some(Action::Submit),
+        "the palette's item"
+    );
+    assert_eq!(s.palette.items()[0].label, "Next step");
+    assert_eq!(action(&s, k(KeyCode::F(5))), Some(Action::ReplayToMark));
+    for focus in [Focus::Envelope, Focus::Composer, Focus::Transcript] {
+        s.focus = focus;
+        assert_eq!(
+            action(&s, k(KeyCode::Enter)),
+            Some(Action::ReplayNext),
+            "{focus:?}"
+        );
+    }
+    s.notice = None;
+    let t = render(&s, 120, 40, COLOR);
+    let hints = row(&t, 39);
+    assert!(
+        hints.contains(
+            "Enter replay: the next step  F5 replay: play on to the next mark  F4 presenter"
+        ),
+        "{hints}"
+    );
+}
