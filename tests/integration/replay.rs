@@ -160,3 +160,48 @@ fn a_malformed_replay_is_refused_with_its_line() {
         .code(2)
         .stderr(predicate::str::contains("dark").and(predicate::str::contains("light")));
 }
+
+/// A transcript of a real Postfix session, replayed to its end offline.
+#[test]
+#[ignore = "needs the Postfix peer"]
+fn a_postfix_transcript_replays_to_its_end() {
+    let var =
+        |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n}: export the peers' env files"));
+    let server = format!(
+        "{}:{}",
+        var("PEERS_POSTFIX_HOST"),
+        var("PEERS_POSTFIX_PORT_SMTP")
+    );
+    let out = bin()
+        .args([
+            "send",
+            "--server",
+            &server,
+            "--ehlo",
+            "client.example.test",
+            "--mail-from",
+            "tester@client.example.test",
+            "--rcpt",
+            "alice@example.test",
+            "--subject",
+            "replayed from postfix",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("postfix.jsonl");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let mut pty = Pty::spawn(&["--replay", file.to_str().unwrap()]);
+    pty.wait_for("step 0 of");
+    let (_, total) = step_of(&pty);
+    for n in 1..=total {
+        pty.keys(ENTER);
+        pty.wait_for(&format!("step {n} of {total}"));
+    }
+    pty.wait_for("the end");
+    assert!(pty.screen().contains("Ok: queued as"), "{}", pty.screen());
+    quit(&mut pty, false);
+}
