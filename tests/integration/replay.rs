@@ -119,6 +119,11 @@ fn a_mark_added_by_hand_stops_playing_on() {
     assert!(!pty.screen().contains("→ MAIL FROM"), "{}", pty.screen());
     pty.keys(F5);
     pty.wait_for("the end");
+    // --theme light: white paper, and the commands in navy on it.
+    let raw = pty.raw();
+    let has = |seq: &[u8]| raw.windows(seq.len()).any(|w| w == seq);
+    assert!(has(b"48;5;15m"), "a white background");
+    assert!(has(b"38;5;18;48;5;15m"), "a command in navy on white");
     quit(&mut pty, false);
 }
 
