@@ -254,13 +254,20 @@ mod tests {
     }
 
     #[test]
-    fn presenter_mode_focuses_the_transcript_and_a_prompt_ends_it() {
+    fn presenter_mode_skips_the_hidden_envelope_and_a_prompt_ends_it() {
         let mut s = state();
+        s.focus = Focus::Envelope;
         update(&mut s, Action::TogglePresenter);
         assert!(s.presenter);
-        assert_eq!(s.focus, Focus::Transcript);
+        assert_eq!(s.focus, Focus::Palette, "the envelope is hidden");
+        update(&mut s, Action::FocusNext);
+        assert_eq!(s.focus, Focus::Composer, "Tab skips the envelope");
+        update(&mut s, Action::FocusPrev);
+        assert_eq!(s.focus, Focus::Palette);
         update(&mut s, Action::TogglePresenter);
         assert!(!s.presenter);
+        update(&mut s, Action::FocusNext);
+        assert_eq!(s.focus, Focus::Envelope);
         update(&mut s, Action::TogglePresenter);
         update(&mut s, Action::RawLine);
         assert!(!s.presenter, "the raw line is typed in the palette");

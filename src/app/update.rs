@@ -115,8 +115,8 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     match action {
         Action::Quit => quit(state, fx),
         Action::ForceQuit => fx.push(Effect::Quit),
-        Action::FocusNext => state.focus = state.focus.step(true),
-        Action::FocusPrev => state.focus = state.focus.step(false),
+        Action::FocusNext => state.focus = next_shown(state, true),
+        Action::FocusPrev => state.focus = next_shown(state, false),
         Action::ToggleHelp => state.help = !state.help,
         Action::ToggleAnalysis => {
             state.lower = state.lower.toggle(Lower::Analysis);
@@ -189,11 +189,22 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::ReplayToMark => replay_run::step(state, true),
         Action::TogglePresenter => {
             state.presenter = !state.presenter;
-            if state.presenter {
-                // The palette and the envelope are hidden: keys go to what shows.
-                state.focus = Focus::Transcript;
+            // The envelope is hidden; the palette keeps its keys (the hint
+            // bar shows its selected item), so a live demo goes on.
+            if state.presenter && state.focus == Focus::Envelope {
+                state.focus = Focus::Palette;
             }
         }
+    }
+}
+
+/// The next pane in Tab order, skipping the envelope in presenter mode.
+fn next_shown(state: &AppState, forward: bool) -> Focus {
+    let next = state.focus.step(forward);
+    if state.presenter && next == Focus::Envelope {
+        next.step(forward)
+    } else {
+        next
     }
 }
 

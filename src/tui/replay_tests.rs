@@ -70,6 +70,11 @@ fn snapshots_of_presenter_mode() {
         assert!(row(&t, 1).starts_with("┌ Transcript"), "{}", row(&t, 1));
         assert!(row(&t, 1).ends_with('┐'), "the whole width");
         insta::assert_snapshot!(format!("presenter_{w}x{h}"), t.backend());
+        assert!(
+            row(&t, h - 1).starts_with(" ▸ "),
+            "the palette's selected item on the hint bar: {}",
+            row(&t, h - 1)
+        );
         // A replay in presenter mode, F2 open: the explanations at full width.
         let mut s = replaying();
         for _ in 0..4 {

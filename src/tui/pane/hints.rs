@@ -16,6 +16,13 @@ pub fn hints(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         spans.push(Span::styled(format!(" {n} "), theme.notice()));
         spans.push(Span::raw("│"));
     }
+    // Presenter mode hides the palette: its selected item shows here.
+    if state.presenter && state.focus == crate::app::Focus::Palette {
+        if let Some(item) = state.palette.selected() {
+            spans.push(Span::styled(format!(" ▸ {} ", item.label), theme.key()));
+            spans.push(Span::raw("│"));
+        }
+    }
     // The focused pane's keys first, then the global ones.
     let local = BINDINGS.iter().filter(|b| b.pane == Some(state.focus));
     let global = BINDINGS.iter().filter(|b| b.pane.is_none() && b.hint);
