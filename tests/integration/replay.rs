@@ -91,7 +91,10 @@ fn a_send_json_transcript_replays_step_by_step_to_its_end() {
     pty.keys(F4);
     pty.wait_for_within("┌ Transcript", std::time::Duration::from_secs(5));
     assert!(!pty.screen().contains("┌ Commands"), "{}", pty.screen());
-    assert!(pty.screen().contains("▸ Next step"), "the selected item on the hint bar");
+    assert!(
+        pty.screen().contains("▸ Next step"),
+        "the selected item on the hint bar"
+    );
     quit(&mut pty, false);
 }
 
