@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use smtp_workbench::app::{AppState, Line, LineKind, Start};
-use smtp_workbench::tui::{layout, theme::Theme};
+use smtp_workbench::tui::layout;
+use smtp_workbench::tui::theme::{Palette, Theme};
 
 fn state(lines: usize) -> AppState {
     let mut s = AppState::new(Start::fixed());
@@ -37,7 +38,10 @@ fn state(lines: usize) -> AppState {
 }
 
 fn median_frame(s: &AppState, frames: usize) -> Duration {
-    let theme = Theme { color: true };
+    let theme = Theme {
+        color: true,
+        palette: Palette::Dark,
+    };
     let mut t = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
     let mut times: Vec<Duration> = (0..frames)
         .map(|_| {
@@ -56,8 +60,17 @@ fn main() {
     let start = Instant::now();
     let s = state(0);
     let mut t = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
-    t.draw(|f| layout::draw(&s, f, &Theme { color: true }))
-        .expect("a frame");
+    t.draw(|f| {
+        layout::draw(
+            &s,
+            f,
+            &Theme {
+                color: true,
+                palette: Palette::Dark,
+            },
+        )
+    })
+    .expect("a frame");
     println!(
         "first frame: {:.3} ms",
         start.elapsed().as_secs_f64() * 1000.0

@@ -22,7 +22,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 seconds="${FUZZ_SECONDS:-60}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(reply_parser data_decoder data_roundtrip server_session analysis mta_sts certificate rules_file)
+    targets=(reply_parser data_decoder data_roundtrip server_session analysis mta_sts certificate rules_file replay)
 fi
 
 if ! rustc --version | grep -q nightly; then

@@ -107,6 +107,16 @@ pub enum Action {
         revision: u64,
         judgement: Result<crate::analysis::auth::Judgement, String>,
     },
+    // Replay and presenter mode (issue 13).
+    /// Internal: open a saved transcript to replay (`--replay`).
+    StartReplay(Box<crate::app::replay::Replay>),
+    /// Show the replay's next step (a command and its reply).
+    ReplayNext,
+    /// Show the replay's steps up to its next mark (or its end).
+    ReplayToMark,
+    /// Presenter mode: hide the palette and the envelope, give the
+    /// transcript and its explanations the whole width; again to leave.
+    TogglePresenter,
 }
 
 /// What `update` asks the loop to do.

@@ -13,6 +13,8 @@ pub mod lesson;
 pub mod lesson_run;
 pub mod message;
 pub mod palette;
+pub mod replay;
+pub mod replay_run;
 pub mod scroll;
 pub mod session;
 pub mod transcript;
@@ -151,6 +153,11 @@ pub struct AppState {
     pub notice: Option<String>,
     pub help: bool,
     pub confirm_quit: bool,
+    // Replay and presenter mode (issue 13).
+    /// A saved transcript being replayed (`--replay`): nothing connects.
+    pub replay: Option<replay::Replay>,
+    /// F4: the palette hidden, the transcript and its explanations at full width.
+    pub presenter: bool,
     /// The envelope against the headers and the message's checks, as of the
     /// last change to either (see `refresh`).
     findings: Vec<Finding>,
@@ -186,6 +193,8 @@ impl AppState {
             notice: None,
             help: false,
             confirm_quit: false,
+            replay: None,
+            presenter: false,
             findings: Vec::new(),
             header_side: HeaderSide::default(),
         };

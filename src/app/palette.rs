@@ -60,6 +60,13 @@ pub enum ItemKind {
     StopLesson,
     Help,
     Quit,
+    // Replay and presenter mode (issue 13).
+    /// The replay's next step.
+    ReplayNext,
+    /// The replay's steps up to its next mark.
+    ReplayToMark,
+    /// Presenter mode on or off (F4).
+    Presenter,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +156,10 @@ fn bare(c: Command, hint: &str) -> Item {
 
 /// Every item for the state as it is, unfiltered.
 pub(super) fn all_items(state: &AppState) -> Vec<Item> {
+    // A replay offers its own items: nothing that would connect (issue 13).
+    if state.replay.is_some() {
+        return super::replay_run::items();
+    }
     let mut v = Vec::new();
     let session = &state.session;
     match &session.conn {

@@ -9,7 +9,9 @@ use super::auth::signing;
 use super::palette::{ItemKind, Prompt};
 use super::session::{Connection, ServerChoice, SessionView};
 use super::transcript::{Line, LineKind};
-use super::{field, lesson, lesson_run, Action, AppState, Effect, Focus, Lower, SessionMsg};
+use super::{
+    field, lesson, lesson_run, replay_run, Action, AppState, Effect, Focus, Lower, SessionMsg,
+};
 use crate::proto::auth::{Credentials, Secret};
 use crate::proto::client::{Goal, RunEvent, Transaction};
 use crate::proto::command::{Address, CommandError, ReversePath};
@@ -58,7 +60,10 @@ fn derived(action: &Action) -> Derived {
         | Action::Submit
         | Action::StartLesson(_)
         | Action::Signed { .. }
-        | Action::Session { .. } => Derived::All,
+        | Action::Session { .. }
+        | Action::StartReplay(_)
+        | Action::ReplayNext
+        | Action::ReplayToMark => Derived::All,
         _ => Derived::Items,
     }
 }
@@ -114,10 +119,15 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     match action {
         Action::Quit => quit(state, fx),
         Action::ForceQuit => fx.push(Effect::Quit),
-        Action::FocusNext => state.focus = state.focus.step(true),
-        Action::FocusPrev => state.focus = state.focus.step(false),
+        Action::FocusNext => state.focus = next_shown(state, true),
+        Action::FocusPrev => state.focus = next_shown(state, false),
         Action::ToggleHelp => state.help = !state.help,
-        Action::ToggleAnalysis => state.lower = state.lower.toggle(Lower::Analysis),
+        Action::ToggleAnalysis => {
+            state.lower = state.lower.toggle(Lower::Analysis);
+            if let (Some(r), Lower::Analysis) = (&state.replay, state.lower) {
+                state.notice = replay_run::f2_note(r);
+            }
+        }
         Action::ToggleServerSide => state.lower = state.lower.toggle(Lower::ServerSide),
         Action::StartLesson(l) => lesson_run::start(state, *l, fx),
         Action::Stored(m) => {
@@ -183,6 +193,27 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 session_msg(state, msg);
             }
         }
+        Action::StartReplay(r) => replay_run::start(state, *r),
+        Action::ReplayNext => replay_run::step(state, false),
+        Action::ReplayToMark => replay_run::step(state, true),
+        Action::TogglePresenter => {
+            state.presenter = !state.presenter;
+            // The envelope is hidden; the palette keeps its keys (the hint
+            // bar shows its selected item), so a live demo goes on.
+            if state.presenter && state.focus == Focus::Envelope {
+                state.focus = Focus::Palette;
+            }
+        }
+    }
+}
+
+/// The next pane in Tab order, skipping the envelope in presenter mode.
+fn next_shown(state: &AppState, forward: bool) -> Focus {
+    let next = state.focus.step(forward);
+    if state.presenter && next == Focus::Envelope {
+        next.step(forward)
+    } else {
+        next
     }
 }
 
@@ -211,6 +242,8 @@ fn cancel(state: &mut AppState, fx: &mut Vec<Effect>) {
 }
 
 fn open_prompt(state: &mut AppState, prompt: Prompt, text: &str) {
+    // A prompt is typed in the palette: presenter mode gives it back.
+    state.presenter = false;
     state.palette.input = field(text);
     if matches!(prompt, Prompt::AuthPassword(..)) {
         state.palette.input.set_mask_char('•');
@@ -262,7 +295,11 @@ fn paste(state: &mut AppState, text: &str) {
     }
 }
 
-pub(super) fn control(state: &AppState, control: Control, fx: &mut Vec<Effect>) {
+pub(super) fn control(state: &mut AppState, control: Control, fx: &mut Vec<Effect>) {
+    if state.replay.is_some() {
+        state.notice = Some(REPLAY_OFFLINE.into());
+        return;
+    }
     fx.push(Effect::Control {
         id: state.session.id,
         control,
@@ -283,7 +320,14 @@ fn info(state: &mut AppState, text: String) {
     });
 }
 
+/// What a replay answers to anything that would talk to a server.
+const REPLAY_OFFLINE: &str = "this is a replay: nothing is sent (Enter shows the next step)";
+
 pub(super) fn connect(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if state.replay.is_some() {
+        state.notice = Some(REPLAY_OFFLINE.into());
+        return;
+    }
     if !crate::app::session::fill_mx_domain(&mut state.session.target, &state.envelope) {
         state.notice = Some("--mx without a domain needs a recipient in the envelope".into());
         return;
@@ -445,6 +489,9 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
         }
         ItemKind::Help => state.help = true,
         ItemKind::Quit => quit(state, fx),
+        ItemKind::ReplayNext => replay_run::step(state, false),
+        ItemKind::ReplayToMark => replay_run::step(state, true),
+        ItemKind::Presenter => apply(state, Action::TogglePresenter, fx),
     }
 }
 

@@ -47,6 +47,17 @@ pub struct Cli {
     /// loopback against the built-in server, else the connection's own.
     #[arg(long, value_name = "ADDR")]
     pub client_ip: Option<std::net::IpAddr>,
+    // Replay and themes (issue 13).
+    /// Replay a saved JSON transcript (`send --format json`, or "Save
+    /// transcript (JSON)") offline: Enter shows the next step, F5 plays on
+    /// to the next mark (a line {"kind":"mark","text":"…"} or a "mark": true
+    /// key); nothing connects.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// The workbench's colours: dark (the terminal's background) or light
+    /// (dark colours on white, for a projector); NO_COLOR still wins.
+    #[arg(long, value_name = "THEME", value_parser = modes::one_of(crate::tui::theme::Palette::NAMES, |_| None), default_value = "dark")]
+    pub theme: crate::tui::theme::Palette,
 }
 
 /// How to reach the server: the flags `send` and the workbench share.

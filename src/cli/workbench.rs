@@ -10,13 +10,8 @@ use crate::transport::{Target, TlsMode};
 
 /// Runs the interactive workbench and returns its exit status.
 pub fn workbench(cli: &Cli) -> u8 {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!(
-            "smtp-workbench: the workbench needs a terminal. For scripts use \
-             `smtp-workbench send` (see --help)."
-        );
-        return EXIT_USAGE;
-    }
+    // Checked first, so that a script can check a file to replay (or any
+    // flag) without a terminal.
     let options = match options(cli) {
         Ok(o) => o,
         Err(e) => {
@@ -24,6 +19,13 @@ pub fn workbench(cli: &Cli) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "smtp-workbench: the workbench needs a terminal. For scripts use \
+             `smtp-workbench send` (see --help)."
+        );
+        return EXIT_USAGE;
+    }
     match crate::tui::run(options) {
         Ok(()) => EXIT_OK,
         Err(e) => {
@@ -47,6 +49,12 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
     };
     // Without a domain, the envelope's first recipient gives it on connecting.
     let mx = cli.conn.mx()?;
+    let replay = cli.replay.as_deref().map(load_replay).transpose()?;
+    if replay.is_some() && (cli.server.is_some() || cli.lesson.is_some() || mx.is_some()) {
+        return Err(usage(
+            "--replay is offline: leave out the server argument, --mx and --lesson",
+        ));
+    }
     if lesson.is_some() && (cli.server.is_some() || mx.is_some()) {
         return Err(usage(
             "lessons run against the built-in server: leave out the server argument",
@@ -69,7 +77,39 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
         client_ip: cli.client_ip,
         link: crate::transport::LinkOptions { unix: None, ..link },
         transports,
+        replay,
+        palette: cli.theme,
     })
+}
+
+/// A saved transcript to replay, read (bounded) and parsed; an error names
+/// the file and the line at fault.
+fn load_replay(path: &std::path::Path) -> Result<crate::app::replay::Replay, UsageError> {
+    use crate::app::replay::{Replay, MAX_FILE};
+    use std::io::Read as _;
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| usage(format!("--replay {shown}: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| usage(format!("--replay {shown}: {e}")))?;
+    if bytes.len() > MAX_FILE {
+        return Err(usage(format!(
+            "--replay {shown}: larger than {} MiB; not a transcript of one session",
+            MAX_FILE >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        usage(format!(
+            "--replay {shown}: not UTF-8 text (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| crate::proto::visible::visible(n.as_encoded_bytes()))
+        .unwrap_or_else(|| "transcript".into());
+    Replay::parse(&name, &text).map_err(|e| usage(format!("--replay {shown}: {e}")))
 }
 
 /// A built-in lesson by name, or a lesson file; errors name the line.

@@ -32,6 +32,11 @@ pub enum When {
     Analysis,
     /// In the palette's list while a lesson runs.
     Lesson,
+    /// A replay is open (`--replay`) and no prompt.
+    Replay,
+    /// A replay is open, no prompt, and the palette's list is not focused
+    /// (there Enter runs the item, "Next step" unless another is chosen).
+    ReplayOutsidePalette,
 }
 
 /// One key of a row and the action it gives.
@@ -71,6 +76,26 @@ use KeyCode::{BackTab, Char, Down, End, Enter, Esc, Home, PageDown, PageUp, Righ
 use Mods::{Any, Ctrl, NoCtrl};
 
 pub const BINDINGS: &[Binding] = &[
+    // Replay (issue 13): first, so that Enter steps the replay in any pane.
+    Binding {
+        shown: "Enter",
+        what: "replay: the next step",
+        pane: None,
+        hint: false,
+        binds: &[bind(
+            Enter,
+            Any,
+            When::ReplayOutsidePalette,
+            Action::ReplayNext,
+        )],
+    },
+    Binding {
+        shown: "F5",
+        what: "replay: play on to the next mark",
+        pane: None,
+        hint: false,
+        binds: &[bind(F(5), Any, When::Replay, Action::ReplayToMark)],
+    },
     Binding {
         shown: "Tab / Shift-Tab",
         what: "next / previous pane",
@@ -282,6 +307,14 @@ pub const BINDINGS: &[Binding] = &[
             ),
         ],
     },
+    // Presenter mode (issue 13).
+    Binding {
+        shown: "F4",
+        what: "presenter mode: transcript at full width",
+        pane: None,
+        hint: false,
+        binds: &[bind(F(4), Any, When::Always, Action::TogglePresenter)],
+    },
 ];
 
 impl When {
@@ -301,8 +334,23 @@ impl When {
             When::TranscriptNoPrompt => state.focus == Focus::Transcript && no_prompt,
             When::Analysis => state.focus == Focus::Composer && state.lower == Lower::Analysis,
             When::Lesson => state.focus == Focus::Palette && no_prompt && state.lesson.is_some(),
+            When::Replay => state.replay.is_some() && no_prompt,
+            When::ReplayOutsidePalette => {
+                state.replay.is_some() && no_prompt && state.focus != Focus::Palette
+            }
         }
     }
+}
+
+/// The rows the hint bar offers first while a replay is open.
+pub fn replay_rows() -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(|b| {
+        b.binds.iter().any(|k| {
+            k.action == Action::ReplayNext
+                || k.action == Action::ReplayToMark
+                || k.action == Action::TogglePresenter
+        })
+    })
 }
 
 impl Bind {

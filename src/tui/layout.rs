@@ -55,7 +55,31 @@ pub fn areas(size: Rect) -> Areas {
     }
 }
 
-/// Lines of transcript visible at this terminal size.
+/// Presenter mode (F4): no palette and no envelope; the transcript and the
+/// lower pane (the message, F2's explanations, F3) take the whole width, with
+/// the same heights as in `areas`.
+pub fn presenter_areas(size: Rect) -> Areas {
+    let a = areas(size);
+    let body = Rect {
+        y: a.status.y + a.status.height,
+        height: a.hints.y.saturating_sub(a.status.y + a.status.height),
+        ..size
+    };
+    let right = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([Constraint::Min(5), Constraint::Length(a.composer.height)])
+        .split(body);
+    Areas {
+        palette: Rect::default(),
+        envelope: Rect::default(),
+        transcript: right[0],
+        composer: right[1],
+        ..a
+    }
+}
+
+/// Lines of transcript visible at this terminal size (the same in
+/// presenter mode, which widens the panes only).
 pub fn transcript_rows(size: Rect) -> usize {
     areas(size).transcript.height.saturating_sub(2) as usize
 }
@@ -85,10 +109,17 @@ pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), size);
         return;
     }
-    let a = areas(size);
+    theme.paint_background(frame, size);
+    let a = if state.presenter {
+        presenter_areas(size)
+    } else {
+        areas(size)
+    };
     pane::status::status(state, frame, a.status, theme);
-    pane::palette::palette(state, frame, a.palette, theme);
-    pane::envelope::envelope(state, frame, a.envelope, theme);
+    if !state.presenter {
+        pane::palette::palette(state, frame, a.palette, theme);
+        pane::envelope::envelope(state, frame, a.envelope, theme);
+    }
     pane::transcript::transcript(state, frame, a.transcript, theme);
     match state.lower {
         Lower::Message => pane::composer::composer(state, frame, a.composer, theme),
@@ -183,7 +214,15 @@ mod tests {
         let (x, y) = find(&t, "Commands");
         assert!(!buf[(x, y)].modifier.contains(Modifier::REVERSED));
 
-        let plain = render(&s, 120, 40, Theme { color: false });
+        let plain = render(
+            &s,
+            120,
+            40,
+            Theme {
+                color: false,
+                palette: crate::tui::theme::Palette::Dark,
+            },
+        );
         let buf = plain.backend().buffer();
         for y in 0..buf.area.height {
             for x in 0..buf.area.width {

@@ -8,6 +8,8 @@ pub mod keymap;
 pub mod layout;
 pub mod pane;
 #[cfg(test)]
+mod replay_tests;
+#[cfg(test)]
 mod test_support;
 pub mod theme;
 
@@ -57,6 +59,11 @@ pub struct Options {
     pub link: transport::LinkOptions,
     /// `--protocol`, `--drop-after`; `--xclient` fills in the palette's item.
     pub transports: TransportSetup,
+    // Replay and themes (issue 13).
+    /// `--replay`: a saved transcript to step through, offline.
+    pub replay: Option<crate::app::replay::Replay>,
+    /// `--theme`.
+    pub palette: theme::Palette,
 }
 
 /// Puts the terminal back as it was: raw mode off, the main screen, no
@@ -175,7 +182,7 @@ async fn event_loop(options: Options) -> io::Result<()> {
     let backend = CrosstermBackend::new(io::stdout());
     let mut terminal = Terminal::new(backend)?;
     terminal.clear()?;
-    let theme = theme::Theme::from_env();
+    let theme = theme::Theme::with_palette(options.palette);
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let mut state = start_state(&options);
     let mut runner = Runner {
@@ -262,6 +269,10 @@ fn start_state(options: &Options) -> AppState {
 /// dkim=pass: the demo key is published in its world only, and a real
 /// receiver would see a signature that cannot verify.
 fn first_actions(runner: &mut Runner, state: &AppState) -> Vec<Action> {
+    // A replay is offline: no connection, no signing, only its file.
+    if let Some(r) = runner.options.replay.take() {
+        return vec![Action::StartReplay(Box::new(r))];
+    }
     let first = match runner.options.lesson.take() {
         Some(l) if state.session.target.server.is_none() => Action::StartLesson(Box::new(l)),
         _ => Action::Submit,

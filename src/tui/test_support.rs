@@ -158,4 +158,7 @@ pub fn render(state: &AppState, w: u16, h: u16, theme: Theme) -> Terminal<TestBa
     t
 }
 
-pub const COLOR: Theme = Theme { color: true };
+pub const COLOR: Theme = Theme {
+    color: true,
+    palette: crate::tui::theme::Palette::Dark,
+};

@@ -15,6 +15,8 @@ mod data_decoder;
 mod data_roundtrip;
 #[path = "../../fuzz/checks/mta_sts.rs"]
 mod mta_sts;
+#[path = "../../fuzz/checks/replay.rs"]
+mod replay;
 #[path = "../../fuzz/checks/reply_parser.rs"]
 mod reply_parser;
 #[path = "../../fuzz/checks/rules_file.rs"]
@@ -82,4 +84,9 @@ fn certificate_corpus() {
 #[test]
 fn rules_file_corpus() {
     replay("rules_file", rules_file::check);
+}
+
+#[test]
+fn replay_corpus() {
+    replay("replay", replay::check);
 }

@@ -16,6 +16,7 @@ mod peers;
 mod probe;
 mod pty;
 mod pty_hostile;
+mod replay;
 mod rules;
 mod serve;
 mod support;

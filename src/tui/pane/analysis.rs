@@ -41,8 +41,8 @@ pub fn analysis(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) 
 /// The pane's rows once wrapped to `area`'s inner width, and the rows it
 /// shows: the loop's measure for scrolling.
 pub fn measure(state: &AppState, area: Rect) -> (u16, u16) {
-    let inner = block("", false, &Theme { color: false }).inner(area);
-    let text = paragraph(state, &Theme { color: false });
+    let inner = block("", false, &Theme::PLAIN).inner(area);
+    let text = paragraph(state, &Theme::PLAIN);
     (wrapped_rows(&text, inner.width), inner.height)
 }
 

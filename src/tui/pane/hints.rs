@@ -16,12 +16,26 @@ pub fn hints(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
         spans.push(Span::styled(format!(" {n} "), theme.notice()));
         spans.push(Span::raw("│"));
     }
+    // Presenter mode hides the palette: its selected item shows here.
+    if state.presenter && state.focus == crate::app::Focus::Palette {
+        if let Some(item) = state.palette.selected() {
+            spans.push(Span::styled(format!(" ▸ {} ", item.label), theme.key()));
+            spans.push(Span::raw("│"));
+        }
+    }
     // The focused pane's keys first, then the global ones.
     let local = BINDINGS
         .iter()
         .filter(|b| b.pane == Some(state.focus) && b.offered(state));
     let global = BINDINGS.iter().filter(|b| b.pane.is_none() && b.hint);
-    for b in local.chain(global).take(6) {
+    // A replay's keys first while one is open (issue 13).
+    let replay = state
+        .replay
+        .is_some()
+        .then(crate::tui::keymap::replay_rows)
+        .into_iter()
+        .flatten();
+    for b in replay.chain(local).chain(global).take(6) {
         spans.push(Span::styled(format!(" {}", b.shown), theme.key()));
         spans.push(Span::styled(format!(" {} ", b.what), theme.hint()));
     }

@@ -22,6 +22,7 @@ use crate::tui::theme::Theme;
 pub(crate) fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
+        .style(theme.base())
         .border_style(theme.block(focused))
         .title(Span::styled(format!(" {title} "), theme.title(focused)))
 }

@@ -106,9 +106,8 @@ fn lesson_layout<'a>(state: &'a AppState, inner: Rect, theme: &Theme) -> Option<
 /// The lesson's rows once wrapped and the rows shown, for the palette's
 /// `area`: the loop's measure for scrolling.
 pub fn lesson_measure(state: &AppState, area: Rect) -> Option<(u16, u16)> {
-    let inner = block("", false, &Theme { color: false }).inner(area);
-    lesson_layout(state, inner, &Theme { color: false })
-        .map(|(_, content, view, _)| (content, view))
+    let inner = block("", false, &Theme::PLAIN).inner(area);
+    lesson_layout(state, inner, &Theme::PLAIN).map(|(_, content, view, _)| (content, view))
 }
 
 fn items(state: &AppState, frame: &mut Frame, inner: Rect, theme: &Theme) {

@@ -10,6 +10,16 @@ use crate::proto::client::Stage;
 use crate::tui::theme::Theme;
 
 pub fn status(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    // A replay says so first, with its step count (issue 13).
+    if let Some(r) = &state.replay {
+        let mut text = crate::app::replay_run::status(r);
+        if let Some(c) = state.session.caps() {
+            text.push_str(" │ ");
+            text.push_str(&c.summary().join(" "));
+        }
+        frame.render_widget(Paragraph::new(text).style(theme.status()), area);
+        return;
+    }
     let session = &state.session;
     let server = match (&session.peer, &session.target.server) {
         (Some(p), None) => format!("{} {p}", session.target.label()),

@@ -72,10 +72,11 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
         out.push(tl);
     }
     if t.lines.is_empty() {
-        out.push(TLine::from(Span::styled(
-            "Nothing yet. Choose \"Connect\" in the palette (Enter).",
-            theme.hint(),
-        )));
+        let hint = match &state.replay {
+            Some(_) => "A replay: Enter shows the first step.",
+            None => "Nothing yet. Choose \"Connect\" in the palette (Enter).",
+        };
+        out.push(TLine::from(Span::styled(hint, theme.hint())));
     }
     frame.render_widget(Paragraph::new(out), inner);
 }
