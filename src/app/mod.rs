@@ -13,6 +13,7 @@ pub mod lesson;
 pub mod lesson_run;
 pub mod message;
 pub mod palette;
+pub mod profile;
 pub mod session;
 pub mod transcript;
 mod update;

@@ -150,6 +150,14 @@ pub struct ConnectionArgs {
     /// use against it.
     #[arg(long, value_name = "DOMAIN")]
     pub mta_sts: Option<String>,
+    // -- Everyday (issue 14): profiles from the config file (cli/profile.rs)
+    /// Take the server, TLS, EHLO, AUTH and sender from this profile of
+    /// the config file (see `smtp-workbench config`); flags given here win.
+    #[arg(short = 'p', long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// What the profile filled in, for the transcript (set by cli/profile.rs).
+    #[arg(skip)]
+    pub profile_note: Option<String>,
 }
 
 /// `--tls-cipher SUITE`: a suite this build offers, by its IANA name.
@@ -171,6 +179,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Print the DNS TXT record that publishes a DKIM key's public half.
     DkimRecord(DkimRecordArgs),
+    // -- Everyday (issue 14)
+    /// Print the config file's path and its profiles, secrets masked.
+    Config,
 }
 
 #[derive(Debug, Args)]
@@ -202,15 +213,20 @@ pub struct SendArgs {
     pub server: Option<String>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
+    // --auth needs --user, and --user and --password-env need --auth, once
+    // a --profile has had its say (checked in send/auth.rs, not by clap).
     /// Authenticate with this SASL mechanism: PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.
-    #[arg(long, value_name = "MECH", requires = "user")]
+    #[arg(long, value_name = "MECH")]
     pub auth: Option<String>,
     /// The user name for --auth.
-    #[arg(long, value_name = "USER", requires = "auth")]
+    #[arg(long, value_name = "USER")]
     pub user: Option<String>,
     /// Read the password from this environment variable (else it is asked for).
-    #[arg(long, value_name = "VAR", requires = "auth")]
+    #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+    /// A profile's `password_command` (never a flag: set by cli/profile.rs).
+    #[arg(skip)]
+    pub password_command: Option<String>,
 
     /// Envelope sender (MAIL FROM), optionally with parameters:
     /// "me@example.test BODY=8BITMIME". Use "<>" for the null sender.

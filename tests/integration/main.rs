@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod corpus;
 mod dns;
+mod everyday;
 mod fake;
 mod hostile;
 mod peers;
