@@ -270,6 +270,28 @@ pub struct SendArgs {
         "header_from", "header_to", "cc", "subject", "headers", "body", "body_file"
     ])]
     pub data: Option<PathBuf>,
+    // -- Everyday (issue 14): a real message, attachments, HTML (send/everyday.rs)
+    /// Take the header fields and the body from this message file (.eml);
+    /// --header-from, --header-to, --cc, --subject, --header, --body and
+    /// --body-file replace what the file says. The envelope still comes
+    /// from --mail-from and --rcpt only.
+    #[arg(long, value_name = "FILE.eml", conflicts_with = "data")]
+    pub message: Option<PathBuf>,
+    /// Attach this file (repeatable); its content type is guessed from its
+    /// extension (application/octet-stream when unknown).
+    #[arg(long = "attach", value_name = "FILE", conflicts_with_all = ["data", "message"])]
+    pub attach: Vec<PathBuf>,
+    /// The content type of the --attach just before this flag, instead of
+    /// the guess, e.g. "application/pdf".
+    #[arg(long = "attach-type", value_name = "TYPE", requires = "attach")]
+    pub attach_type: Vec<String>,
+    /// Each --attach's --attach-type, by position (set by send/everyday.rs).
+    #[arg(skip)]
+    pub attach_types: Vec<Option<String>>,
+    /// Add this HTML file as the alternative to the text body
+    /// (multipart/alternative).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "message"])]
+    pub html: Option<PathBuf>,
 
     /// Use BDAT (CHUNKING, RFC 3030) instead of DATA.
     #[arg(long)]

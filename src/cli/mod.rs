@@ -27,7 +27,9 @@ pub fn main() -> ExitCode {
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // --profile fills in what the command line left out.
     let profiled = match (&mut cli.command, matches.subcommand()) {
-        (Some(Command::Send(args)), Some((_, m))) => profile::apply_send(args, m),
+        (Some(Command::Send(args)), Some((_, m))) => {
+            profile::apply_send(args, m).and_then(|()| send::pair_attach_types(args, m))
+        }
         (None, _) => profile::apply_workbench(&mut cli, &matches),
         _ => Ok(()),
     };

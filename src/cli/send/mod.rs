@@ -4,6 +4,7 @@
 mod auth;
 mod content;
 mod envelope;
+mod everyday;
 mod judge;
 mod load;
 mod prepare;
@@ -24,6 +25,7 @@ use crate::proto::server::Policy;
 use crate::server::{demo::Demo, ServerHandle};
 use crate::transcript::Writer;
 use crate::transport::{self, Timed};
+pub use everyday::pair_attach_types;
 pub use prepare::{prepare, Prepared};
 
 /// Runs `send` and returns its exit status.
