@@ -30,6 +30,8 @@ pub struct Writer<W: Write> {
     format: Format,
     /// Show secrets instead of the mask (`--reveal-secrets`).
     reveal: bool,
+    /// Base64 bodies folded into one line each (text only; JSON keeps all).
+    parts: crate::analysis::parts::PartFolder,
 }
 
 impl<W: Write> Writer<W> {
@@ -38,7 +40,14 @@ impl<W: Write> Writer<W> {
             out,
             format,
             reveal,
+            parts: Default::default(),
         }
+    }
+
+    /// The message about to be sent, so that its parts' summaries count
+    /// the lines the session does not show.
+    pub fn expect_content(&mut self, content: &[u8]) {
+        self.parts.expect(content);
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -61,6 +70,9 @@ impl<W: Write> Writer<W> {
 
     /// Writes a closing line: how the session ended and the exit status.
     pub fn write_result(&mut self, at: Duration, outcome: &str, exit: u8) -> io::Result<()> {
+        if let Some(summary) = self.parts.finish().filter(|_| self.format == Format::Text) {
+            writeln!(self.out, "{} -> {summary}", stamp(at))?;
+        }
         match self.format {
             Format::Text => writeln!(
                 self.out,
@@ -107,6 +119,12 @@ impl<W: Write> Writer<W> {
                     (true, Some(r)) => r,
                     _ => text,
                 };
+                use crate::analysis::parts::Fold;
+                match self.parts.line(shown) {
+                    Fold::Show => {}
+                    Fold::Hide => return Ok(()),
+                    Fold::Summary(s) => writeln!(self.out, "{t} -> {s}")?,
+                }
                 writeln!(self.out, "{t} -> {shown}")
             }
             Event::Reply { reply, .. } => {

@@ -164,13 +164,26 @@ Hello.\n\
         let names: Vec<&str> = e.fields.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["Return-Path", "From", "To", "Subject", "MIME-Version", "Content-Type"]
+            [
+                "Return-Path",
+                "From",
+                "To",
+                "Subject",
+                "MIME-Version",
+                "Content-Type"
+            ]
         );
-        assert_eq!(e.get("to"), Some("alice@example.test,\n\tcarol@example.test"));
+        assert_eq!(
+            e.get("to"),
+            Some("alice@example.test,\n\tcarol@example.test")
+        );
         // Encoded words stay encoded: what goes out is what came in.
         assert_eq!(e.get("Subject"), Some("Invoice =?utf-8?q?f=C3=BCr?= you"));
         assert!(e.body.starts_with(b"--b1\n"));
-        assert_eq!(e.header_lines()[2..4], ["To: alice@example.test,", "\tcarol@example.test"]);
+        assert_eq!(
+            e.header_lines()[2..4],
+            ["To: alice@example.test,", "\tcarol@example.test"]
+        );
     }
 
     #[test]
@@ -187,10 +200,7 @@ Hello.\n\
         let mut e = Eml::parse(b"To: a@x\nSubject: s\nto: b@x\n\nbody\n").expect("parses");
         e.set("TO", "c@x");
         e.set("X-New", "1");
-        assert_eq!(
-            e.header_lines(),
-            ["TO: c@x", "Subject: s", "X-New: 1"]
-        );
+        assert_eq!(e.header_lines(), ["TO: c@x", "Subject: s", "X-New: 1"]);
     }
 
     #[test]

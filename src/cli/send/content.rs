@@ -47,9 +47,8 @@ pub fn content(
         .and_then(Address::domain)
         .unwrap_or("smtp-workbench.invalid");
     let stamp = Stamp::new(SystemTime::now(), std::process::id(), id_domain);
-    let composed =
-        message::compose_parts(envelope, &fields, &body, &parts, &stamp)
-            .map_err(|e| usage(e.to_string()))?;
+    let composed = message::compose_parts(envelope, &fields, &body, &parts, &stamp)
+        .map_err(|e| usage(e.to_string()))?;
     notes.extend(composed.notes);
     Ok(composed.bytes)
 }

@@ -17,7 +17,10 @@ const MAX_PART: u64 = 64 * 1024 * 1024;
 /// Pairs each `--attach-type` with the `--attach` just before it on the
 /// command line (clap keeps the two lists apart; their indices tell).
 pub fn pair_attach_types(args: &mut SendArgs, m: &ArgMatches) -> Result<(), UsageError> {
-    let files: Vec<usize> = m.indices_of("attach").map(Iterator::collect).unwrap_or_default();
+    let files: Vec<usize> = m
+        .indices_of("attach")
+        .map(Iterator::collect)
+        .unwrap_or_default();
     let types: Vec<usize> = m
         .indices_of("attach_type")
         .map(Iterator::collect)
@@ -62,7 +65,9 @@ fn check_type(t: &str) -> Result<(), UsageError> {
 
 fn read(flag: &str, path: &Path) -> Result<Vec<u8>, UsageError> {
     let fail = |e: String| usage(format!("{flag} {}: {e}", path.display()));
-    let len = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?.len();
+    let len = std::fs::metadata(path)
+        .map_err(|e| fail(e.to_string()))?
+        .len();
     if len > MAX_PART {
         return Err(fail(format!("larger than {MAX_PART} bytes")));
     }
@@ -73,9 +78,10 @@ fn read(flag: &str, path: &Path) -> Result<Vec<u8>, UsageError> {
 pub fn parts(args: &SendArgs, notes: &mut Vec<String>) -> Result<Parts, UsageError> {
     let html = match &args.html {
         None => None,
-        Some(p) => Some(String::from_utf8(read("--html", p)?).map_err(|_| {
-            usage(format!("--html {}: not UTF-8 text", p.display()))
-        })?),
+        Some(p) => Some(
+            String::from_utf8(read("--html", p)?)
+                .map_err(|_| usage(format!("--html {}: not UTF-8 text", p.display())))?,
+        ),
     };
     let mut attachments = Vec::new();
     for (i, path) in args.attach.iter().enumerate() {
@@ -117,7 +123,8 @@ pub fn from_eml(
     notes: &mut Vec<String>,
 ) -> Result<Vec<u8>, UsageError> {
     let bytes = read("--message", path)?;
-    let mut eml = Eml::parse(&bytes).map_err(|e| usage(format!("--message {}: {e}", path.display())))?;
+    let mut eml =
+        Eml::parse(&bytes).map_err(|e| usage(format!("--message {}: {e}", path.display())))?;
     let mut replaced: Vec<String> = Vec::new();
     let mut set = |eml: &mut Eml, name: &str, value: &str| {
         eml.set(name, value);
