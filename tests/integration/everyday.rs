@@ -113,6 +113,21 @@ fn the_profiles_server_is_used_and_the_flag_overrides_it() {
         .assert()
         .code(3)
         .stdout(predicate::str::contains(closed.to_string()));
+    let other = crate::support::closed_port();
+    home.bin()
+        .args(["send", "-p", "far", "--server", &other.to_string()])
+        .args([
+            "--mail-from",
+            "a@b.test",
+            "--rcpt",
+            "alice@example.test",
+            "--timeout",
+            "3",
+        ])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(other.to_string()))
+        .stdout(predicate::str::contains(closed.to_string()).not());
 }
 
 #[test]
@@ -348,4 +363,294 @@ fn a_profile_alone_carries_starttls_and_auth_to_postfix_submission() {
     assert!(text.contains("235 2.7.0"), "{text}");
     assert!(!text.contains(&env("PEERS_POSTFIX_PASS")), "{text}");
     assert!(wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15)).is_some());
+}
+
+// -- Real messages: --message FILE.eml
+
+const EML: &str = "From: \"Bob Example\" <bob@example.org>\n\
+To: alice@example.test,\n\tcarol@example.test\n\
+Subject: Complaint =?utf-8?q?f=C3=BCr?= you\n\
+Date: Thu, 3 Dec 2026 10:00:00 +0000\n\
+Message-ID: <complaint-1@example.org>\n\
+X-Mailer: Thunderbird\n\
+\n\
+.a line that starts with a dot\n\
+Hello.\n";
+
+fn eml_file(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("complaint.eml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn send_message_takes_the_files_fields_and_the_flags_replace_them() {
+    let home = Home::new(None);
+    let eml = eml_file(home.path(), EML);
+    let out = home
+        .bin()
+        .args(["send", "--message"])
+        .arg(&eml)
+        .args([
+            "--subject",
+            "Re-sent",
+            "--header",
+            "X-Mailer: smtp-workbench",
+        ])
+        .args([
+            "--mail-from",
+            "tester@client.example",
+            "--rcpt",
+            "alice@example.test",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for line in [
+        "-> From: \"Bob Example\" <bob@example.org>",
+        "-> To: alice@example.test,",
+        "-> Subject: Re-sent",
+        "-> Message-ID: <complaint-1@example.org>",
+        "-> X-Mailer: smtp-workbench",
+        "-> ..a line that starts with a dot",
+        "MAIL FROM:<tester@client.example>",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Thunderbird"), "{text}");
+    assert!(
+        text.contains(
+            "replaced by the flags: Subject, X-Mailer; the envelope is --mail-from and --rcpt only"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn send_message_refuses_what_is_not_a_message_and_conflicts_with_data() {
+    let home = Home::new(None);
+    let eml = eml_file(home.path(), "\n\njust text\n");
+    home.bin()
+        .args(["send", "--message"])
+        .arg(&eml)
+        .args(["--mail-from", "a@b.test", "--rcpt", "c@d.test"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a message"));
+    home.bin()
+        .args(["send", "--message"])
+        .arg(&eml)
+        .arg("--data")
+        .arg(&eml)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}
+
+// -- Attachments and HTML
+
+fn binary_file(dir: &Path, name: &str, len: usize) -> (PathBuf, Vec<u8>) {
+    let bytes: Vec<u8> = (0..len).map(|i| (i * 7919 % 251) as u8).collect();
+    let p = dir.join(name);
+    std::fs::write(&p, &bytes).unwrap();
+    (p, bytes)
+}
+
+#[test]
+fn an_attachment_is_one_line_in_the_transcript_and_every_line_in_json() {
+    let home = Home::new(None);
+    let (pdf, _) = binary_file(home.path(), "report.pdf", 123_456);
+    let html = home.path().join("body.html");
+    std::fs::write(&html, "<p>Hello</p>\n").unwrap();
+    let run = |format: &str| {
+        let out = home
+            .bin()
+            .args(["send", "--attach"])
+            .arg(&pdf)
+            .arg("--html")
+            .arg(&html)
+            .args(["--body", "Hello", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("text");
+    // 123,456 bytes are 164,608 base64 characters, 76 a line.
+    assert!(
+        text.contains("-> [attachment report.pdf, application/pdf, 121 KB as 2,166 base64 lines]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("attaching report.pdf: application/pdf (guessed from its name)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Content-Type: multipart/alternative"),
+        "{text}"
+    );
+    assert!(text.contains("-> <p>Hello</p>"), "{text}");
+    let base64_lines = text
+        .lines()
+        .filter(|l| l.len() > 70 && l.rsplit(' ').next().is_some_and(|w| w.len() == 76))
+        .count();
+    assert_eq!(base64_lines, 0, "{text}");
+    let json = run("json");
+    let b64_in_json = json
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"client\""))
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let t = v["text"].as_str().unwrap_or("");
+            t.len() == 76
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+        })
+        .count();
+    assert!(b64_in_json > 900, "JSON keeps the lines: {b64_in_json}");
+    assert!(!json.contains("[attachment"), "JSON is not folded");
+}
+
+#[test]
+fn attach_type_names_the_type_of_the_attach_before_it() {
+    let home = Home::new(None);
+    let (a, _) = binary_file(home.path(), "a.bin", 100);
+    let (b, _) = binary_file(home.path(), "b.pdf", 100);
+    let out = home
+        .bin()
+        .arg("send")
+        .arg("--attach")
+        .arg(&a)
+        .args(["--attach-type", "image/png", "--attach"])
+        .arg(&b)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("attaching a.bin: image/png (from --attach-type)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("attaching b.pdf: application/pdf (guessed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[attachment a.bin, image/png, 100 bytes as 2 base64 lines]"),
+        "{text}"
+    );
+    home.bin()
+        .args(["send", "--attach-type", "image/png", "--attach"])
+        .arg(&a)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the --attach before it, and there is none",
+        ));
+    home.bin()
+        .args(["send", "--attach"])
+        .arg(&a)
+        .args(["--attach-type", "image/png\r\nBcc: x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("TYPE/SUBTYPE"));
+}
+
+// -- Through Postfix (2525), what it delivered parsed back
+
+fn delivered(t: &str) -> Vec<u8> {
+    let dir = env("PEERS_POSTFIX_NEW_MAIL");
+    wait_for_mail(&dir, t, Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("no mail with {t} in {dir}"))
+        .into_bytes()
+}
+
+fn postfix_send(home: &Home) -> assert_cmd::Command {
+    let mut c = home.bin();
+    c.args(["send", "--server"])
+        .arg(format!(
+            "{}:{}",
+            env("PEERS_POSTFIX_HOST"),
+            env("PEERS_POSTFIX_PORT_SMTP")
+        ))
+        .args(["--ehlo", "client.example.test", "--timeout", "20"])
+        .args([
+            "--mail-from",
+            "tester@client.example.test",
+            "--rcpt",
+            "alice@example.test",
+        ]);
+    c
+}
+
+#[test]
+#[ignore = "needs the Postfix peer"]
+fn an_eml_goes_through_postfix_field_by_field() {
+    use mail_parser::MessageParser;
+    let home = Home::new(None);
+    let t = token("eml");
+    let text = EML.replace("complaint-1@example.org", &format!("{t}@example.org"));
+    let eml = eml_file(home.path(), &text);
+    postfix_send(&home)
+        .arg("--message")
+        .arg(&eml)
+        .assert()
+        .code(0);
+    let got = delivered(&t);
+    let sent = MessageParser::default().parse(text.as_bytes()).unwrap();
+    let got = MessageParser::default().parse(&got).unwrap();
+    for (name, value) in sent.headers_raw() {
+        let found: Vec<&str> = got
+            .headers_raw()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+            .collect();
+        let norm = |v: &str| v.replace("\r\n", "\n");
+        assert!(
+            found.iter().any(|v| norm(v) == norm(value)),
+            "{name}: sent {value:?}, delivered {found:?}"
+        );
+    }
+    assert_eq!(got.subject(), Some("Complaint für you"));
+    assert_eq!(
+        got.body_text(0).as_deref().map(str::trim_end),
+        Some(".a line that starts with a dot\nHello.")
+    );
+}
+
+#[test]
+#[ignore = "needs the Postfix peer"]
+fn an_attachment_arrives_through_postfix_byte_for_byte() {
+    use mail_parser::{MessageParser, MimeHeaders};
+    let home = Home::new(None);
+    let t = token("attach");
+    let (pdf, bytes) = binary_file(home.path(), "report.pdf", 200_000);
+    let html = home.path().join("body.html");
+    std::fs::write(&html, "<p>Hello</p>\n").unwrap();
+    postfix_send(&home)
+        .args(["--subject", &t, "--body", "see attached", "--attach"])
+        .arg(&pdf)
+        .arg("--html")
+        .arg(&html)
+        .assert()
+        .code(0);
+    let got = delivered(&t);
+    let got = MessageParser::default().parse(&got).unwrap();
+    let a = got.attachment(0).expect("an attachment");
+    assert_eq!(a.attachment_name(), Some("report.pdf"));
+    let ct = a.content_type().unwrap();
+    assert_eq!((ct.ctype(), ct.subtype()), ("application", Some("pdf")));
+    assert!(
+        a.contents() == bytes.as_slice(),
+        "the attachment's bytes differ"
+    );
+    assert_eq!(
+        got.body_html(0).as_deref().map(str::trim_end),
+        Some("<p>Hello</p>")
+    );
+    assert_eq!(
+        got.body_text(0).as_deref().map(str::trim_end),
+        Some("see attached")
+    );
 }
