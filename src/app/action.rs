@@ -99,6 +99,12 @@ pub enum Action {
         domain: String,
         field: Result<String, String>,
     },
+    /// Internal: a message file read for the composer (its name as typed),
+    /// or why it could not be.
+    MessageOpened {
+        name: String,
+        result: Result<Vec<u8>, String>,
+    },
     /// Internal: the authentication verdicts for revision `revision` of
     /// F2's inputs, or why none could be made; older revisions are dropped.
     Judged {
@@ -119,6 +125,14 @@ pub enum Effect {
         control: Control,
     },
     Copy(String),
+    /// Connect with this profile's CA file and TLS name from now on (None:
+    /// the command line's).
+    ProfileTls {
+        ca_file: Option<std::path::PathBuf>,
+        tls_name: Option<String>,
+    },
+    /// Read this message file and answer with `Action::MessageOpened`.
+    OpenMessage(std::path::PathBuf),
     /// Give the built-in server this policy.
     SetPolicy(Box<crate::proto::server::Policy>),
     /// Save the transcript: `json` picks the form.

@@ -9,6 +9,7 @@
 pub mod action;
 pub mod auth;
 pub mod envelope;
+pub mod everyday;
 pub mod lesson;
 pub mod lesson_run;
 pub mod message;
@@ -146,6 +147,8 @@ pub struct AppState {
     /// Messages the built-in server accepted, newest last (at most 50).
     pub stored: Vec<Arc<StoredMessage>>,
     pub notice: Option<String>,
+    /// The config file's profiles, for "Connect to profile …".
+    pub profiles: Vec<profile::Profile>,
     pub help: bool,
     pub confirm_quit: bool,
     /// The envelope against the headers and the message's checks, as of the
@@ -180,6 +183,7 @@ impl AppState {
             auth: AuthState::new(start.client_ip, start.dns),
             stored: Vec::new(),
             notice: None,
+            profiles: Vec::new(),
             help: false,
             confirm_quit: false,
             findings: Vec::new(),

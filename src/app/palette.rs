@@ -21,6 +21,8 @@ pub enum Prompt {
     AuthPassword(Mechanism, String),
     /// HOST[:PORT] to connect to.
     Connect,
+    /// A message file (.eml) for the composer.
+    OpenMessage,
 }
 
 /// What the palette offers.
@@ -40,6 +42,10 @@ pub enum ItemKind {
     ConnectTo,
     /// Connect to the MX hosts of this domain (the first recipient's).
     ConnectMx(String),
+    /// Connect as this profile of the config file says.
+    ConnectProfile(String),
+    /// Fill the composer from a message file.
+    OpenMessage,
     Disconnect,
     CopyTranscript,
     CopyMessage,
@@ -168,6 +174,7 @@ pub(super) fn all_items(state: &AppState) -> Vec<Item> {
                 "another server, HOST[:PORT]",
                 ItemKind::ConnectTo,
             ));
+            v.extend(super::everyday::profile_items(state));
             let first = state.envelope.rcpts().into_iter().next();
             if let Some(d) = first.as_deref().and_then(recipient_domain) {
                 v.push(item(
@@ -417,6 +424,12 @@ fn tools(state: &AppState, v: &mut Vec<Item>) {
             }
         }
     }
+    // Everyday (issue 14): last but Help and Quit, so the usual items keep their places.
+    v.push(item(
+        "Open message…".into(),
+        "fill the composer from a message file (.eml); the envelope stays",
+        ItemKind::OpenMessage,
+    ));
     v.push(item("Help".into(), "keys and panes (?)", ItemKind::Help));
     v.push(item(
         "Quit".into(),

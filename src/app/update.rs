@@ -89,6 +89,7 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             | Action::Stored(_)
             | Action::Signed { .. }
             | Action::Judged { .. }
+            | Action::MessageOpened { .. }
     );
     if !background {
         state.notice = None;
@@ -169,6 +170,10 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             revision,
             judgement,
         } => state.auth.judged(revision, judgement),
+        Action::MessageOpened { name, result } => match result {
+            Ok(bytes) => super::everyday::open_message(state, &name, &bytes),
+            Err(e) => state.notice = Some(format!("{name}: {e}")),
+        },
         Action::Session { id, msg } => {
             if id == state.session.id {
                 session_msg(state, msg);
@@ -316,7 +321,16 @@ fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effec
             let secret = Secret::new(text);
             control(state, Control::Auth(m, Credentials { user, secret }), fx);
         }
+        Prompt::OpenMessage => {
+            if let Some(path) = super::everyday::message_path(&text) {
+                fx.push(Effect::OpenMessage(path));
+            }
+        }
         Prompt::Connect => {
+            fx.push(Effect::ProfileTls {
+                ca_file: None,
+                tls_name: None,
+            });
             let t = text.trim();
             state.session.target = ServerChoice {
                 server: (!t.is_empty()).then(|| t.to_string()),
@@ -381,6 +395,16 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
             }
             connect(state, fx);
         }
+        ItemKind::ConnectProfile(name) => {
+            if let Some(e) = super::everyday::use_profile(state, &name) {
+                fx.push(e);
+                if state.session.is_open() {
+                    control(state, Control::Close, fx);
+                }
+                connect(state, fx);
+            }
+        }
+        ItemKind::OpenMessage => open_prompt(state, Prompt::OpenMessage, ""),
         ItemKind::ConnectTo => {
             let current = state.session.target.server.clone().unwrap_or_default();
             open_prompt(state, Prompt::Connect, &current);

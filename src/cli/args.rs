@@ -44,6 +44,11 @@ pub struct Cli {
     /// loopback against the built-in server, else the connection's own.
     #[arg(long, value_name = "ADDR")]
     pub client_ip: Option<std::net::IpAddr>,
+    // -- Everyday (issue 14)
+    /// Fill the composer with this message file's header fields and body
+    /// (.eml); the envelope stays as it is ("Envelope ← headers" takes it).
+    #[arg(long, value_name = "FILE.eml", conflicts_with = "lesson")]
+    pub message: Option<PathBuf>,
 }
 
 /// How to reach the server: the flags `send` and the workbench share.

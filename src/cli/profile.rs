@@ -56,6 +56,15 @@ fn named(name: &str) -> Result<Profile, UsageError> {
         .map_err(|e| usage(format!("--profile {name}: {e} in {}", path.display())))
 }
 
+/// Every profile of the config file, for the workbench's palette (none
+/// without a file; a bad file is an error naming its line).
+pub fn profiles() -> Result<Vec<Profile>, UsageError> {
+    let config = load(&config_path()?)?;
+    Ok(config
+        .map(|c| c.profiles.into_values().collect())
+        .unwrap_or_default())
+}
+
 /// Whether the user gave this argument (on the command line or through
 /// its environment variable), rather than clap filling in its default.
 fn given(m: &ArgMatches, id: &str) -> bool {

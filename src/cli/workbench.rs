@@ -69,6 +69,17 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
         client_ip: cli.client_ip,
         link: crate::transport::LinkOptions { unix: None, ..link },
         transports,
+        profiles: super::profile::profiles()?,
+        message: match &cli.message {
+            None => None,
+            Some(p) => {
+                let bytes = crate::tui::read_message(p)
+                    .map_err(|e| usage(format!("--message {}: {e}", p.display())))?;
+                crate::message::eml::Eml::parse(&bytes)
+                    .map_err(|e| usage(format!("--message {}: {e}", p.display())))?;
+                Some((p.display().to_string(), bytes))
+            }
+        },
     })
 }
 

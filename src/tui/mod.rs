@@ -57,6 +57,11 @@ pub struct Options {
     pub link: transport::LinkOptions,
     /// `--protocol`, `--drop-after`; `--xclient` fills in the palette's item.
     pub transports: TransportSetup,
+    // -- Everyday (issue 14)
+    /// The config file's profiles, for "Connect to profile …".
+    pub profiles: Vec<crate::app::profile::Profile>,
+    /// `--message FILE.eml`: its name and bytes, for the composer.
+    pub message: Option<(String, Vec<u8>)>,
 }
 
 /// Puts the terminal back as it was: raw mode off, the main screen, no
@@ -167,6 +172,8 @@ struct Runner {
     policy: Option<crate::proto::server::Policy>,
     /// The demo DNS world, read on first use.
     demo_zone: Option<Arc<Zone>>,
+    /// The CA file and TLS name of the profile last connected to.
+    profile_tls: (Option<std::path::PathBuf>, Option<String>),
 }
 
 async fn event_loop(options: Options) -> io::Result<()> {
@@ -185,6 +192,7 @@ async fn event_loop(options: Options) -> io::Result<()> {
         clipboard: None,
         policy: None,
         demo_zone: None,
+        profile_tls: (None, None),
     };
     let mut events = EventStream::new();
     let mut term_signal = signal_stream();
@@ -244,6 +252,7 @@ fn start_state(options: &Options) -> AppState {
         .xclient
         .as_ref()
         .map(|c| c.to_string().trim_end().to_string());
+    state.profiles = options.profiles.clone();
     state
 }
 
@@ -257,12 +266,20 @@ fn first_actions(runner: &mut Runner, state: &AppState) -> Vec<Action> {
         Some(l) if state.session.target.server.is_none() => Action::StartLesson(Box::new(l)),
         _ => Action::Submit,
     };
-    let sign = state
-        .session
-        .target
-        .is_builtin()
+    // A real message (--message) goes as the file says: not signed.
+    let sign = (state.session.target.is_builtin() && runner.options.message.is_none())
         .then_some(Action::SignMessage);
-    sign.into_iter().chain([first]).collect()
+    // After the first action, so that its notice (what was opened, and
+    // that the envelope stays) is the one shown.
+    let opened = runner
+        .options
+        .message
+        .take()
+        .map(|(name, bytes)| Action::MessageOpened {
+            name,
+            result: Ok(bytes),
+        });
+    sign.into_iter().chain([first]).chain(opened).collect()
 }
 
 /// Whether `msg` came through [`Relay::send`] and so counts in the backlog
@@ -319,6 +336,12 @@ impl Runner {
                 return true;
             }
             Effect::Connect { id, target } => self.connect(id, target).await,
+            Effect::ProfileTls { ca_file, tls_name } => self.profile_tls = (ca_file, tls_name),
+            Effect::OpenMessage(path) => {
+                let name = path.display().to_string();
+                let result = read_message(&path);
+                let _ = self.tx.send(Action::MessageOpened { name, result });
+            }
             Effect::Sign { message, domain } => {
                 let field = app::auth::signing::sign_demo(&message, &domain);
                 let _ = self.tx.send(Action::Signed {
@@ -488,7 +511,14 @@ impl Runner {
         &mut self,
         target: &ServerChoice,
     ) -> Result<(transport::Target, TlsOptions), String> {
-        let tls = self.options.tls.clone();
+        let mut tls = self.options.tls.clone();
+        let (ca_file, tls_name) = &self.profile_tls;
+        if ca_file.is_some() {
+            tls.ca_file = ca_file.clone();
+        }
+        if tls_name.is_some() {
+            tls.tls_name = tls_name.clone();
+        }
         let Some(s) = &target.server else {
             let demo = self.builtin().await?;
             return Ok((demo.target(), demo.trusting(&tls)));
@@ -533,6 +563,16 @@ impl Runner {
             .as_ref()
             .ok_or_else(|| "the built-in server did not start".to_string())
     }
+}
+
+/// A message file for the composer, refused when far larger than mail is.
+pub fn read_message(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let limit = crate::message::eml::MAX_EML as u64;
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > limit {
+        return Err(format!("larger than {limit} bytes: not a message"));
+    }
+    std::fs::read(path).map_err(|e| e.to_string())
 }
 
 /// The socket of a `unix:PATH` server (not an MX domain).

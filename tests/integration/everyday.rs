@@ -654,3 +654,65 @@ fn an_attachment_arrives_through_postfix_byte_for_byte() {
         Some("see attached")
     );
 }
+
+// -- The workbench: --message, "Connect to profile …", "Open message…"
+
+#[test]
+fn the_workbench_opens_a_message_and_connects_to_a_profile() {
+    use crate::pty::{quit, Pty, ENTER};
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = crate::serve::Serve::start(&["--maildir", dir.path().to_str().unwrap()]);
+    let home = Home::new(Some(&format!(
+        "[profile.local]\nserver = \"{}\"\nehlo = \"profile.example.test\"\n\
+         mail_from = \"profile@example.test\"\n",
+        serve.addr
+    )));
+    let eml = eml_file(home.path(), EML);
+    let xdg = home.path().join("xdg");
+    let mut pty = Pty::spawn_env(
+        &["--message", eml.to_str().unwrap()],
+        &[("HOME", home.path()), ("XDG_CONFIG_HOME", &xdg)],
+    );
+    pty.wait_for("envelope unchanged");
+    pty.wait_for("X-Mailer: Thunderbird");
+    // Not signed: a real message goes as the file says.
+    assert!(!pty.screen().contains("DKIM-Signature"), "{}", pty.screen());
+    pty.wait_for("220 demo.example.test");
+    pty.keys("Disconnect");
+    pty.keys(ENTER);
+    pty.wait_for("disconnected by the user");
+    pty.keys("profile local");
+    pty.wait_for("Connect to profile local");
+    pty.keys(ENTER);
+    pty.wait_for(&format!("session 2 with {}", serve.addr));
+    pty.wait_for("MAIL FROM:");
+    pty.keys("Run to the end");
+    pty.keys(ENTER);
+    pty.wait_for("queued as");
+    pty.keys("quit");
+    pty.keys(ENTER);
+    pty.wait_for("221 2.0.0 Bye");
+    quit(&mut pty, false);
+    let envelope = serve.wait_for("envelope:", Duration::from_secs(10));
+    assert!(
+        envelope.contains("MAIL FROM:<profile@example.test>"),
+        "{envelope}"
+    );
+    serve.stop();
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
+    let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        mail.contains("Message-ID: <complaint-1@example.org>"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("To: alice@example.test,\r\n\tcarol@example.test\r\n"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("\r\n.a line that starts with a dot\r\n"),
+        "{mail}"
+    );
+    // The Received: field names the EHLO the profile gave.
+    assert!(mail.contains("profile.example.test"), "{mail}");
+}

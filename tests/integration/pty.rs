@@ -22,6 +22,11 @@ pub struct Pty {
 
 impl Pty {
     pub fn spawn(args: &[&str]) -> Self {
+        Self::spawn_env(args, &[])
+    }
+
+    /// As `spawn`, with these environment variables set (a HOME of its own).
+    pub fn spawn_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -34,6 +39,9 @@ impl Pty {
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.cwd(std::env::temp_dir());
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
