@@ -92,7 +92,7 @@ async fn run<W: Write>(args: &SendArgs, mut prepared: Prepared, writer: &mut Wri
             event,
         });
     }
-    writer.expect_content(&prepared.plan.content);
+    writer.fold_parts(&prepared.plan.content);
     let (session, last) = converse(prepared, writer).await;
     if let Some(demo) = &builtin {
         for line in builtin_report(&demo.handle) {
