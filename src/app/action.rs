@@ -105,6 +105,11 @@ pub enum Action {
         name: String,
         result: Result<Vec<u8>, String>,
     },
+    /// Internal: a file read for "Attach file…", or why it could not be.
+    AttachmentRead {
+        name: String,
+        result: Result<Vec<u8>, String>,
+    },
     /// Internal: the authentication verdicts for revision `revision` of
     /// F2's inputs, or why none could be made; older revisions are dropped.
     Judged {
@@ -133,6 +138,8 @@ pub enum Effect {
     },
     /// Read this message file and answer with `Action::MessageOpened`.
     OpenMessage(std::path::PathBuf),
+    /// Read this file and answer with `Action::AttachmentRead`.
+    ReadAttachment(std::path::PathBuf),
     /// Give the built-in server this policy.
     SetPolicy(Box<crate::proto::server::Policy>),
     /// Save the transcript: `json` picks the form.

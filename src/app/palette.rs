@@ -23,6 +23,8 @@ pub enum Prompt {
     Connect,
     /// A message file (.eml) for the composer.
     OpenMessage,
+    /// A file to attach to the message.
+    AttachFile,
 }
 
 /// What the palette offers.
@@ -46,6 +48,10 @@ pub enum ItemKind {
     ConnectProfile(String),
     /// Fill the composer from a message file.
     OpenMessage,
+    /// Attach a file to the message.
+    AttachFile,
+    /// Take every attachment off the message.
+    RemoveAttachments,
     Disconnect,
     CopyTranscript,
     CopyMessage,
@@ -430,6 +436,18 @@ fn tools(state: &AppState, v: &mut Vec<Item>) {
         "fill the composer from a message file (.eml); the envelope stays",
         ItemKind::OpenMessage,
     ));
+    v.push(item(
+        "Attach file…".into(),
+        "add a file to the message (multipart/mixed, base64; type guessed from its name)",
+        ItemKind::AttachFile,
+    ));
+    if !state.message.attachments.is_empty() {
+        v.push(item(
+            "Remove attachments".into(),
+            "take every attached file off the message",
+            ItemKind::RemoveAttachments,
+        ));
+    }
     v.push(item("Help".into(), "keys and panes (?)", ItemKind::Help));
     v.push(item(
         "Quit".into(),

@@ -90,6 +90,7 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             | Action::Signed { .. }
             | Action::Judged { .. }
             | Action::MessageOpened { .. }
+            | Action::AttachmentRead { .. }
     );
     if !background {
         state.notice = None;
@@ -170,6 +171,10 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             revision,
             judgement,
         } => state.auth.judged(revision, judgement),
+        Action::AttachmentRead { name, result } => match result {
+            Ok(bytes) => super::everyday::attach(state, &name, bytes),
+            Err(e) => state.notice = Some(format!("{name}: {e}")),
+        },
         Action::MessageOpened { name, result } => match result {
             Ok(bytes) => super::everyday::open_message(state, &name, &bytes),
             Err(e) => state.notice = Some(format!("{name}: {e}")),
@@ -321,6 +326,11 @@ fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effec
             let secret = Secret::new(text);
             control(state, Control::Auth(m, Credentials { user, secret }), fx);
         }
+        Prompt::AttachFile => {
+            if let Some(path) = super::everyday::message_path(&text) {
+                fx.push(Effect::ReadAttachment(path));
+            }
+        }
         Prompt::OpenMessage => {
             if let Some(path) = super::everyday::message_path(&text) {
                 fx.push(Effect::OpenMessage(path));
@@ -405,6 +415,12 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
             }
         }
         ItemKind::OpenMessage => open_prompt(state, Prompt::OpenMessage, ""),
+        ItemKind::AttachFile => open_prompt(state, Prompt::AttachFile, ""),
+        ItemKind::RemoveAttachments => {
+            let n = state.message.attachments.len();
+            state.message.attachments.clear();
+            state.notice = Some(format!("{n} attachment(s) removed"));
+        }
         ItemKind::ConnectTo => {
             let current = state.session.target.server.clone().unwrap_or_default();
             open_prompt(state, Prompt::Connect, &current);

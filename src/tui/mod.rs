@@ -337,6 +337,11 @@ impl Runner {
             }
             Effect::Connect { id, target } => self.connect(id, target).await,
             Effect::ProfileTls { ca_file, tls_name } => self.profile_tls = (ca_file, tls_name),
+            Effect::ReadAttachment(path) => {
+                let name = path.display().to_string();
+                let result = read_message(&path);
+                let _ = self.tx.send(Action::AttachmentRead { name, result });
+            }
             Effect::OpenMessage(path) => {
                 let name = path.display().to_string();
                 let result = read_message(&path);
@@ -565,7 +570,8 @@ impl Runner {
     }
 }
 
-/// A message file for the composer, refused when far larger than mail is.
+/// A message file for the composer or a file to attach, refused when far
+/// larger than mail is.
 pub fn read_message(path: &std::path::Path) -> Result<Vec<u8>, String> {
     let limit = crate::message::eml::MAX_EML as u64;
     let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
