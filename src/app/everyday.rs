@@ -90,8 +90,9 @@ pub fn open_message(state: &mut AppState, name: &str, bytes: &[u8]) {
 
 /// The message with its attachments: the header fields (less any MIME
 /// fields of their own), then multipart/mixed of the text body and each
-/// file, base64. The boundary is fixed per message (from its header
-/// fields), so that the bytes signed are the bytes sent.
+/// file, base64. The boundary is fixed by the body and the files (not by
+/// the header fields, which a DKIM signature adds to), so that the body
+/// signed is the body sent.
 pub fn attached_bytes(m: &super::MessageState) -> Vec<u8> {
     use mail_builder::headers::content_type::ContentType;
     use mail_builder::mime::{BodyPart, MimePart};
@@ -119,7 +120,10 @@ pub fn attached_bytes(m: &super::MessageState) -> Vec<u8> {
     }
     out.extend_from_slice(b"MIME-Version: 1.0\r\n");
     let body = m.body.lines().join("\r\n") + "\r\n";
-    let mut parts = vec![MimePart::new("text/plain", BodyPart::Text(body.into()))];
+    let mut parts = vec![MimePart::new(
+        "text/plain",
+        BodyPart::Text(body.clone().into()),
+    )];
     for a in &m.attachments {
         parts.push(
             MimePart::new(
@@ -129,7 +133,14 @@ pub fn attached_bytes(m: &super::MessageState) -> Vec<u8> {
             .attachment(a.name.clone()),
         );
     }
-    let digest = ring::digest::digest(&ring::digest::SHA256, &out);
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(body.as_bytes());
+    for a in &m.attachments {
+        ctx.update(a.name.as_bytes());
+        ctx.update(&(a.bytes.len() as u64).to_be_bytes());
+        ctx.update(&a.bytes);
+    }
+    let digest = ctx.finish();
     let boundary: String = digest.as_ref()[..12]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -279,6 +290,14 @@ mod tests {
             "the same bytes every time (signing needs it)"
         );
         assert_eq!(wire, s.message.unsigned_bytes());
+        // A signature changes the header fields, never the body it signs.
+        let body_of = |w: &[u8]| {
+            let at = w.windows(4).position(|x| x == b"\r\n\r\n").unwrap_or(0);
+            w[at..].to_vec()
+        };
+        s.message
+            .set_signature("DKIM-Signature: v=1; a=rsa-sha256; d=x; s=y; bh=z; b=w\r\n");
+        assert_eq!(body_of(&s.message.bytes()), body_of(&wire));
         let m = MessageParser::default().parse(&wire).expect("parses");
         assert_eq!(m.subject(), Some("Hello from smtp-workbench"));
         let a = m.attachment(0).expect("attached");
