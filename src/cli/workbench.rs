@@ -70,6 +70,7 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
         link: crate::transport::LinkOptions { unix: None, ..link },
         transports,
         profiles: super::profile::profiles()?,
+        profile_note: cli.conn.profile_note.clone(),
         message: match &cli.message {
             None => None,
             Some(p) => {

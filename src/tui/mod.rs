@@ -62,6 +62,8 @@ pub struct Options {
     pub profiles: Vec<crate::app::profile::Profile>,
     /// `--message FILE.eml`: its name and bytes, for the composer.
     pub message: Option<(String, Vec<u8>)>,
+    /// `--profile`: which of its keys were used, for the first notice.
+    pub profile_note: Option<String>,
 }
 
 /// Puts the terminal back as it was: raw mode off, the main screen, no
@@ -279,7 +281,12 @@ fn first_actions(runner: &mut Runner, state: &AppState) -> Vec<Action> {
             name,
             result: Ok(bytes),
         });
-    sign.into_iter().chain([first]).chain(opened).collect()
+    let profiled = runner.options.profile_note.take().map(Action::Notice);
+    sign.into_iter()
+        .chain([first])
+        .chain(profiled)
+        .chain(opened)
+        .collect()
 }
 
 /// Whether `msg` came through [`Relay::send`] and so counts in the backlog
