@@ -215,4 +215,25 @@ Hello.\n\
         assert_eq!(e.to_bytes(), b"Subject: x\r\n\r\ncaf\xe9\r\n");
         assert_eq!(e.body_text(), "caf\u{fffd}\n");
     }
+
+    proptest::proptest! {
+        /// Taken apart and put back together, a message is the same bytes
+        /// (and so the same fields) the second time as the first.
+        #[test]
+        fn a_round_trip_keeps_every_field_and_the_body(
+            fields in proptest::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,12}", "[ -~]{0,40}"), 1..8),
+            body in "([ -~]{0,30}\n){0,5}",
+        ) {
+            let mut text = String::new();
+            for (n, v) in &fields {
+                text.push_str(&format!("{n}: {}\n", v.trim()));
+            }
+            text.push('\n');
+            text.push_str(&body);
+            let once = Eml::parse(text.as_bytes()).expect("a message").to_bytes();
+            let again = Eml::parse(&once).expect("still a message");
+            proptest::prop_assert_eq!(again.to_bytes(), once);
+            proptest::prop_assert_eq!(again.fields.len(), fields.len());
+        }
+    }
 }
