@@ -370,6 +370,7 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
                 rcpts: Vec::new(),
                 content: state.message.bytes().into(),
             };
+            state.transcript.expect_content(&run.content);
             control(state, Control::Run(Goal::Delivered, run), fx);
             let warnings =
                 crate::analysis::lint::lint(&state.message.bytes(), state.session.caps())
@@ -527,7 +528,10 @@ fn hand_run(
     fx: &mut Vec<Effect>,
 ) {
     match run {
-        Ok(t) => control(state, Control::Run(goal, t), fx),
+        Ok(t) => {
+            state.transcript.expect_content(&t.content);
+            control(state, Control::Run(goal, t), fx)
+        }
         Err(e) => {
             state.notice = Some(format!(
                 "the envelope cannot be sent as it is ({e}): fix it in the Envelope pane"
