@@ -31,6 +31,9 @@ pub struct Writer<W: Write> {
     format: Format,
     /// Show secrets instead of the mask (`--reveal-secrets`).
     reveal: bool,
+    /// Base64 bodies folded into one line each, once `fold_parts` asks
+    /// (`send`'s text form; JSON and the workbench's saves keep every line).
+    parts: Option<crate::analysis::parts::PartFolder>,
 }
 
 impl<W: Write> Writer<W> {
@@ -39,7 +42,17 @@ impl<W: Write> Writer<W> {
             out,
             format,
             reveal,
+            parts: None,
         }
+    }
+
+    /// Folds each base64 body of `content`, the message about to be sent,
+    /// into one line in the text form; the summaries are worked out from
+    /// the whole message, so they count the lines the session does not show.
+    pub fn fold_parts(&mut self, content: &[u8]) {
+        let mut folder = crate::analysis::parts::PartFolder::new();
+        folder.expect(content);
+        self.parts = Some(folder);
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -62,6 +75,10 @@ impl<W: Write> Writer<W> {
 
     /// Writes a closing line: how the session ended and the exit status.
     pub fn write_result(&mut self, at: Duration, outcome: &str, exit: u8) -> io::Result<()> {
+        let pending = self.parts.as_mut().and_then(|p| p.finish());
+        if let Some(summary) = pending.filter(|_| self.format == Format::Text) {
+            writeln!(self.out, "{} -> {summary}", stamp(at))?;
+        }
         match self.format {
             Format::Text => writeln!(
                 self.out,
@@ -131,6 +148,12 @@ impl<W: Write> Writer<W> {
                     (true, Some(r)) => r,
                     _ => text,
                 };
+                use crate::analysis::parts::Fold;
+                match self.parts.as_mut().map_or(Fold::Show, |p| p.line(shown)) {
+                    Fold::Show => {}
+                    Fold::Hide => return Ok(()),
+                    Fold::Summary(s) => writeln!(self.out, "{t} -> {s}")?,
+                }
                 writeln!(self.out, "{t} -> {shown}")
             }
             Event::Reply { reply, .. } => {
@@ -498,5 +521,43 @@ mod tests {
         assert!(!out.contains(['\u{9b}', '\u{202e}', '\u{7f}']), "{out:?}");
         let v: Value = serde_json::from_str(out.trim_end()).unwrap();
         assert_eq!(v["raw"][0], "220 mx \u{9b}2J \u{202e}x \u{7f}");
+    }
+
+    #[test]
+    fn base64_bodies_fold_only_when_asked_and_never_in_json() {
+        let message = "Content-Type: image/png; name=\"a.png\"\r\n\
+                       Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\nAAAA\r\n";
+        let sent = |w: &mut Writer<Vec<u8>>| {
+            for (seq, line) in message.split("\r\n").chain(["."]).enumerate() {
+                let _ = w.write(&Timed {
+                    at: Duration::from_millis(1),
+                    latency: None,
+                    event: Event::Sent {
+                        seq: seq as u64,
+                        text: line.into(),
+                        revealed: None,
+                    },
+                });
+            }
+        };
+        let mut folded = Writer::new(Vec::new(), Format::Text, false);
+        folded.fold_parts(message.as_bytes());
+        sent(&mut folded);
+        let text = String::from_utf8(folded.into_inner()).expect("utf-8");
+        assert!(
+            text.contains("-> [attachment a.png, image/png, 6 bytes as 2 base64 lines]\n"),
+            "{text}"
+        );
+        assert!(!text.contains("AAAA"), "{text}");
+        for format in [Format::Text, Format::Json] {
+            let mut plain = Writer::new(Vec::new(), format, false);
+            if format == Format::Json {
+                plain.fold_parts(message.as_bytes());
+            }
+            sent(&mut plain);
+            let out = String::from_utf8(plain.into_inner()).expect("utf-8");
+            assert_eq!(out.matches("AAAA").count(), 2, "{out}");
+            assert!(!out.contains("[attachment"), "{out}");
+        }
     }
 }

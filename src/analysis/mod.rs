@@ -7,6 +7,7 @@ pub mod auth;
 pub mod compare;
 pub mod explain;
 pub mod lint;
+pub mod parts;
 
 use crate::proto::capabilities::Capabilities;
 use compare::{EnvelopeSide, HeaderSide};

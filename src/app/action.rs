@@ -101,6 +101,17 @@ pub enum Action {
         domain: String,
         field: Result<String, String>,
     },
+    /// Internal: a message file read for the composer (its name as typed),
+    /// or why it could not be.
+    MessageOpened {
+        name: String,
+        result: Result<Vec<u8>, String>,
+    },
+    /// Internal: a file read for "Attach file…", or why it could not be.
+    AttachmentRead {
+        name: String,
+        result: Result<Vec<u8>, String>,
+    },
     /// Internal: the authentication verdicts for revision `revision` of
     /// F2's inputs, or why none could be made; older revisions are dropped.
     Judged {
@@ -131,6 +142,16 @@ pub enum Effect {
         control: Control,
     },
     Copy(String),
+    /// Connect with this profile's CA file and TLS name from now on (None:
+    /// the command line's).
+    ProfileTls {
+        ca_file: Option<std::path::PathBuf>,
+        tls_name: Option<String>,
+    },
+    /// Read this message file and answer with `Action::MessageOpened`.
+    OpenMessage(std::path::PathBuf),
+    /// Read this file and answer with `Action::AttachmentRead`.
+    ReadAttachment(std::path::PathBuf),
     /// Give the built-in server this policy.
     SetPolicy(Box<crate::proto::server::Policy>),
     /// Give the built-in server these rules (a lesson's; none is none).

@@ -19,6 +19,9 @@ pub struct MessageState {
     pub headers: TextArea<'static>,
     pub body: TextArea<'static>,
     pub field: MessageField,
+    /// Files attached with "Attach file…": with any, the message is
+    /// multipart/mixed (see `everyday::attached_bytes`).
+    pub attachments: Vec<crate::message::Attachment>,
 }
 
 impl MessageState {
@@ -27,11 +30,16 @@ impl MessageState {
             headers: field(headers),
             body: field(body),
             field: MessageField::Headers,
+            attachments: Vec::new(),
         }
     }
 
-    /// The composed message: header lines, a blank line, the body.
+    /// The composed message: header lines, a blank line, the body; with
+    /// attachments, a multipart/mixed message of the body and the files.
     pub fn bytes(&self) -> Vec<u8> {
+        if !self.attachments.is_empty() {
+            return super::everyday::attached_bytes(self);
+        }
         let mut out = String::new();
         for h in self.headers.lines() {
             // An empty field ("Cc: ") is left out rather than sent empty; a
@@ -56,6 +64,7 @@ impl MessageState {
             headers: field(&self.headers.lines().join("\n")),
             body: field(&self.body.lines().join("\n")),
             field: self.field,
+            attachments: self.attachments.clone(),
         };
         m.remove_signatures();
         m.bytes()

@@ -9,10 +9,12 @@
 pub mod action;
 pub mod auth;
 pub mod envelope;
+pub mod everyday;
 pub mod lesson;
 pub mod lesson_run;
 pub mod message;
 pub mod palette;
+pub mod profile;
 pub mod replay;
 pub mod replay_run;
 pub mod scroll;
@@ -151,6 +153,8 @@ pub struct AppState {
     /// Messages the built-in server accepted, newest last (at most 50).
     pub stored: Vec<Arc<StoredMessage>>,
     pub notice: Option<String>,
+    /// The config file's profiles, for "Connect to profile …".
+    pub profiles: Vec<profile::Profile>,
     pub help: bool,
     pub confirm_quit: bool,
     // Replay and presenter mode (issue 13).
@@ -191,6 +195,7 @@ impl AppState {
             auth: AuthState::new(start.client_ip, start.dns),
             stored: Vec::new(),
             notice: None,
+            profiles: Vec::new(),
             help: false,
             confirm_quit: false,
             replay: None,

@@ -21,6 +21,10 @@ pub enum Prompt {
     AuthPassword(Mechanism, String),
     /// HOST[:PORT] to connect to.
     Connect,
+    /// A message file (.eml) for the composer.
+    OpenMessage,
+    /// A file to attach to the message.
+    AttachFile,
 }
 
 /// What the palette offers.
@@ -40,6 +44,14 @@ pub enum ItemKind {
     ConnectTo,
     /// Connect to the MX hosts of this domain (the first recipient's).
     ConnectMx(String),
+    /// Connect as this profile of the config file says.
+    ConnectProfile(String),
+    /// Fill the composer from a message file.
+    OpenMessage,
+    /// Attach a file to the message.
+    AttachFile,
+    /// Take every attachment off the message.
+    RemoveAttachments,
     Disconnect,
     CopyTranscript,
     CopyMessage,
@@ -180,6 +192,7 @@ pub(super) fn all_items(state: &AppState) -> Vec<Item> {
                 "another server, HOST[:PORT]",
                 ItemKind::ConnectTo,
             ));
+            v.extend(super::everyday::profile_items(state));
             let first = state.envelope.rcpts().into_iter().next();
             if let Some(d) = first.as_deref().and_then(recipient_domain) {
                 v.push(item(
@@ -433,6 +446,24 @@ fn tools(state: &AppState, v: &mut Vec<Item>) {
                 ));
             }
         }
+    }
+    // Everyday (issue 14): last but Help and Quit, so the usual items keep their places.
+    v.push(item(
+        "Open message…".into(),
+        "fill the composer from a message file (.eml); the envelope stays",
+        ItemKind::OpenMessage,
+    ));
+    v.push(item(
+        "Attach file…".into(),
+        "add a file to the message (multipart/mixed, base64; type guessed from its name)",
+        ItemKind::AttachFile,
+    ));
+    if !state.message.attachments.is_empty() {
+        v.push(item(
+            "Remove attachments".into(),
+            "take every attached file off the message",
+            ItemKind::RemoveAttachments,
+        ));
     }
     v.push(item("Help".into(), "keys and panes (?)", ItemKind::Help));
     v.push(item(

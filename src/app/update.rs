@@ -98,6 +98,8 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             | Action::Stored(_)
             | Action::Signed { .. }
             | Action::Judged { .. }
+            | Action::MessageOpened { .. }
+            | Action::AttachmentRead { .. }
     );
     if !background {
         state.notice = None;
@@ -188,6 +190,14 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 info(state, format!("auth: dns {lookup}"));
             }
         }
+        Action::AttachmentRead { name, result } => match result {
+            Ok(bytes) => super::everyday::attach(state, &name, bytes),
+            Err(e) => state.notice = Some(format!("{name}: {e}")),
+        },
+        Action::MessageOpened { name, result } => match result {
+            Ok(bytes) => super::everyday::open_message(state, &name, &bytes),
+            Err(e) => state.notice = Some(format!("{name}: {e}")),
+        },
         Action::Session { id, msg } => {
             if id == state.session.id {
                 session_msg(state, msg);
@@ -383,7 +393,21 @@ fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effec
             let secret = Secret::new(text);
             control(state, Control::Auth(m, Credentials { user, secret }), fx);
         }
+        Prompt::AttachFile => {
+            if let Some(path) = super::everyday::message_path(&text) {
+                fx.push(Effect::ReadAttachment(path));
+            }
+        }
+        Prompt::OpenMessage => {
+            if let Some(path) = super::everyday::message_path(&text) {
+                fx.push(Effect::OpenMessage(path));
+            }
+        }
         Prompt::Connect => {
+            fx.push(Effect::ProfileTls {
+                ca_file: None,
+                tls_name: None,
+            });
             let t = text.trim();
             state.session.target = ServerChoice {
                 server: (!t.is_empty()).then(|| t.to_string()),
@@ -413,6 +437,7 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
                 rcpts: Vec::new(),
                 content: state.message.bytes().into(),
             };
+            state.transcript.expect_content(&run.content);
             control(state, Control::Run(Goal::Delivered, run), fx);
             let warnings =
                 crate::analysis::lint::lint(&state.message.bytes(), state.session.caps())
@@ -447,6 +472,22 @@ fn run_item(state: &mut AppState, kind: ItemKind, fx: &mut Vec<Effect>) {
                 control(state, Control::Close, fx);
             }
             connect(state, fx);
+        }
+        ItemKind::ConnectProfile(name) => {
+            if let Some(e) = super::everyday::use_profile(state, &name) {
+                fx.push(e);
+                if state.session.is_open() {
+                    control(state, Control::Close, fx);
+                }
+                connect(state, fx);
+            }
+        }
+        ItemKind::OpenMessage => open_prompt(state, Prompt::OpenMessage, ""),
+        ItemKind::AttachFile => open_prompt(state, Prompt::AttachFile, ""),
+        ItemKind::RemoveAttachments => {
+            let n = state.message.attachments.len();
+            state.message.attachments.clear();
+            state.notice = Some(format!("{n} attachment(s) removed"));
         }
         ItemKind::ConnectTo => {
             let current = state.session.target.server.clone().unwrap_or_default();
@@ -558,7 +599,10 @@ fn hand_run(
     fx: &mut Vec<Effect>,
 ) {
     match run {
-        Ok(t) => control(state, Control::Run(goal, t), fx),
+        Ok(t) => {
+            state.transcript.expect_content(&t.content);
+            control(state, Control::Run(goal, t), fx)
+        }
         Err(e) => {
             state.notice = Some(format!(
                 "the envelope cannot be sent as it is ({e}): fix it in the Envelope pane"

@@ -58,6 +58,11 @@ pub struct Cli {
     /// (dark colours on white, for a projector); NO_COLOR still wins.
     #[arg(long, value_name = "THEME", value_parser = modes::one_of(crate::tui::theme::Palette::NAMES, |_| None), default_value = "dark")]
     pub theme: crate::tui::theme::Palette,
+    // -- Everyday (issue 14)
+    /// Fill the composer with this message file's header fields and body
+    /// (.eml); the envelope stays as it is ("Envelope ← headers" takes it).
+    #[arg(long, value_name = "FILE.eml", conflicts_with = "lesson")]
+    pub message: Option<PathBuf>,
 }
 
 /// How to reach the server: the flags `send` and the workbench share.
@@ -164,6 +169,14 @@ pub struct ConnectionArgs {
     /// use against it.
     #[arg(long, value_name = "DOMAIN")]
     pub mta_sts: Option<String>,
+    // -- Everyday (issue 14): profiles from the config file (cli/profile.rs)
+    /// Take the server, TLS, EHLO, AUTH and sender from this profile of
+    /// the config file (see `smtp-workbench config`); flags given here win.
+    #[arg(short = 'p', long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// What the profile filled in, for the transcript (set by cli/profile.rs).
+    #[arg(skip)]
+    pub profile_note: Option<String>,
 }
 
 /// `--tls-cipher SUITE`: a suite this build offers, by its IANA name.
@@ -185,6 +198,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Print the DNS TXT record that publishes a DKIM key's public half.
     DkimRecord(DkimRecordArgs),
+    // -- Everyday (issue 14)
+    /// Print the config file's path and its profiles, secrets masked.
+    Config,
     // Command-line conventions (issue 14): completions and the man page.
     /// Print a completion script for a shell: bash, zsh, fish, elvish or
     /// powershell.
@@ -236,15 +252,20 @@ pub struct SendArgs {
     pub server: Option<String>,
     #[command(flatten)]
     pub conn: ConnectionArgs,
+    // --auth needs --user, and --user and --password-env need --auth, once
+    // a --profile has had its say (checked in send/auth.rs, not by clap).
     /// Authenticate with this SASL mechanism: PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.
-    #[arg(long, value_name = "MECH", requires = "user")]
+    #[arg(long, value_name = "MECH")]
     pub auth: Option<String>,
     /// The user name for --auth.
-    #[arg(long, value_name = "USER", requires = "auth")]
+    #[arg(long, value_name = "USER")]
     pub user: Option<String>,
     /// Read the password from this environment variable (else it is asked for).
-    #[arg(long, value_name = "VAR", requires = "auth")]
+    #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+    /// A profile's `password_command` (never a flag: set by cli/profile.rs).
+    #[arg(skip)]
+    pub password_command: Option<String>,
 
     /// Envelope sender (MAIL FROM), optionally with parameters:
     /// "me@example.test BODY=8BITMIME". Use "<>" for the null sender.
@@ -288,6 +309,28 @@ pub struct SendArgs {
         "header_from", "header_to", "cc", "subject", "headers", "body", "body_file"
     ])]
     pub data: Option<PathBuf>,
+    // -- Everyday (issue 14): a real message, attachments, HTML (send/everyday.rs)
+    /// Take the header fields and the body from this message file (.eml);
+    /// --header-from, --header-to, --cc, --subject, --header, --body and
+    /// --body-file replace what the file says. The envelope still comes
+    /// from --mail-from and --rcpt only.
+    #[arg(long, value_name = "FILE.eml", conflicts_with = "data")]
+    pub message: Option<PathBuf>,
+    /// Attach this file (repeatable); its content type is guessed from its
+    /// extension (application/octet-stream when unknown).
+    #[arg(long = "attach", value_name = "FILE", conflicts_with_all = ["data", "message"])]
+    pub attach: Vec<PathBuf>,
+    /// The content type of the --attach just before this flag, instead of
+    /// the guess, e.g. "application/pdf".
+    #[arg(long = "attach-type", value_name = "TYPE", requires = "attach")]
+    pub attach_type: Vec<String>,
+    /// Each --attach's --attach-type, by position (set by send/everyday.rs).
+    #[arg(skip)]
+    pub attach_types: Vec<Option<String>>,
+    /// Add this HTML file as the alternative to the text body
+    /// (multipart/alternative).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "message"])]
+    pub html: Option<PathBuf>,
 
     /// Use BDAT (CHUNKING, RFC 3030) instead of DATA.
     #[arg(long)]

@@ -34,6 +34,7 @@ fn samples(arg: &Arg) -> (String, String) {
         "HOST[:PORT]" => ("127.0.0.1:53", "127.0.0.2:5353"),
         "HOST[:PORT]|unix:PATH" => ("127.0.0.1:2525", "unix:last.sock"),
         "NAME=VALUE ..." => ("ADDR=192.0.2.1", "ADDR=192.0.2.2"),
+        "TYPE" => ("text/plain", "application/pdf"),
         "SUITE" => ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"),
         "ADDR:PORT" => ("127.0.0.1:2525", "127.0.0.1:2526"),
         "ADDR" if arg.get_id() == "client_ip" || arg.get_id() == "local_addr" => {

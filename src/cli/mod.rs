@@ -11,6 +11,7 @@ mod exit;
 #[cfg(test)]
 mod last_wins;
 mod modes;
+mod profile;
 mod send;
 mod serve;
 mod transports;
@@ -18,7 +19,7 @@ mod workbench;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 pub use args::{
     Cli, Command, CompletionsArgs, ConnectionArgs, DkimRecordArgs, SendArgs, ServeArgs,
@@ -30,13 +31,27 @@ pub use exit::{
 pub use send::{prepare, send, Prepared};
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // --profile fills in what the command line left out.
+    let profiled = match (&mut cli.command, matches.subcommand()) {
+        (Some(Command::Send(args)), Some((_, m))) => {
+            profile::apply_send(args, m).and_then(|()| send::pair_attach_types(args, m))
+        }
+        (None, _) => profile::apply_workbench(&mut cli, &matches),
+        _ => Ok(()),
+    };
+    if let Err(e) = profiled {
+        eprintln!("smtp-workbench: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     match cli.command {
         Some(Command::Send(args)) => ExitCode::from(send(&args)),
         Some(Command::Serve(args)) => ExitCode::from(serve::serve(&args)),
         Some(Command::DkimRecord(args)) => ExitCode::from(dkim_record::dkim_record(&args)),
         Some(Command::Completions(args)) => ExitCode::from(conventions::completions(args.shell)),
         Some(Command::Man) => ExitCode::from(conventions::man()),
+        Some(Command::Config) => ExitCode::from(profile::config()),
         None => ExitCode::from(workbench::workbench(&cli)),
     }
 }

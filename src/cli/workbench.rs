@@ -79,6 +79,18 @@ fn options(cli: &Cli) -> Result<crate::tui::Options, UsageError> {
         transports,
         replay,
         palette: cli.theme,
+        profiles: super::profile::profiles()?,
+        profile_note: cli.conn.profile_note.clone(),
+        message: match &cli.message {
+            None => None,
+            Some(p) => {
+                let bytes = crate::tui::read_message(p)
+                    .map_err(|e| usage(format!("--message {}: {e}", p.display())))?;
+                crate::message::eml::Eml::parse(&bytes)
+                    .map_err(|e| usage(format!("--message {}: {e}", p.display())))?;
+                Some((p.display().to_string(), bytes))
+            }
+        },
     })
 }
 

@@ -4,6 +4,7 @@
 //! an argument.
 
 pub mod dkim;
+pub mod eml;
 
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -122,6 +123,34 @@ pub fn compose(
     body: &str,
     stamp: &Stamp,
 ) -> Result<Composed, MessageError> {
+    compose_parts(envelope, fields, body, &Parts::default(), stamp)
+}
+
+/// What goes beside the text body: an HTML alternative and attachments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parts {
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file to attach: its name as the recipient sees it, its content type
+/// and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// As `compose`, with an HTML alternative (multipart/alternative) and
+/// attachments (multipart/mixed) where `parts` has them.
+pub fn compose_parts(
+    envelope: &Envelope,
+    fields: &HeaderFields,
+    body: &str,
+    parts: &Parts,
+    stamp: &Stamp,
+) -> Result<Composed, MessageError> {
     let mut notes = Vec::new();
     for (name, value) in &fields.extra {
         if value.contains(['\r', '\n']) {
@@ -183,6 +212,16 @@ pub fn compose(
         b = b.header(name.clone(), Raw::new(value.clone()));
     }
     b = b.text_body(body.to_string());
+    if let Some(html) = &parts.html {
+        b = b.html_body(html.clone());
+    }
+    for a in &parts.attachments {
+        b = b.attachment(
+            a.content_type.clone(),
+            a.name.clone(),
+            mail_builder::mime::BodyPart::Binary(Cow::Owned(a.bytes.clone())),
+        );
+    }
     let bytes = b.write_to_vec().unwrap_or_default();
     Ok(Composed { bytes, notes })
 }

@@ -64,6 +64,13 @@ pub struct Options {
     pub replay: Option<crate::app::replay::Replay>,
     /// `--theme`.
     pub palette: theme::Palette,
+    // -- Everyday (issue 14)
+    /// The config file's profiles, for "Connect to profile …".
+    pub profiles: Vec<crate::app::profile::Profile>,
+    /// `--message FILE.eml`: its name and bytes, for the composer.
+    pub message: Option<(String, Vec<u8>)>,
+    /// `--profile`: which of its keys were used, for the first notice.
+    pub profile_note: Option<String>,
 }
 
 /// Puts the terminal back as it was: raw mode off, the main screen, no
@@ -176,6 +183,8 @@ struct Runner {
     rules: Option<crate::server::Rules>,
     /// The demo DNS world, read on first use.
     demo_zone: Option<Arc<Zone>>,
+    /// The CA file and TLS name of the profile last connected to.
+    profile_tls: (Option<std::path::PathBuf>, Option<String>),
 }
 
 async fn event_loop(options: Options) -> io::Result<()> {
@@ -195,6 +204,7 @@ async fn event_loop(options: Options) -> io::Result<()> {
         policy: None,
         rules: None,
         demo_zone: None,
+        profile_tls: (None, None),
     };
     let mut events = EventStream::new();
     let mut term_signal = signal_stream();
@@ -260,6 +270,7 @@ fn start_state(options: &Options) -> AppState {
         .xclient
         .as_ref()
         .map(|c| c.to_string().trim_end().to_string());
+    state.profiles = options.profiles.clone();
     state
 }
 
@@ -277,12 +288,25 @@ fn first_actions(runner: &mut Runner, state: &AppState) -> Vec<Action> {
         Some(l) if state.session.target.server.is_none() => Action::StartLesson(Box::new(l)),
         _ => Action::Submit,
     };
-    let sign = state
-        .session
-        .target
-        .is_builtin()
+    // A real message (--message) goes as the file says: not signed.
+    let sign = (state.session.target.is_builtin() && runner.options.message.is_none())
         .then_some(Action::SignMessage);
-    sign.into_iter().chain([first]).collect()
+    // After the first action, so that its notice (what was opened, and
+    // that the envelope stays) is the one shown.
+    let opened = runner
+        .options
+        .message
+        .take()
+        .map(|(name, bytes)| Action::MessageOpened {
+            name,
+            result: Ok(bytes),
+        });
+    let profiled = runner.options.profile_note.take().map(Action::Notice);
+    sign.into_iter()
+        .chain([first])
+        .chain(profiled)
+        .chain(opened)
+        .collect()
 }
 
 /// Whether `msg` came through [`Relay::send`] and so counts in the backlog
@@ -367,6 +391,17 @@ impl Runner {
                 return true;
             }
             Effect::Connect { id, target } => self.connect(id, target).await,
+            Effect::ProfileTls { ca_file, tls_name } => self.profile_tls = (ca_file, tls_name),
+            Effect::ReadAttachment(path) => {
+                let name = path.display().to_string();
+                let result = read_message(&path);
+                let _ = self.tx.send(Action::AttachmentRead { name, result });
+            }
+            Effect::OpenMessage(path) => {
+                let name = path.display().to_string();
+                let result = read_message(&path);
+                let _ = self.tx.send(Action::MessageOpened { name, result });
+            }
             Effect::Sign { message, domain } => {
                 let field = app::auth::signing::sign_demo(&message, &domain);
                 let _ = self.tx.send(Action::Signed {
@@ -547,7 +582,14 @@ impl Runner {
         &mut self,
         target: &ServerChoice,
     ) -> Result<(transport::Target, TlsOptions), String> {
-        let tls = self.options.tls.clone();
+        let mut tls = self.options.tls.clone();
+        let (ca_file, tls_name) = &self.profile_tls;
+        if ca_file.is_some() {
+            tls.ca_file = ca_file.clone();
+        }
+        if tls_name.is_some() {
+            tls.tls_name = tls_name.clone();
+        }
         let Some(s) = &target.server else {
             let demo = self.builtin().await?;
             return Ok((demo.target(), demo.trusting(&tls)));
@@ -595,6 +637,17 @@ impl Runner {
             .as_ref()
             .ok_or_else(|| "the built-in server did not start".to_string())
     }
+}
+
+/// A message file for the composer or a file to attach, refused when far
+/// larger than mail is.
+pub fn read_message(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let limit = crate::message::eml::MAX_EML as u64;
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > limit {
+        return Err(format!("larger than {limit} bytes: not a message"));
+    }
+    std::fs::read(path).map_err(|e| e.to_string())
 }
 
 /// The socket of a `unix:PATH` server (not an MX domain).

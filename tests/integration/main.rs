@@ -9,6 +9,7 @@ mod cli;
 mod conventions;
 mod corpus;
 mod dns;
+mod everyday;
 mod fake;
 mod hostile;
 mod load;

@@ -28,16 +28,26 @@ impl Pty {
     /// As [`Self::spawn`], with `rows` rows (120 columns): for a flow whose
     /// transcript must stay on screen whole (the wait polls the screen).
     pub fn spawn_sized(args: &[&str], rows: u16) -> Self {
-        Self::spawn_program_sized(env!("CARGO_BIN_EXE_smtp-workbench"), args, rows)
+        Self::spawn_with(env!("CARGO_BIN_EXE_smtp-workbench"), args, rows, &[])
     }
 
     /// Another program in the terminal (a shell that pipes the binary's
     /// output, for example).
     pub fn spawn_program(program: &str, args: &[&str]) -> Self {
-        Self::spawn_program_sized(program, args, 40)
+        Self::spawn_with(program, args, 40, &[])
     }
 
-    fn spawn_program_sized(program: &str, args: &[&str], rows: u16) -> Self {
+    /// As `spawn`, with these environment variables set (a HOME of its own).
+    pub fn spawn_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Self {
+        Self::spawn_with(env!("CARGO_BIN_EXE_smtp-workbench"), args, 40, env)
+    }
+
+    fn spawn_with(
+        program: &str,
+        args: &[&str],
+        rows: u16,
+        env: &[(&str, &std::path::Path)],
+    ) -> Self {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -50,6 +60,9 @@ impl Pty {
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.cwd(std::env::temp_dir());
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);

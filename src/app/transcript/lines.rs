@@ -585,7 +585,7 @@ impl Lines {
         (0..self.len()).filter_map(move |i| self.event_at(i))
     }
 
-    fn event_at(&self, i: usize) -> Option<Timed> {
+    pub fn event_at(&self, i: usize) -> Option<Timed> {
         let rec = self.recs.get(i)?;
         if rec.flags & EVENT == 0 {
             return None;

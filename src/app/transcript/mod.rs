@@ -23,6 +23,11 @@ pub struct TranscriptState {
     pub page: usize,
     /// Show AUTH secrets instead of the mask.
     pub reveal: bool,
+    /// Base64 bodies shown as one line each (issue 14)...
+    parts: crate::analysis::parts::PartFolder,
+    /// ...and the lines folded away, kept for the exports: each with the
+    /// index of the line it stands before (the summary's), oldest first.
+    folded: std::collections::VecDeque<(u64, Timed)>,
 }
 
 impl Default for TranscriptState {
@@ -33,14 +38,44 @@ impl Default for TranscriptState {
             selected: None,
             page: 10,
             reveal: false,
+            parts: Default::default(),
+            folded: Default::default(),
         }
     }
 }
 
 impl TranscriptState {
+    /// The message about to go: the summaries of its base64 bodies count
+    /// the lines the session does not show.
+    pub fn expect_content(&mut self, content: &[u8]) {
+        self.parts.expect(content);
+    }
+
     /// Adds a session event's lines, keeping a scrolled view where it is.
+    /// A line of a base64 body is kept apart for the exports, and the body
+    /// shows as one line when it ends.
     pub fn push_event(&mut self, timed: &Timed) {
+        use crate::analysis::parts::Fold;
         let before = self.lines.len();
+        if let crate::proto::client::Event::Sent { text, .. } = &timed.event {
+            match self.parts.line(text) {
+                Fold::Show => {}
+                Fold::Hide => {
+                    self.folded
+                        .push_back((self.lines.next_index(), timed.clone()));
+                    return;
+                }
+                Fold::Summary(s) => self.lines.push_line(Line {
+                    at: Some(timed.at),
+                    kind: LineKind::Client,
+                    text: s,
+                    secret: None,
+                    code: None,
+                    latency: None,
+                    continued: false,
+                }),
+            }
+        }
         self.lines.push_event(timed);
         if self.scroll > 0 {
             // Scrolled up: stay on the same lines while new ones arrive.
@@ -68,6 +103,10 @@ impl TranscriptState {
         // its offsets reach.
         if self.lines.text_len() > MAX_TEXT {
             n += self.lines.trim_text(MAX_TEXT - MAX_TEXT / 8);
+        }
+        let first = self.lines.next_index() - self.lines.len() as u64;
+        while self.folded.front().is_some_and(|(at, _)| *at < first) {
+            self.folded.pop_front();
         }
         if n > 0 {
             self.selected = self.selected.and_then(|i| i.checked_sub(n));
@@ -102,8 +141,19 @@ impl TranscriptState {
     /// The transcript in one of `send`'s forms, secrets masked unless revealed.
     pub fn export(&self, format: crate::transcript::Format) -> String {
         let mut w = crate::transcript::Writer::new(Vec::new(), format, self.reveal);
-        for e in self.lines.events() {
-            let _ = w.write(&e);
+        let first = self.lines.next_index() - self.lines.len() as u64;
+        let mut folded = self.folded.iter().peekable();
+        for i in 0..self.lines.len() {
+            // The lines folded away go back where they were sent.
+            while let Some((_, e)) = folded.next_if(|(at, _)| *at <= first + i as u64) {
+                let _ = w.write(e);
+            }
+            if let Some(e) = self.lines.event_at(i) {
+                let _ = w.write(&e);
+            }
+        }
+        for (_, e) in folded {
+            let _ = w.write(e);
         }
         String::from_utf8_lossy(&w.into_inner()).into_owned()
     }
@@ -216,5 +266,55 @@ mod tests {
         assert_eq!(s.transcript.selected, Some(20_000 - 10_001));
         let t = &s.transcript.lines;
         assert_eq!(t.get(t.len() - 1).unwrap().text, "one more");
+    }
+
+    #[test]
+    fn a_base64_body_is_one_line_in_the_pane_and_every_line_in_the_exports() {
+        let mut s = connected();
+        let lines = [
+            "DATA",
+            "Content-Type: application/pdf; name=\"r.pdf\"",
+            "Content-Transfer-Encoding: base64",
+            "",
+            "AAAA",
+            "AAAA",
+            "AAAA",
+            ".",
+        ];
+        let before = s.transcript.lines.len();
+        for (seq, l) in lines.iter().enumerate() {
+            event(
+                &mut s,
+                Event::Sent {
+                    seq: seq as u64,
+                    text: l.to_string(),
+                    revealed: None,
+                },
+            );
+        }
+        let t = &s.transcript;
+        let shown: Vec<String> = (before..t.lines.len())
+            .map(|i| t.lines.get(i).unwrap().shown(false).to_string())
+            .collect();
+        assert_eq!(
+            shown[4..],
+            [
+                "[attachment r.pdf, application/pdf, 9 bytes as 3 base64 lines]",
+                "."
+            ]
+        );
+        for format in [Format::Text, Format::Json] {
+            let out = t.export(format);
+            assert_eq!(out.matches("AAAA").count(), 3, "{out}");
+            assert!(!out.contains("[attachment"), "{out}");
+        }
+        // In the order they were sent.
+        let text = t.export(Format::Text);
+        let (b64, first, last) = (
+            text.find("base64").unwrap(),
+            text.find("AAAA").unwrap(),
+            text.rfind("AAAA").unwrap(),
+        );
+        assert!(b64 < first && last < text.rfind("-> .").unwrap(), "{text}");
     }
 }

@@ -18,7 +18,14 @@ pub fn content(
     if let Some(path) = &args.data {
         return std::fs::read(path).map_err(|e| usage(format!("--data {}: {e}", path.display())));
     }
+    if let Some(path) = &args.message {
+        let body = (args.body.is_some() || args.body_file.is_some())
+            .then(|| body(args))
+            .transpose()?;
+        return super::everyday::from_eml(args, path, body, notes);
+    }
     let body = body(args)?;
+    let parts = super::everyday::parts(args, notes)?;
     let extra = args
         .headers
         .iter()
@@ -40,8 +47,8 @@ pub fn content(
         .and_then(Address::domain)
         .unwrap_or("smtp-workbench.invalid");
     let stamp = Stamp::new(SystemTime::now(), std::process::id(), id_domain);
-    let composed =
-        message::compose(envelope, &fields, &body, &stamp).map_err(|e| usage(e.to_string()))?;
+    let composed = message::compose_parts(envelope, &fields, &body, &parts, &stamp)
+        .map_err(|e| usage(e.to_string()))?;
     notes.extend(composed.notes);
     Ok(composed.bytes)
 }

@@ -5,6 +5,7 @@ mod auth;
 mod cast;
 mod content;
 mod envelope;
+mod everyday;
 mod judge;
 mod load;
 mod percentile;
@@ -30,6 +31,7 @@ use crate::proto::server::Policy;
 use crate::server::{demo::Demo, ServerHandle};
 use crate::transcript::Writer;
 use crate::transport::{self, Timed};
+pub use everyday::pair_attach_types;
 pub use prepare::{prepare, Prepared};
 
 /// Runs `send` and returns its exit status.
@@ -116,6 +118,7 @@ async fn run<W: Write>(args: &SendArgs, mut prepared: Prepared, writer: &mut Wri
             event,
         });
     }
+    writer.fold_parts(&prepared.plan.content);
     let (session, last) = converse(prepared, writer).await;
     if let Some(demo) = &builtin {
         for line in builtin_report(&demo.handle) {

@@ -28,7 +28,7 @@ pub fn prepare(args: &SendArgs) -> Result<Prepared, UsageError> {
     if args.count == 0 || args.concurrency == 0 || args.concurrency > 10_000 {
         return Err(usage("--count takes 1 or more, --concurrency 1 to 10000"));
     }
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = args.conn.profile_note.iter().cloned().collect();
     let envelope = envelope::envelope(args, builtin, &mut notes)?;
     let mut composed = Vec::new();
     let content = content::content(args, &envelope, &mut composed)?;

@@ -18,6 +18,8 @@ fn title(state: &AppState) -> String {
         Some(Prompt::AuthUser(m)) => format!("AUTH {m}: user name"),
         Some(Prompt::AuthPassword(m, _)) => format!("AUTH {m}: password (hidden)"),
         Some(Prompt::Connect) => "Connect to HOST[:PORT] (empty: built-in)".to_string(),
+        Some(Prompt::OpenMessage) => "Open message: a file's path (.eml)".to_string(),
+        Some(Prompt::AttachFile) => "Attach file: its path".to_string(),
         None => match &state.lesson {
             Some(run) => format!(
                 "Lesson {}/{}: {}",
