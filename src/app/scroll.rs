@@ -1,5 +1,5 @@
 //! The panes that scroll by rows besides the transcript: F2's findings and
-//! verdicts, and the lesson's instruction. The offset changes in `update`;
+//! verdicts, the lesson's instruction, and the help overlay. The offset changes in `update`;
 //! the loop measures each view against its pane before drawing (`fit`), as
 //! it sets the transcript's page, and drawing only reads both.
 
@@ -10,6 +10,8 @@ pub enum View {
     Analysis,
     /// The lesson's instruction above the palette's commands.
     Lesson,
+    /// The help overlay, taller than a small terminal.
+    Help,
 }
 
 /// How far to scroll a view: rows, or pages (the pane's height less one
@@ -59,6 +61,7 @@ impl PaneScroll {
 pub struct Views {
     pub analysis: PaneScroll,
     pub lesson: PaneScroll,
+    pub help: PaneScroll,
     /// The lesson step `lesson` scrolls (None: no lesson).
     lesson_step: Option<usize>,
 }
@@ -76,6 +79,7 @@ impl Views {
         match view {
             View::Analysis => &mut self.analysis,
             View::Lesson => &mut self.lesson,
+            View::Help => &mut self.help,
         }
     }
 }

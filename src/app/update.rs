@@ -123,7 +123,11 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::ForceQuit => fx.push(Effect::Quit),
         Action::FocusNext => state.focus = next_shown(state, true),
         Action::FocusPrev => state.focus = next_shown(state, false),
-        Action::ToggleHelp => state.help = !state.help,
+        Action::ToggleHelp => {
+            state.help = !state.help;
+            // The help opens at its top.
+            state.views.help.reset();
+        }
         Action::ToggleAnalysis => {
             state.lower = state.lower.toggle(Lower::Analysis);
             if let (Some(r), Lower::Analysis) = (&state.replay, state.lower) {

@@ -91,7 +91,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         shown: "F5",
-        what: "replay: play on to the next mark",
+        what: "replay: on to the next mark",
         pane: None,
         hint: false,
         binds: &[bind(F(5), Any, When::Replay, Action::ReplayToMark)],
@@ -310,7 +310,7 @@ pub const BINDINGS: &[Binding] = &[
     // Presenter mode (issue 13).
     Binding {
         shown: "F4",
-        what: "presenter mode: transcript at full width",
+        what: "presenter mode: full-width transcript",
         pane: None,
         hint: false,
         binds: &[bind(F(4), Any, When::Always, Action::TogglePresenter)],
@@ -373,16 +373,79 @@ impl Binding {
     }
 }
 
+/// The keys that scroll the help while it is open (the wheel too); its
+/// bottom edge names them. Ctrl-C quits; any other key (Esc, `?`, q...)
+/// closes it.
+const HELP_KEYS: &[(KeyCode, Step)] = &[
+    (Up, Step::Rows(-1)),
+    (Char('k'), Step::Rows(-1)),
+    (Down, Step::Rows(1)),
+    (Char('j'), Step::Rows(1)),
+    (PageUp, Step::Pages(-1)),
+    (PageDown, Step::Pages(1)),
+    (Char(' '), Step::Pages(1)),
+    (Home, Step::Rows(-i16::MAX)),
+    (Char('g'), Step::Rows(-i16::MAX)),
+    (End, Step::Rows(i16::MAX)),
+    (Char('G'), Step::Rows(i16::MAX)),
+];
+
+/// What the help's bottom edge says about its keys.
+pub const HELP_SCROLL: &str = "↑ ↓ PgUp PgDn, wheel";
+pub const HELP_CLOSE: &str = "Esc ? q: close";
+
+/// How a key of the row that gives `action` reads on the hint bar now:
+/// of its keys that apply in this state, the one for this state (`?`
+/// rather than F1, q rather than Ctrl-C), else the one that always applies
+/// (F1 while typing, Ctrl-C where q is a letter).
+fn key_now(state: &AppState, action: &Action) -> Option<String> {
+    let binds = BINDINGS
+        .iter()
+        .flat_map(|b| b.binds)
+        .filter(|b| &b.action == action && b.when.holds(state));
+    let best = binds.min_by_key(|b| b.when == When::Always)?;
+    Some(match (best.code, best.mods) {
+        (Char(c), Ctrl) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+        (Char(c), _) => c.to_string(),
+        (F(n), _) => format!("F{n}"),
+        (Esc, _) => "Esc".into(),
+        (other, _) => format!("{other:?}"),
+    })
+}
+
+/// The key that opens the help here, for the hint bar.
+pub fn help_key(state: &AppState) -> String {
+    key_now(state, &Action::ToggleHelp).unwrap_or_else(|| "F1".into())
+}
+
+/// The key that quits from here, for the hint bar: q where it is not a
+/// letter being typed, else Ctrl-C.
+pub fn quit_key(state: &AppState) -> String {
+    key_now(state, &Action::Quit).unwrap_or_else(|| "Ctrl-C".into())
+}
+
+/// Whether the row opens the help or quits: the hint bar shows those first.
+pub fn help_or_quit(b: &Binding) -> bool {
+    b.binds
+        .iter()
+        .any(|k| k.action == Action::ToggleHelp || k.action == Action::Quit)
+}
+
 /// The action for a key in the current state: the first bind in the table
 /// that matches; else the key goes to the focused field.
 pub fn action(state: &AppState, key: KeyEvent) -> Option<Action> {
     if state.help {
-        // Any key closes the help; Ctrl-C still quits.
-        let quit = key.code == Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        return Some(if quit {
-            Action::Quit
-        } else {
-            Action::ToggleHelp
+        // The help scrolls; Ctrl-C still quits; any other key closes it.
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == Char('c') {
+            return Some(Action::Quit);
+        }
+        let scroll = HELP_KEYS
+            .iter()
+            .find(|(code, _)| !ctrl && *code == key.code);
+        return Some(match scroll {
+            Some((_, step)) => Action::ScrollView(View::Help, *step),
+            None => Action::ToggleHelp,
         });
     }
     let found = BINDINGS
@@ -501,5 +564,45 @@ mod tests {
         assert_eq!(action(&s, key('x')), Some(Action::ToggleHelp));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(&s, ctrl_c), Some(Action::Quit));
+    }
+
+    /// The help scrolls while open; Esc, `?` and q close it, and so does
+    /// any key that does not scroll; Ctrl-C quits.
+    #[test]
+    fn the_help_scrolls_and_closes() {
+        let k = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+        let help = |step| Some(Action::ScrollView(View::Help, step));
+        let mut s = state();
+        s.help = true;
+        assert_eq!(action(&s, k(Down)), help(Step::Rows(1)));
+        assert_eq!(action(&s, k(Up)), help(Step::Rows(-1)));
+        assert_eq!(action(&s, k(PageDown)), help(Step::Pages(1)));
+        assert_eq!(action(&s, k(PageUp)), help(Step::Pages(-1)));
+        assert_eq!(action(&s, key('j')), help(Step::Rows(1)));
+        assert_eq!(action(&s, k(End)), help(Step::Rows(i16::MAX)));
+        for close in [k(Esc), key('?'), key('q'), k(F(1)), k(Enter)] {
+            assert_eq!(action(&s, close), Some(Action::ToggleHelp), "{close:?}");
+        }
+        let ctrl_j = KeyEvent::new(Char('j'), KeyModifiers::CONTROL);
+        assert_eq!(action(&s, ctrl_j), Some(Action::ToggleHelp));
+    }
+
+    /// The hint bar's first two keys: `?` and q where they apply, F1 and
+    /// Ctrl-C where a letter is typed (the palette, a prompt, a field).
+    #[test]
+    fn help_and_quit_keys_follow_what_is_typed() {
+        let mut s = state();
+        assert_eq!((help_key(&s), quit_key(&s)), ("?".into(), "Ctrl-C".into()));
+        s.palette.filter = "qu".into();
+        assert_eq!((help_key(&s), quit_key(&s)), ("F1".into(), "Ctrl-C".into()));
+        s.palette.filter.clear();
+        s.palette.prompt = Some(crate::app::Prompt::Raw);
+        assert_eq!((help_key(&s), quit_key(&s)), ("F1".into(), "Ctrl-C".into()));
+        s.focus = Focus::Transcript;
+        assert_eq!((help_key(&s), quit_key(&s)), ("?".into(), "q".into()));
+        s.palette.prompt = None;
+        assert_eq!((help_key(&s), quit_key(&s)), ("?".into(), "q".into()));
+        s.focus = Focus::Composer;
+        assert_eq!((help_key(&s), quit_key(&s)), ("F1".into(), "Ctrl-C".into()));
     }
 }

@@ -84,7 +84,7 @@ pub fn transcript_rows(size: Rect) -> usize {
     areas(size).transcript.height.saturating_sub(2) as usize
 }
 
-/// Measures F2 and the lesson's instruction against their panes at this
+/// Measures F2, the lesson's instruction and the help against their panes at this
 /// size, so that `update` scrolls them no further than their content: the
 /// loop's call before each frame (drawing never changes the state).
 pub fn fit_views(state: &mut AppState, size: Rect) {
@@ -95,6 +95,10 @@ pub fn fit_views(state: &mut AppState, size: Rect) {
     }
     if let Some((content, view)) = pane::palette::lesson_measure(state, a.palette) {
         state.views.lesson.fit(content, view);
+    }
+    if state.help {
+        let (content, view) = pane::help::measure(size);
+        state.views.help.fit(content, view);
     }
 }
 
@@ -128,7 +132,7 @@ pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
     }
     pane::hints::hints(state, frame, a.hints, theme);
     if state.help {
-        pane::help::help(frame, size, theme);
+        pane::help::help(state, frame, size, theme);
     } else if state.confirm_quit {
         pane::help::confirm(frame, size, theme);
     }

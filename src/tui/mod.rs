@@ -356,8 +356,9 @@ fn to_action(
     }
 }
 
-/// The wheel scrolls the view under the mouse: F2, the lesson's
-/// instruction (the palette while a lesson runs), else the transcript.
+/// The wheel scrolls the view under the mouse: the help while open, F2,
+/// the lesson's instruction (the palette while a lesson runs), else the
+/// transcript.
 fn wheel(
     state: &AppState,
     areas: Option<layout::Areas>,
@@ -365,6 +366,8 @@ fn wheel(
     rows: i16,
 ) -> Action {
     match areas {
+        // The help covers the panes: the wheel scrolls it wherever it is.
+        _ if state.help => Action::ScrollView(app::View::Help, app::Step::Rows(rows)),
         Some(a) if state.lower == app::Lower::Analysis && a.composer.contains(at) => {
             Action::ScrollView(app::View::Analysis, app::Step::Rows(rows))
         }
@@ -769,5 +772,12 @@ mod wheel_tests {
         let lesson = Action::ScrollView(app::View::Lesson, app::Step::Rows(-1));
         assert_eq!(wheel(&s, a(), over_palette, -3), lesson);
         assert_eq!(wheel(&s, None, at, 3), Action::Scroll(3), "no size known");
+        s.help = true;
+        let help = Action::ScrollView(app::View::Help, app::Step::Rows(-3));
+        assert_eq!(
+            wheel(&s, a(), over_palette, -3),
+            help,
+            "the help covers all"
+        );
     }
 }

@@ -71,7 +71,7 @@ fn snapshots_of_presenter_mode() {
         assert!(row(&t, 1).ends_with('┐'), "the whole width");
         insta::assert_snapshot!(format!("presenter_{w}x{h}"), t.backend());
         assert!(
-            row(&t, h - 1).starts_with(" ▸ "),
+            row(&t, h - 1).starts_with(" ? help  Ctrl-C quit │ ▸ "),
             "the palette's selected item on the hint bar: {}",
             row(&t, h - 1)
         );
@@ -225,7 +225,8 @@ fn the_replay_s_keys_and_hints() {
     let hints = row(&t, 39);
     assert!(
         hints.contains(
-            "Enter replay: the next step  F5 replay: play on to the next mark  F4 presenter"
+            " ? help  q quit │ Enter replay: the next step  F5 replay: on to the next mark  \
+             F4 presenter mode"
         ),
         "{hints}"
     );

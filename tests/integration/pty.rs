@@ -238,6 +238,44 @@ fn raw_line_sends_a_wrong_command_and_shows_the_500() {
     quit(&mut pty, true);
 }
 
+/// At 24 rows the help is taller than the screen: it opens at its top,
+/// says how to scroll and close on its edge, scrolls to its last row (F4)
+/// with PgDn, and q closes it; the hint bar names `?` and the quit key.
+#[test]
+fn the_help_scrolls_on_a_short_screen_and_q_closes_it() {
+    let mut pty = Pty::spawn_sized(&["--ehlo", "client.example.test"], 24);
+    pty.wait_for("220 demo.example.test");
+    assert!(
+        pty.screen().contains(" ? help  Ctrl-C quit │"),
+        "{}",
+        pty.screen()
+    );
+    pty.keys("?");
+    pty.wait_for("▼ more below: ↑ ↓ PgUp PgDn, wheel · Esc ? q: close");
+    assert!(
+        pty.screen().contains("The palette offers"),
+        "{}",
+        pty.screen()
+    );
+    assert!(!pty.screen().contains("full-width transcript"));
+    pty.keys("\x1b[6~");
+    pty.keys("\x1b[6~");
+    pty.wait_for("F4                           presenter mode: full-width transcript");
+    pty.wait_for("▲ more above");
+    pty.keys("q");
+    let start = std::time::Instant::now();
+    while pty.screen().contains("Esc ? q: close") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "help never closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // q closed the help only: the palette keeps it, the workbench runs on.
+    assert!(pty.screen().contains("┌ Commands"), "{}", pty.screen());
+    quit(&mut pty, true);
+}
+
 #[test]
 fn a_lesson_completed_end_to_end() {
     let mut pty = Pty::spawn(&["--ehlo", "client.example.test", "--lesson", "first-session"]);
