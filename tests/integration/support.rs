@@ -124,3 +124,21 @@ pub fn has_raw_control(out: &[u8]) -> bool {
     text.chars()
         .any(|c| c.is_control() && c != '\n' || ('\u{80}'..='\u{9f}').contains(&c))
 }
+
+/// A peer's setting from its env file; a clear panic when it is not set.
+pub fn peer_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: start the peers and export their env files (see .ci/run)")
+    })
+}
+
+/// The envelope the peer tests send with: a client's EHLO, a sender, and
+/// alice (whose mail lands in a Maildir the tests read).
+pub const PEER_ENVELOPE: [&str; 6] = [
+    "--ehlo",
+    "client.example.test",
+    "--mail-from",
+    "tester@client.example.test",
+    "--rcpt",
+    "alice@example.test",
+];
