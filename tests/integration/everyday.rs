@@ -699,8 +699,7 @@ fn the_workbench_opens_a_message_and_connects_to_a_profile() {
         "{envelope}"
     );
     serve.stop();
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
-    let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let mail = crate::support::only_message(dir.path());
     assert!(
         mail.contains("Message-ID: <complaint-1@example.org>"),
         "{mail}"

@@ -208,9 +208,7 @@ fn classic_session_by_hand_against_the_built_in_server() {
         "{envelope}"
     );
     serve.stop();
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
-    assert_eq!(files.len(), 1);
-    let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let mail = crate::support::only_message(dir.path());
     assert!(
         mail.starts_with("Return-Path: <student@client.example>"),
         "{mail}"

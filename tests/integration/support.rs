@@ -142,3 +142,20 @@ pub const PEER_ENVELOPE: [&str; 6] = [
     "--rcpt",
     "alice@example.test",
 ];
+
+/// A message file in the Maildir `dir`'s `new/` whose content has `needle`.
+pub fn maildir_file_with(dir: &std::path::Path, needle: &str) -> Option<Vec<u8>> {
+    std::fs::read_dir(dir.join("new"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .find(|t| String::from_utf8_lossy(t).contains(needle))
+}
+
+/// The one message in the Maildir `dir`'s `new/` (there must be exactly
+/// one).
+pub fn only_message(dir: &std::path::Path) -> String {
+    let files: Vec<_> = std::fs::read_dir(dir.join("new")).unwrap().collect();
+    assert_eq!(files.len(), 1, "messages in {}", dir.display());
+    std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap()
+}
