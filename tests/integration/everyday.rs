@@ -9,7 +9,7 @@ use predicates::prelude::*;
 use tempfile::TempDir;
 
 use crate::peers::{token, wait_for_mail};
-use crate::support::bin;
+use crate::support::{bin, peer_var, PEER_ENVELOPE};
 
 /// A home of its own with this config file (none when `config` is None).
 struct Home {
@@ -39,6 +39,21 @@ impl Home {
         let mut c = bin();
         c.env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("xdg"));
+        c
+    }
+
+    /// `send -p PROFILE` with a sender and a recipient, in this home.
+    fn send_profile(&self, profile: &str) -> assert_cmd::Command {
+        let mut c = self.bin();
+        c.args([
+            "send",
+            "-p",
+            profile,
+            "--mail-from",
+            "a@b.test",
+            "--rcpt",
+            "c@d.test",
+        ]);
         c
     }
 }
@@ -136,17 +151,8 @@ fn a_missing_password_variable_is_a_usage_error() {
         "[profile.x]\nauth = \"PLAIN\"\nuser = \"alice@example.test\"\n\
          password_env = \"SMTP_WORKBENCH_TEST_UNSET\"\n",
     ));
-    home.bin()
+    home.send_profile("x")
         .env_remove("SMTP_WORKBENCH_TEST_UNSET")
-        .args([
-            "send",
-            "-p",
-            "x",
-            "--mail-from",
-            "a@b.test",
-            "--rcpt",
-            "c@d.test",
-        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -160,16 +166,7 @@ fn a_failing_password_command_is_a_usage_error_saying_why() {
         "[profile.x]\nauth = \"PLAIN\"\nuser = \"alice@example.test\"\n\
          password_command = \"echo 'gpg: decryption failed' >&2; exit 2\"\n",
     ));
-    home.bin()
-        .args([
-            "send",
-            "-p",
-            "x",
-            "--mail-from",
-            "a@b.test",
-            "--rcpt",
-            "c@d.test",
-        ])
+    home.send_profile("x")
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -224,19 +221,10 @@ fn a_malformed_config_file_names_its_line() {
     ] {
         let home = Home::new(Some(text));
         let want = format!("{}, line {line}: ", home.config_path().display());
-        for run in [
-            vec![
-                "send",
-                "-p",
-                "x",
-                "--mail-from",
-                "a@b.test",
-                "--rcpt",
-                "c@d.test",
-            ],
-            vec!["config"],
-        ] {
-            let out = home.bin().args(&run).output().unwrap();
+        let mut config = home.bin();
+        config.arg("config");
+        for mut run in [home.send_profile("x"), config] {
+            let out = run.output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{text:?}: {err}");
             assert!(err.contains(&want) && err.contains(says), "{text:?}: {err}");
@@ -248,32 +236,14 @@ fn a_malformed_config_file_names_its_line() {
 #[test]
 fn an_unknown_profile_lists_the_known_ones() {
     let home = Home::new(Some(BUILTIN));
-    home.bin()
-        .args([
-            "send",
-            "-p",
-            "nope",
-            "--mail-from",
-            "a@b.test",
-            "--rcpt",
-            "c@d.test",
-        ])
+    home.send_profile("nope")
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "no profile \"nope\" (profiles: demo)",
         ));
     let bare = Home::new(None);
-    bare.bin()
-        .args([
-            "send",
-            "-p",
-            "nope",
-            "--mail-from",
-            "a@b.test",
-            "--rcpt",
-            "c@d.test",
-        ])
+    bare.send_profile("nope")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("there is no config file at"));
@@ -331,12 +301,6 @@ fn config_prints_the_path_and_the_profiles_masked() {
     assert!(text.contains("not there yet"), "{text}");
 }
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start the peers and export their env files (see .ci/run)")
-    })
-}
-
 #[test]
 #[ignore = "needs the Postfix peer"]
 fn a_profile_alone_carries_starttls_and_auth_to_postfix_submission() {
@@ -344,11 +308,11 @@ fn a_profile_alone_carries_starttls_and_auth_to_postfix_submission() {
         "[profile.submission]\nserver = \"{}:{}\"\ntls = \"starttls\"\nca_file = \"{}\"\n\
          ehlo = \"client.example.test\"\nauth = \"PLAIN\"\n\
          user = \"{}\"\npassword_env = \"PEERS_POSTFIX_PASS\"\nmail_from = \"{}\"\n",
-        env("PEERS_POSTFIX_HOST"),
-        env("PEERS_POSTFIX_PORT_SUBMISSION"),
-        env("PEERS_TLS_CA"),
-        env("PEERS_POSTFIX_USER"),
-        env("PEERS_POSTFIX_USER"),
+        peer_var("PEERS_POSTFIX_HOST"),
+        peer_var("PEERS_POSTFIX_PORT_SUBMISSION"),
+        peer_var("PEERS_TLS_CA"),
+        peer_var("PEERS_POSTFIX_USER"),
+        peer_var("PEERS_POSTFIX_USER"),
     )));
     let t = token("profile");
     let out = home
@@ -361,8 +325,13 @@ fn a_profile_alone_carries_starttls_and_auth_to_postfix_submission() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("STARTTLS"), "{text}");
     assert!(text.contains("235 2.7.0"), "{text}");
-    assert!(!text.contains(&env("PEERS_POSTFIX_PASS")), "{text}");
-    assert!(wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15)).is_some());
+    assert!(!text.contains(&peer_var("PEERS_POSTFIX_PASS")), "{text}");
+    assert!(wait_for_mail(
+        &peer_var("PEERS_POSTFIX_NEW_MAIL"),
+        &t,
+        Duration::from_secs(15)
+    )
+    .is_some());
 }
 
 // -- Real messages: --message FILE.eml
@@ -560,7 +529,7 @@ fn attach_type_names_the_type_of_the_attach_before_it() {
 // -- Through Postfix (2525), what it delivered parsed back
 
 fn delivered(t: &str) -> Vec<u8> {
-    let dir = env("PEERS_POSTFIX_NEW_MAIL");
+    let dir = peer_var("PEERS_POSTFIX_NEW_MAIL");
     wait_for_mail(&dir, t, Duration::from_secs(15))
         .unwrap_or_else(|| panic!("no mail with {t} in {dir}"))
         .into_bytes()
@@ -571,16 +540,11 @@ fn postfix_send(home: &Home) -> assert_cmd::Command {
     c.args(["send", "--server"])
         .arg(format!(
             "{}:{}",
-            env("PEERS_POSTFIX_HOST"),
-            env("PEERS_POSTFIX_PORT_SMTP")
+            peer_var("PEERS_POSTFIX_HOST"),
+            peer_var("PEERS_POSTFIX_PORT_SMTP")
         ))
-        .args(["--ehlo", "client.example.test", "--timeout", "20"])
-        .args([
-            "--mail-from",
-            "tester@client.example.test",
-            "--rcpt",
-            "alice@example.test",
-        ]);
+        .args(["--timeout", "20"])
+        .args(PEER_ENVELOPE);
     c
 }
 
