@@ -132,6 +132,11 @@ pub fn peer_var(name: &str) -> String {
     })
 }
 
+/// The Postfix peer's address for its port named by `port_var`.
+pub fn postfix_at(port_var: &str) -> String {
+    format!("{}:{}", peer_var("PEERS_POSTFIX_HOST"), peer_var(port_var))
+}
+
 /// The envelope the peer tests send with: a client's EHLO, a sender, and
 /// alice (whose mail lands in a Maildir the tests read).
 pub const PEER_ENVELOPE: [&str; 6] = [
