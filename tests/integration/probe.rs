@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{bin, closed_port, has_raw_control};
+use crate::support::{bin, closed_port, has_raw_control, postfix_at, PEER_ENVELOPE};
 
 /// The probe's JSON lines: the `probe` objects, and the last line.
 fn probe_objects(stdout: &[u8]) -> (Vec<Value>, Value) {
@@ -489,33 +489,16 @@ fn relay_needs_a_recipient_domain_and_probes_conflict_with_load_and_transports()
 // ------------------------------------------------------ against Postfix
 
 fn postfix_probe(port_var: &str, probe: &str) -> (Option<i32>, Vec<(String, String)>, String) {
-    let port = std::env::var(port_var).unwrap_or_else(|_| {
-        panic!("{port_var} is not set: start the peers and export their env files (see .ci/run)")
-    });
-    let host = std::env::var("PEERS_POSTFIX_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let server = postfix_at(port_var);
     // Postfix may be restarted under a test by the peer scripts: a refused
     // connection is tried again.
     let mut last = (None, Vec::new(), String::new());
     for _ in 0..3 {
         let out = bin()
             .timeout(Duration::from_secs(180))
-            .args([
-                "send",
-                "--server",
-                &format!("{host}:{port}"),
-                "--ehlo",
-                "client.example.test",
-                "--mail-from",
-                "tester@client.example.test",
-                "--rcpt",
-                "alice@example.test",
-                "--timeout",
-                "20",
-                "--probe",
-                probe,
-                "--format",
-                "json",
-            ])
+            .args(["send", "--server", &server])
+            .args(PEER_ENVELOPE)
+            .args(["--timeout", "20", "--probe", probe, "--format", "json"])
             .output()
             .unwrap();
         last = probe_outcome(&out);
