@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use smtp_workbench::transport::tls::chain::{now, ymd};
 
 use crate::support::{bin, peer_var, postfix_at, PEER_ENVELOPE};
 
@@ -25,25 +26,10 @@ struct Ca {
     issuer: Issuer<'static, KeyPair>,
 }
 
+/// The calendar day (UTC) `days` from now, as rcgen takes it.
 fn at(days: i64) -> (i32, u8, u8) {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + days * 86_400;
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        (yoe + era * 400 + i64::from(m <= 2)) as i32,
-        m as u8,
-        d as u8,
-    )
+    let (y, m, d) = ymd(now() + days * 86_400);
+    (y as i32, m as u8, d as u8)
 }
 
 fn valid(p: &mut CertificateParams, from: i64, to: i64) {
