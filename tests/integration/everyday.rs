@@ -623,7 +623,7 @@ fn an_attachment_arrives_through_postfix_byte_for_byte() {
 
 #[test]
 fn the_workbench_opens_a_message_and_connects_to_a_profile() {
-    use crate::pty::{quit, Pty, ENTER};
+    use crate::pty::{quit_session_and_leave, Pty, ENTER};
     let dir = tempfile::tempdir().unwrap();
     let mut serve = crate::serve::Serve::start(&["--maildir", dir.path().to_str().unwrap()]);
     let home = Home::new(Some(&format!(
@@ -653,10 +653,7 @@ fn the_workbench_opens_a_message_and_connects_to_a_profile() {
     pty.keys("Run to the end");
     pty.keys(ENTER);
     pty.wait_for("queued as");
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("221 2.0.0 Bye");
-    quit(&mut pty, false);
+    quit_session_and_leave(&mut pty);
     let envelope = serve.wait_for("envelope:", Duration::from_secs(10));
     assert!(
         envelope.contains("MAIL FROM:<profile@example.test>"),
