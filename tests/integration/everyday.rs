@@ -145,33 +145,34 @@ fn the_profiles_server_is_used_and_the_flag_overrides_it() {
         .stdout(predicate::str::contains(closed.to_string()).not());
 }
 
-#[test]
-fn a_missing_password_variable_is_a_usage_error() {
-    let home = Home::new(Some(
-        "[profile.x]\nauth = \"PLAIN\"\nuser = \"alice@example.test\"\n\
-         password_env = \"SMTP_WORKBENCH_TEST_UNSET\"\n",
-    ));
+/// A profile that authenticates as alice with `password` (its
+/// `password_env` or `password_command` line) that cannot give one: `send
+/// -p` is a usage error whose message has `says`.
+fn a_profile_password_fails(password: &str, says: &str) {
+    let home = Home::new(Some(&format!(
+        "[profile.x]\nauth = \"PLAIN\"\nuser = \"alice@example.test\"\n{password}\n"
+    )));
     home.send_profile("x")
         .env_remove("SMTP_WORKBENCH_TEST_UNSET")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "SMTP_WORKBENCH_TEST_UNSET: that environment variable is not set",
-        ));
+        .stderr(predicate::str::contains(says));
+}
+
+#[test]
+fn a_missing_password_variable_is_a_usage_error() {
+    a_profile_password_fails(
+        "password_env = \"SMTP_WORKBENCH_TEST_UNSET\"",
+        "SMTP_WORKBENCH_TEST_UNSET: that environment variable is not set",
+    );
 }
 
 #[test]
 fn a_failing_password_command_is_a_usage_error_saying_why() {
-    let home = Home::new(Some(
-        "[profile.x]\nauth = \"PLAIN\"\nuser = \"alice@example.test\"\n\
-         password_command = \"echo 'gpg: decryption failed' >&2; exit 2\"\n",
-    ));
-    home.send_profile("x")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "exited with status 2: gpg: decryption failed",
-        ));
+    a_profile_password_fails(
+        "password_command = \"echo 'gpg: decryption failed' >&2; exit 2\"",
+        "exited with status 2: gpg: decryption failed",
+    );
 }
 
 #[test]
