@@ -22,24 +22,35 @@ fn read_cast(path: &Path) -> (serde_json::Value, Vec<(f64, String)>) {
     (header, events)
 }
 
+/// `send` to the built-in server, from a@client.example to alice.
+fn send_to_the_built_in_server() -> assert_cmd::Command {
+    let mut c = bin();
+    c.args([
+        "send",
+        "--mail-from",
+        "a@client.example",
+        "--rcpt",
+        "alice@example.test",
+    ]);
+    c
+}
+
+/// `send --cast PATH` to the built-in server, taken (exit 0): its stdout.
+fn record(path: &Path) -> String {
+    let out = send_to_the_built_in_server()
+        .arg("--cast")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn send_cast_records_what_send_prints_with_its_times() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.cast");
-    let out = bin()
-        .args([
-            "send",
-            "--mail-from",
-            "a@client.example",
-            "--rcpt",
-            "alice@example.test",
-        ])
-        .arg("--cast")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = record(&path);
     let (header, events) = read_cast(&path);
     assert_eq!(header["version"], 2);
     assert!(header["width"].as_u64().unwrap() >= 80);
@@ -111,27 +122,13 @@ fn a_cast_keeps_a_hostile_servers_escapes_visible() {
 
 #[test]
 fn a_cast_needs_the_text_form_and_a_file_it_can_write() {
-    let out = bin()
-        .args([
-            "send",
-            "--mail-from",
-            "a@client.example",
-            "--rcpt",
-            "alice@example.test",
-        ])
+    let out = send_to_the_built_in_server()
         .args(["--format", "json", "--cast", "x.cast"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cast records the text transcript"));
-    let out = bin()
-        .args([
-            "send",
-            "--mail-from",
-            "a@client.example",
-            "--rcpt",
-            "alice@example.test",
-        ])
+    let out = send_to_the_built_in_server()
         .args(["--cast", "/nonexistent/dir/x.cast"])
         .output()
         .unwrap();
@@ -152,19 +149,7 @@ fn asciinema_cat_plays_the_cast_back() {
     let asciinema = std::env::var("ASCIINEMA").unwrap_or_else(|_| "asciinema".into());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("session.cast");
-    let out = bin()
-        .args([
-            "send",
-            "--mail-from",
-            "a@client.example",
-            "--rcpt",
-            "alice@example.test",
-        ])
-        .arg("--cast")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let stdout = record(&path);
     let cat = std::process::Command::new(&asciinema)
         .arg("cat")
         .arg(&path)
@@ -176,7 +161,7 @@ fn asciinema_cat_plays_the_cast_back() {
         String::from_utf8_lossy(&cat.stderr)
     );
     let played = String::from_utf8(cat.stdout).unwrap().replace("\r\n", "\n");
-    assert_eq!(played, String::from_utf8(out.stdout).unwrap());
+    assert_eq!(played, stdout);
 }
 
 /// The workbench's "Save transcript (asciicast)", typed in a pty: the file

@@ -9,7 +9,7 @@ use predicates::prelude::*;
 use tempfile::TempDir;
 
 use crate::peers::{token, wait_for_mail};
-use crate::support::bin;
+use crate::support::{bin, peer_var, PEER_ENVELOPE};
 
 /// A home of its own with this config file (none when `config` is None).
 struct Home {
@@ -39,6 +39,21 @@ impl Home {
         let mut c = bin();
         c.env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("xdg"));
+        c
+    }
+
+    /// `send -p PROFILE` with a sender and a recipient, in this home.
+    fn send_profile(&self, profile: &str) -> assert_cmd::Command {
+        let mut c = self.bin();
+        c.args([
+            "send",
+            "-p",
+            profile,
+            "--mail-from",
+            "a@b.test",
+            "--rcpt",
+            "c@d.test",
+        ]);
         c
     }
 }
@@ -130,51 +145,34 @@ fn the_profiles_server_is_used_and_the_flag_overrides_it() {
         .stdout(predicate::str::contains(closed.to_string()).not());
 }
 
-#[test]
-fn a_missing_password_variable_is_a_usage_error() {
-    let home = Home::new(Some(
-        "[profile.x]\nauth = \"PLAIN\"\nuser = \"alice@example.test\"\n\
-         password_env = \"SMTP_WORKBENCH_TEST_UNSET\"\n",
-    ));
-    home.bin()
+/// A profile that authenticates as alice with `password` (its
+/// `password_env` or `password_command` line) that cannot give one: `send
+/// -p` is a usage error whose message has `says`.
+fn a_profile_password_fails(password: &str, says: &str) {
+    let home = Home::new(Some(&format!(
+        "[profile.x]\nauth = \"PLAIN\"\nuser = \"alice@example.test\"\n{password}\n"
+    )));
+    home.send_profile("x")
         .env_remove("SMTP_WORKBENCH_TEST_UNSET")
-        .args([
-            "send",
-            "-p",
-            "x",
-            "--mail-from",
-            "a@b.test",
-            "--rcpt",
-            "c@d.test",
-        ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "SMTP_WORKBENCH_TEST_UNSET: that environment variable is not set",
-        ));
+        .stderr(predicate::str::contains(says));
+}
+
+#[test]
+fn a_missing_password_variable_is_a_usage_error() {
+    a_profile_password_fails(
+        "password_env = \"SMTP_WORKBENCH_TEST_UNSET\"",
+        "SMTP_WORKBENCH_TEST_UNSET: that environment variable is not set",
+    );
 }
 
 #[test]
 fn a_failing_password_command_is_a_usage_error_saying_why() {
-    let home = Home::new(Some(
-        "[profile.x]\nauth = \"PLAIN\"\nuser = \"alice@example.test\"\n\
-         password_command = \"echo 'gpg: decryption failed' >&2; exit 2\"\n",
-    ));
-    home.bin()
-        .args([
-            "send",
-            "-p",
-            "x",
-            "--mail-from",
-            "a@b.test",
-            "--rcpt",
-            "c@d.test",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "exited with status 2: gpg: decryption failed",
-        ));
+    a_profile_password_fails(
+        "password_command = \"echo 'gpg: decryption failed' >&2; exit 2\"",
+        "exited with status 2: gpg: decryption failed",
+    );
 }
 
 #[test]
@@ -224,19 +222,10 @@ fn a_malformed_config_file_names_its_line() {
     ] {
         let home = Home::new(Some(text));
         let want = format!("{}, line {line}: ", home.config_path().display());
-        for run in [
-            vec![
-                "send",
-                "-p",
-                "x",
-                "--mail-from",
-                "a@b.test",
-                "--rcpt",
-                "c@d.test",
-            ],
-            vec!["config"],
-        ] {
-            let out = home.bin().args(&run).output().unwrap();
+        let mut config = home.bin();
+        config.arg("config");
+        for mut run in [home.send_profile("x"), config] {
+            let out = run.output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{text:?}: {err}");
             assert!(err.contains(&want) && err.contains(says), "{text:?}: {err}");
@@ -248,32 +237,14 @@ fn a_malformed_config_file_names_its_line() {
 #[test]
 fn an_unknown_profile_lists_the_known_ones() {
     let home = Home::new(Some(BUILTIN));
-    home.bin()
-        .args([
-            "send",
-            "-p",
-            "nope",
-            "--mail-from",
-            "a@b.test",
-            "--rcpt",
-            "c@d.test",
-        ])
+    home.send_profile("nope")
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "no profile \"nope\" (profiles: demo)",
         ));
     let bare = Home::new(None);
-    bare.bin()
-        .args([
-            "send",
-            "-p",
-            "nope",
-            "--mail-from",
-            "a@b.test",
-            "--rcpt",
-            "c@d.test",
-        ])
+    bare.send_profile("nope")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("there is no config file at"));
@@ -331,12 +302,6 @@ fn config_prints_the_path_and_the_profiles_masked() {
     assert!(text.contains("not there yet"), "{text}");
 }
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start the peers and export their env files (see .ci/run)")
-    })
-}
-
 #[test]
 #[ignore = "needs the Postfix peer"]
 fn a_profile_alone_carries_starttls_and_auth_to_postfix_submission() {
@@ -344,11 +309,11 @@ fn a_profile_alone_carries_starttls_and_auth_to_postfix_submission() {
         "[profile.submission]\nserver = \"{}:{}\"\ntls = \"starttls\"\nca_file = \"{}\"\n\
          ehlo = \"client.example.test\"\nauth = \"PLAIN\"\n\
          user = \"{}\"\npassword_env = \"PEERS_POSTFIX_PASS\"\nmail_from = \"{}\"\n",
-        env("PEERS_POSTFIX_HOST"),
-        env("PEERS_POSTFIX_PORT_SUBMISSION"),
-        env("PEERS_TLS_CA"),
-        env("PEERS_POSTFIX_USER"),
-        env("PEERS_POSTFIX_USER"),
+        peer_var("PEERS_POSTFIX_HOST"),
+        peer_var("PEERS_POSTFIX_PORT_SUBMISSION"),
+        peer_var("PEERS_TLS_CA"),
+        peer_var("PEERS_POSTFIX_USER"),
+        peer_var("PEERS_POSTFIX_USER"),
     )));
     let t = token("profile");
     let out = home
@@ -361,8 +326,13 @@ fn a_profile_alone_carries_starttls_and_auth_to_postfix_submission() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("STARTTLS"), "{text}");
     assert!(text.contains("235 2.7.0"), "{text}");
-    assert!(!text.contains(&env("PEERS_POSTFIX_PASS")), "{text}");
-    assert!(wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15)).is_some());
+    assert!(!text.contains(&peer_var("PEERS_POSTFIX_PASS")), "{text}");
+    assert!(wait_for_mail(
+        &peer_var("PEERS_POSTFIX_NEW_MAIL"),
+        &t,
+        Duration::from_secs(15)
+    )
+    .is_some());
 }
 
 // -- Real messages: --message FILE.eml
@@ -560,7 +530,7 @@ fn attach_type_names_the_type_of_the_attach_before_it() {
 // -- Through Postfix (2525), what it delivered parsed back
 
 fn delivered(t: &str) -> Vec<u8> {
-    let dir = env("PEERS_POSTFIX_NEW_MAIL");
+    let dir = peer_var("PEERS_POSTFIX_NEW_MAIL");
     wait_for_mail(&dir, t, Duration::from_secs(15))
         .unwrap_or_else(|| panic!("no mail with {t} in {dir}"))
         .into_bytes()
@@ -571,16 +541,11 @@ fn postfix_send(home: &Home) -> assert_cmd::Command {
     c.args(["send", "--server"])
         .arg(format!(
             "{}:{}",
-            env("PEERS_POSTFIX_HOST"),
-            env("PEERS_POSTFIX_PORT_SMTP")
+            peer_var("PEERS_POSTFIX_HOST"),
+            peer_var("PEERS_POSTFIX_PORT_SMTP")
         ))
-        .args(["--ehlo", "client.example.test", "--timeout", "20"])
-        .args([
-            "--mail-from",
-            "tester@client.example.test",
-            "--rcpt",
-            "alice@example.test",
-        ]);
+        .args(["--timeout", "20"])
+        .args(PEER_ENVELOPE);
     c
 }
 
@@ -659,7 +624,7 @@ fn an_attachment_arrives_through_postfix_byte_for_byte() {
 
 #[test]
 fn the_workbench_opens_a_message_and_connects_to_a_profile() {
-    use crate::pty::{quit, Pty, ENTER};
+    use crate::pty::{quit_session_and_leave, Pty, ENTER};
     let dir = tempfile::tempdir().unwrap();
     let mut serve = crate::serve::Serve::start(&["--maildir", dir.path().to_str().unwrap()]);
     let home = Home::new(Some(&format!(
@@ -689,18 +654,14 @@ fn the_workbench_opens_a_message_and_connects_to_a_profile() {
     pty.keys("Run to the end");
     pty.keys(ENTER);
     pty.wait_for("queued as");
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("221 2.0.0 Bye");
-    quit(&mut pty, false);
+    quit_session_and_leave(&mut pty);
     let envelope = serve.wait_for("envelope:", Duration::from_secs(10));
     assert!(
         envelope.contains("MAIL FROM:<profile@example.test>"),
         "{envelope}"
     );
     serve.stop();
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
-    let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let mail = crate::support::only_message(dir.path());
     assert!(
         mail.contains("Message-ID: <complaint-1@example.org>"),
         "{mail}"

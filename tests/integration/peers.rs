@@ -8,17 +8,7 @@ use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::support::bin;
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start the peers and export their env files (see .ci/run)")
-    })
-}
-
-fn postfix(port_var: &str) -> String {
-    format!("{}:{}", env("PEERS_POSTFIX_HOST"), env(port_var))
-}
+use crate::support::{bin, peer_var as env, postfix_at as postfix};
 
 /// A token that marks one test's message.
 pub(crate) fn token(name: &str) -> String {

@@ -5,13 +5,14 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::process::Output;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{bin, closed_port, has_raw_control};
+use crate::support::{bin, closed_port, has_raw_control, postfix_at, PEER_ENVELOPE};
 
 /// The probe's JSON lines: the `probe` objects, and the last line.
 fn probe_objects(stdout: &[u8]) -> (Vec<Value>, Value) {
@@ -42,6 +43,54 @@ fn verdicts(probes: &[Value]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `send --probe PROBE` against a scripted server at `addr`, with the
+/// envelope the scripted servers take, and `extra` flags.
+fn probe_fake_run(addr: SocketAddr, probe: &str, extra: &[&str]) -> Output {
+    bin()
+        .args([
+            "send",
+            "--server",
+            &addr.to_string(),
+            "--mail-from",
+            "sender@client.example.test",
+            "--rcpt",
+            "postmaster@lax.example",
+            "--timeout",
+            "5",
+            "--probe",
+            probe,
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// `send --probe PROBE --format json` against the built-in server.
+fn probe_builtin_json(probe: &str) -> Output {
+    bin()
+        .args([
+            "send",
+            "--probe",
+            probe,
+            "--timeout",
+            "5",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap()
+}
+
+/// A probe's exit status, its verdicts by case, and its whole stdout.
+fn probe_outcome(out: &Output) -> (Option<i32>, Vec<(String, String)>, String) {
+    let (probes, _) = probe_objects(&out.stdout);
+    (
+        out.status.code(),
+        verdicts(&probes),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 const LOOK_ALIKES: [&str; 11] = [
     "<LF>.<LF>",
     "<LF>.<CR><LF>",
@@ -62,18 +111,7 @@ const LF_ENDS: [&str; 3] = ["<LF>.<LF>", "<LF>.<CR><LF>", "<CR><LF>.<LF>"];
 
 #[test]
 fn the_built_in_server_is_safe_from_every_look_alike() {
-    let out = bin()
-        .args([
-            "send",
-            "--probe",
-            "smuggling",
-            "--timeout",
-            "5",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = probe_builtin_json("smuggling");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -111,18 +149,7 @@ fn the_built_in_server_is_safe_from_every_look_alike() {
 
 #[test]
 fn the_built_in_server_refuses_every_relay_case() {
-    let out = bin()
-        .args([
-            "send",
-            "--probe",
-            "relay",
-            "--timeout",
-            "5",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = probe_builtin_json("relay");
     assert_eq!(out.status.code(), Some(0));
     let (probes, last) = probe_objects(&out.stdout);
     let got = verdicts(&probes);
@@ -277,26 +304,11 @@ fn lax(s: &mut Smtp) -> Seen {
 #[test]
 fn a_server_that_ends_the_data_on_a_bare_lf_is_vulnerable() {
     let (addr, server, rx) = serve_many(LOOK_ALIKES.len(), lax);
-    let out = bin()
-        .args([
-            "send",
-            "--server",
-            &addr.to_string(),
-            "--ehlo",
-            "client.example.test",
-            "--mail-from",
-            "sender@client.example.test",
-            "--rcpt",
-            "postmaster@lax.example",
-            "--timeout",
-            "5",
-            "--probe",
-            "smuggling",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = probe_fake_run(
+        addr,
+        "smuggling",
+        &["--ehlo", "client.example.test", "--format", "json"],
+    );
     server.join().unwrap();
     assert_eq!(
         out.status.code(),
@@ -335,22 +347,7 @@ fn a_server_that_ends_the_data_on_a_bare_lf_is_vulnerable() {
 #[test]
 fn the_text_transcript_shows_each_look_alike_byte_for_byte() {
     let (addr, server, _rx) = serve_many(LOOK_ALIKES.len(), lax);
-    let out = bin()
-        .args([
-            "send",
-            "--server",
-            &addr.to_string(),
-            "--mail-from",
-            "sender@client.example.test",
-            "--rcpt",
-            "postmaster@lax.example",
-            "--timeout",
-            "5",
-            "--probe",
-            "smuggling",
-        ])
-        .output()
-        .unwrap();
+    let out = probe_fake_run(addr, "smuggling", &[]);
     server.join().unwrap();
     assert_eq!(out.status.code(), Some(6));
     assert!(!has_raw_control(&out.stdout));
@@ -386,24 +383,7 @@ fn open_relay(s: &mut Smtp) -> Seen {
 #[test]
 fn a_server_that_takes_every_recipient_is_an_open_relay_and_gets_no_data() {
     let (addr, server, rx) = serve_many(6, open_relay);
-    let out = bin()
-        .args([
-            "send",
-            "--server",
-            &addr.to_string(),
-            "--mail-from",
-            "sender@client.example.test",
-            "--rcpt",
-            "postmaster@lax.example",
-            "--timeout",
-            "5",
-            "--probe",
-            "relay",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = probe_fake_run(addr, "relay", &["--format", "json"]);
     server.join().unwrap();
     assert_eq!(out.status.code(), Some(6));
     let (probes, last) = probe_objects(&out.stdout);
@@ -509,41 +489,19 @@ fn relay_needs_a_recipient_domain_and_probes_conflict_with_load_and_transports()
 // ------------------------------------------------------ against Postfix
 
 fn postfix_probe(port_var: &str, probe: &str) -> (Option<i32>, Vec<(String, String)>, String) {
-    let port = std::env::var(port_var).unwrap_or_else(|_| {
-        panic!("{port_var} is not set: start the peers and export their env files (see .ci/run)")
-    });
-    let host = std::env::var("PEERS_POSTFIX_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let server = postfix_at(port_var);
     // Postfix may be restarted under a test by the peer scripts: a refused
     // connection is tried again.
     let mut last = (None, Vec::new(), String::new());
     for _ in 0..3 {
         let out = bin()
             .timeout(Duration::from_secs(180))
-            .args([
-                "send",
-                "--server",
-                &format!("{host}:{port}"),
-                "--ehlo",
-                "client.example.test",
-                "--mail-from",
-                "tester@client.example.test",
-                "--rcpt",
-                "alice@example.test",
-                "--timeout",
-                "20",
-                "--probe",
-                probe,
-                "--format",
-                "json",
-            ])
+            .args(["send", "--server", &server])
+            .args(PEER_ENVELOPE)
+            .args(["--timeout", "20", "--probe", probe, "--format", "json"])
             .output()
             .unwrap();
-        let (probes, _) = probe_objects(&out.stdout);
-        last = (
-            out.status.code(),
-            verdicts(&probes),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        );
+        last = probe_outcome(&out);
         if last.0 != Some(3) {
             break;
         }
@@ -642,32 +600,10 @@ fn hangs_up_on_bare_lf(s: &mut Smtp) -> Seen {
 
 fn probe_fake(session: fn(&mut Smtp) -> Seen) -> (Option<i32>, Vec<(String, String)>, String) {
     let (addr, server, _rx) = serve_many(LOOK_ALIKES.len(), session);
-    let out = bin()
-        .args([
-            "send",
-            "--server",
-            &addr.to_string(),
-            "--mail-from",
-            "sender@client.example.test",
-            "--rcpt",
-            "postmaster@lax.example",
-            "--timeout",
-            "5",
-            "--probe",
-            "smuggling",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
+    let out = probe_fake_run(addr, "smuggling", &["--format", "json"]);
     // Not joined: a probe that stopped early leaves the server waiting.
     drop(server);
-    let (probes, _) = probe_objects(&out.stdout);
-    (
-        out.status.code(),
-        verdicts(&probes),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    probe_outcome(&out)
 }
 
 #[test]

@@ -161,6 +161,14 @@ impl Drop for Pty {
     }
 }
 
+/// QUIT chosen from the palette, its 221 awaited, then the workbench left.
+pub fn quit_session_and_leave(pty: &mut Pty) {
+    pty.keys("quit");
+    pty.keys(ENTER);
+    pty.wait_for("221 2.0.0 Bye");
+    quit(pty, false);
+}
+
 /// Ctrl-C; while a session is open the workbench asks first.
 pub fn quit(pty: &mut Pty, session_open: bool) {
     pty.keys(CTRL_C);
@@ -196,10 +204,7 @@ fn classic_session_by_hand_against_the_built_in_server() {
     pty.wait_for("Envelope · 2/2 RCPT sent");
     pty.keys(ENTER);
     pty.wait_for("queued as");
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("221 2.0.0 Bye");
-    quit(&mut pty, false);
+    quit_session_and_leave(&mut pty);
     let envelope = serve.wait_for("envelope:", Duration::from_secs(10));
     assert!(
         envelope.contains(
@@ -208,9 +213,7 @@ fn classic_session_by_hand_against_the_built_in_server() {
         "{envelope}"
     );
     serve.stop();
-    let files: Vec<_> = std::fs::read_dir(dir.path().join("new")).unwrap().collect();
-    assert_eq!(files.len(), 1);
-    let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let mail = crate::support::only_message(dir.path());
     assert!(
         mail.starts_with("Return-Path: <student@client.example>"),
         "{mail}"
@@ -501,10 +504,7 @@ fn classic_session_by_hand_against_postfix() {
                 .map(|r| r.split('>').next().unwrap_or("").to_string())
         })
         .filter(|id| !id.is_empty());
-    pty.keys("quit");
-    pty.keys(ENTER);
-    pty.wait_for("221 2.0.0 Bye");
-    quit(&mut pty, false);
+    quit_session_and_leave(&mut pty);
     let needle = id.unwrap_or_else(|| "Subject: Hello from smtp-workbench".into());
     let start = Instant::now();
     loop {

@@ -174,29 +174,11 @@ fn a_malformed_replay_is_refused_with_its_line() {
 #[test]
 #[ignore = "needs the Postfix peer"]
 fn a_postfix_transcript_replays_to_its_end() {
-    let var =
-        |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n}: export the peers' env files"));
-    let server = format!(
-        "{}:{}",
-        var("PEERS_POSTFIX_HOST"),
-        var("PEERS_POSTFIX_PORT_SMTP")
-    );
+    let server = crate::support::postfix_at("PEERS_POSTFIX_PORT_SMTP");
     let out = bin()
-        .args([
-            "send",
-            "--server",
-            &server,
-            "--ehlo",
-            "client.example.test",
-            "--mail-from",
-            "tester@client.example.test",
-            "--rcpt",
-            "alice@example.test",
-            "--subject",
-            "replayed from postfix",
-            "--format",
-            "json",
-        ])
+        .args(["send", "--server", &server])
+        .args(crate::support::PEER_ENVELOPE)
+        .args(["--subject", "replayed from postfix", "--format", "json"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");

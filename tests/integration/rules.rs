@@ -6,11 +6,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use crate::serve::Serve;
+use crate::support::maildir_file_with;
 
 /// A rules file in a temporary directory (kept alive by the returned dir).
 fn rules_file(text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -383,14 +384,6 @@ fn a_554_greeting_then_only_quit() {
     assert!(t.say("EHLO me").starts_with("503 5.5.1"));
     assert_eq!(t.say("QUIT"), "221 2.0.0 Bye\r\n");
     assert_eq!(t.reply(), "", "closed");
-}
-
-fn maildir_file_with(dir: &Path, needle: &str) -> Option<Vec<u8>> {
-    std::fs::read_dir(dir.join("new"))
-        .unwrap()
-        .flatten()
-        .map(|e| std::fs::read(e.path()).unwrap())
-        .find(|t| String::from_utf8_lossy(t).contains(needle))
 }
 
 /// `bounce = true` (the classroom's gone@): accepted, then a RFC 3464

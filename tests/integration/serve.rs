@@ -7,6 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::{maildir_file_with, only_message};
+
 /// A `serve` process on a free loopback port; stopped (by its PID) on drop.
 pub struct Serve {
     child: Child,
@@ -309,9 +311,7 @@ fn maildir_gets_each_message_and_json_log_has_the_envelope() {
     assert_eq!(v["mail_from"], "a@c.example");
     assert_eq!(v["rcpts"][1]["address"], "hidden@example.test");
     assert_eq!(v["header_to"][0], "shown@example.test");
-    let files: Vec<_> = std::fs::read_dir(maildir.join("new")).unwrap().collect();
-    assert_eq!(files.len(), 1);
-    let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    let text = only_message(&maildir);
     // The server's verdicts sit between the two, as an MTA adds them.
     assert!(
         text.starts_with("Return-Path: <a@c.example>\r\nAuthentication-Results: "),
@@ -494,15 +494,6 @@ fn a_given_certificate_is_served_and_its_name_checked() {
         "the transcript up to the failure: {text}"
     );
     serve.stop();
-}
-
-/// A message file in `dir`'s `new/` whose content has `needle`.
-fn maildir_file_with(dir: &std::path::Path, needle: &str) -> Option<Vec<u8>> {
-    std::fs::read_dir(dir.join("new"))
-        .unwrap()
-        .flatten()
-        .map(|e| std::fs::read(e.path()).unwrap())
-        .find(|t| String::from_utf8_lossy(t).contains(needle))
 }
 
 #[test]

@@ -124,3 +124,43 @@ pub fn has_raw_control(out: &[u8]) -> bool {
     text.chars()
         .any(|c| c.is_control() && c != '\n' || ('\u{80}'..='\u{9f}').contains(&c))
 }
+
+/// A peer's setting from its env file; a clear panic when it is not set.
+pub fn peer_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: start the peers and export their env files (see .ci/run)")
+    })
+}
+
+/// The Postfix peer's address for its port named by `port_var`.
+pub fn postfix_at(port_var: &str) -> String {
+    format!("{}:{}", peer_var("PEERS_POSTFIX_HOST"), peer_var(port_var))
+}
+
+/// The envelope the peer tests send with: a client's EHLO, a sender, and
+/// alice (whose mail lands in a Maildir the tests read).
+pub const PEER_ENVELOPE: [&str; 6] = [
+    "--ehlo",
+    "client.example.test",
+    "--mail-from",
+    "tester@client.example.test",
+    "--rcpt",
+    "alice@example.test",
+];
+
+/// A message file in the Maildir `dir`'s `new/` whose content has `needle`.
+pub fn maildir_file_with(dir: &std::path::Path, needle: &str) -> Option<Vec<u8>> {
+    std::fs::read_dir(dir.join("new"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .find(|t| String::from_utf8_lossy(t).contains(needle))
+}
+
+/// The one message in the Maildir `dir`'s `new/` (there must be exactly
+/// one).
+pub fn only_message(dir: &std::path::Path) -> String {
+    let files: Vec<_> = std::fs::read_dir(dir.join("new")).unwrap().collect();
+    assert_eq!(files.len(), 1, "messages in {}", dir.display());
+    std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap()
+}

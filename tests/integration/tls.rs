@@ -8,14 +8,16 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use smtp_workbench::transport::tls::chain::{now, ymd};
 
-use crate::support::bin;
+use crate::support::{bin, peer_var, postfix_at, PEER_ENVELOPE};
 
 // ------------------------------------------------------------ certificates
 
@@ -24,25 +26,10 @@ struct Ca {
     issuer: Issuer<'static, KeyPair>,
 }
 
+/// The calendar day (UTC) `days` from now, as rcgen takes it.
 fn at(days: i64) -> (i32, u8, u8) {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + days * 86_400;
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        (yoe + era * 400 + i64::from(m <= 2)) as i32,
-        m as u8,
-        d as u8,
-    )
+    let (y, m, d) = ymd(now() + days * 86_400);
+    (y as i32, m as u8, d as u8)
 }
 
 fn valid(p: &mut CertificateParams, from: i64, to: i64) {
@@ -286,9 +273,10 @@ fn tlsa_311(der: &CertificateDer<'_>) -> Vec<u8> {
 // --------------------------------------------------------------- running
 
 /// `send` with implicit TLS to `addr`, checked for mx.example.test with
-/// the CA in `ca`, stopping after the greeting; exit status and stdout.
-fn send_tls(addr: SocketAddr, ca: &str, extra: &[&str]) -> (i32, String) {
-    let mut args: Vec<String> = [
+/// the CA in `ca`, stopping after the greeting.
+fn tls_cmd(addr: SocketAddr, ca: &str) -> assert_cmd::Command {
+    let mut c = bin();
+    c.args([
         "send",
         "--server",
         &addr.to_string(),
@@ -304,15 +292,27 @@ fn send_tls(addr: SocketAddr, ca: &str, extra: &[&str]) -> (i32, String) {
         "greeting",
         "--timeout",
         "10",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let out = bin().args(&args).output().unwrap();
+    ]);
+    c
+}
+
+/// `tls_cmd` with `extra` flags: exit status and stdout.
+fn send_tls(addr: SocketAddr, ca: &str, extra: &[&str]) -> (i32, String) {
+    let out = tls_cmd(addr, ca).args(extra).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+/// `tls_cmd` with MTA-STS for example.test, its DNS from `resolver` and
+/// its policy host on loopback at `web_port`.
+fn send_mta_sts(addr: SocketAddr, ca: &str, resolver: &str, web_port: u16) -> Output {
+    tls_cmd(addr, ca)
+        .env("SMTP_WORKBENCH_MTA_STS_PORT", web_port.to_string())
+        .args(["--mta-sts", "example.test", "--dns", resolver])
+        .output()
+        .unwrap()
 }
 
 /// Each broken chain the issue names, served for real: the handshake
@@ -624,34 +624,7 @@ fn mta_sts_fetches_the_policy_and_matches_the_mx() {
         ])
         .to_string();
         let addr = smtp_over_tls(server_config(vec![mx.clone()], mx_key.clone_key(), &v13));
-        let mut args: Vec<String> = [
-            "send",
-            "--server",
-            &addr.to_string(),
-            "--tls",
-            "implicit",
-            "--ca-file",
-            &ca,
-            "--tls-name",
-            "mx.example.test",
-            "--quit-after",
-            "greeting",
-            "--timeout",
-            "10",
-            "--mta-sts",
-            "example.test",
-            "--dns",
-            &resolver,
-        ]
-        .map(String::from)
-        .to_vec();
-        args.push("--ehlo".into());
-        args.push("client.example.test".into());
-        let out = bin()
-            .env("SMTP_WORKBENCH_MTA_STS_PORT", web_addr.port().to_string())
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = send_mta_sts(addr, &ca, &resolver, web_addr.port());
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{text}");
         assert!(
@@ -687,31 +660,7 @@ fn mta_sts_refuses_a_policy_host_with_an_untrusted_certificate() {
     .to_string();
     let (mx, mx_key) = root.leaf(&["mx.example.test"], -1, 90);
     let addr = smtp_over_tls(server_config(vec![mx], mx_key, &[&rustls::version::TLS13]));
-    let out = bin()
-        .env("SMTP_WORKBENCH_MTA_STS_PORT", web_addr.port().to_string())
-        .args([
-            "send",
-            "--server",
-            &addr.to_string(),
-            "--tls",
-            "implicit",
-            "--ca-file",
-            &ca,
-            "--tls-name",
-            "mx.example.test",
-            "--quit-after",
-            "greeting",
-            "--timeout",
-            "10",
-            "--mta-sts",
-            "example.test",
-            "--dns",
-            &resolver,
-            "--ehlo",
-            "c.test",
-        ])
-        .output()
-        .unwrap();
+    let out = send_mta_sts(addr, &ca, &resolver, web_addr.port());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("the policy host's certificate is refused, so the policy does not count"),
@@ -722,31 +671,20 @@ fn mta_sts_refuses_a_policy_host_with_an_untrusted_certificate() {
 
 // ------------------------------------------------------------- peers
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start the peers and export their env files (see .ci/run)")
-    })
-}
-
-fn postfix(port_var: &str) -> String {
-    format!("{}:{}", env("PEERS_POSTFIX_HOST"), env(port_var))
-}
-
 fn peer_send(server: &str, extra: &[&str]) -> (i32, String) {
     let out = bin()
         .args([
             "send",
             "--server",
             server,
-            "--ehlo",
-            "client.example.test",
             "--timeout",
             "20",
             "--tls",
             "starttls",
             "--ca-file",
-            &env("PEERS_TLS_CA"),
+            &peer_var("PEERS_TLS_CA"),
         ])
+        .args(PEER_ENVELOPE)
         .args(extra)
         .output()
         .unwrap();
@@ -762,28 +700,24 @@ fn peer_send(server: &str, extra: &[&str]) -> (i32, String) {
 #[test]
 #[ignore = "needs the Postfix peer (client-certificate port)"]
 fn postfix_takes_a_client_certificate_and_refuses_without() {
-    let server = postfix("PEERS_POSTFIX_PORT_CCERT");
+    let server = postfix_at("PEERS_POSTFIX_PORT_CCERT");
     let t = crate::peers::token("ccert");
-    let (cert, key) = (env("PEERS_TLS_CLIENT_CERT"), env("PEERS_TLS_CLIENT_KEY"));
+    let (cert, key) = (
+        peer_var("PEERS_TLS_CLIENT_CERT"),
+        peer_var("PEERS_TLS_CLIENT_KEY"),
+    );
     let (code, out) = peer_send(
         &server,
-        &[
-            "--tls-cert",
-            &cert,
-            "--tls-key",
-            &key,
-            "--mail-from",
-            "tester@client.example.test",
-            "--rcpt",
-            "alice@example.test",
-            "--subject",
-            &t,
-        ],
+        &["--tls-cert", &cert, "--tls-key", &key, "--subject", &t],
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("client certificate "), "{out}");
-    let mail = crate::peers::wait_for_mail("/var/mail/alice/new", &t, Duration::from_secs(20))
-        .expect("the message did not arrive");
+    let mail = crate::peers::wait_for_mail(
+        &peer_var("PEERS_POSTFIX_NEW_MAIL"),
+        &t,
+        Duration::from_secs(20),
+    )
+    .expect("the message did not arrive");
     let cn = std::process::Command::new("openssl")
         .args([
             "x509",
@@ -813,15 +747,7 @@ fn postfix_takes_a_client_certificate_and_refuses_without() {
         received.contains(&cn),
         "Received: does not name {cn}: {received}"
     );
-    let (code, out) = peer_send(
-        &server,
-        &[
-            "--mail-from",
-            "tester@client.example.test",
-            "--rcpt",
-            "alice@example.test",
-        ],
-    );
+    let (code, out) = peer_send(&server, &[]);
     assert_ne!(code, 0, "{out}");
 }
 
@@ -829,7 +755,7 @@ fn postfix_takes_a_client_certificate_and_refuses_without() {
 #[ignore = "needs the Postfix peer"]
 fn postfix_speaks_tls_1_2_when_pinned() {
     let (code, out) = peer_send(
-        &postfix("PEERS_POSTFIX_PORT_SMTP"),
+        &postfix_at("PEERS_POSTFIX_PORT_SMTP"),
         &["--tls-version", "1.2", "--quit-after", "starttls"],
     );
     assert_eq!(code, 0, "{out}");
@@ -842,7 +768,7 @@ fn postfix_chain_saved_is_read_by_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("postfix.pem");
     let (code, out) = peer_send(
-        &postfix("PEERS_POSTFIX_PORT_SMTP"),
+        &postfix_at("PEERS_POSTFIX_PORT_SMTP"),
         &[
             "--save-chain",
             saved.to_str().unwrap(),

@@ -5,12 +5,17 @@
 //! at the end, ignored unless asked for.
 
 use std::io::{BufReader, Read};
+use std::net::SocketAddr;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
 use crate::peers::{token, wait_for_mail};
-use crate::support::{bin, envelope_args, envelope_args_timeout, has_raw_control, serve, Conn};
+use crate::support::{
+    bin, envelope_args, envelope_args_timeout, has_raw_control, peer_var, serve, Conn,
+    PEER_ENVELOPE,
+};
 
 /// An LMTP server up to the 354, for `rcpts` recipients all accepted.
 fn lmtp_up_to_354(c: &mut Conn, rcpts: usize) -> Vec<String> {
@@ -279,13 +284,16 @@ fn a_missing_unix_socket_is_a_clear_connection_failure() {
         ));
 }
 
-#[test]
-fn a_proxy_v1_header_goes_before_anything_else() {
+/// `send --proxy VERSION --quit-after ehlo` to a server that reads the
+/// header with `read_header`, then greets and answers EHLO and QUIT: what
+/// it read, where it listened, and the run.
+fn send_with_proxy<T: Send + 'static>(
+    version: &str,
+    read_header: impl FnOnce(&mut Conn) -> T + Send + 'static,
+) -> (T, SocketAddr, Output) {
     let (tx, rx) = std::sync::mpsc::channel();
     let (addr, server) = serve(move |mut c| {
-        let header = c.line();
-        let port = c.stream.local_addr().unwrap().port();
-        tx.send((header, port)).unwrap();
+        tx.send(read_header(&mut c)).unwrap();
         c.greet_and_ehlo(&[]);
         let _ = c.line();
         c.send(b"221 bye\r\n");
@@ -294,7 +302,7 @@ fn a_proxy_v1_header_goes_before_anything_else() {
     args.extend(
         [
             "--proxy",
-            "v1",
+            version,
             "--proxy-source",
             "192.0.2.7:4321",
             "--quit-after",
@@ -304,7 +312,15 @@ fn a_proxy_v1_header_goes_before_anything_else() {
     );
     let out = bin().args(&args).output().unwrap();
     server.join().unwrap();
-    let (header, port) = rx.recv().unwrap();
+    (rx.recv().unwrap(), addr, out)
+}
+
+#[test]
+fn a_proxy_v1_header_goes_before_anything_else() {
+    let ((header, port), _, out) = send_with_proxy("v1", |c| {
+        let header = c.line();
+        (header, c.stream.local_addr().unwrap().port())
+    });
     let line = format!("PROXY TCP4 192.0.2.7 127.0.0.1 4321 {port}");
     assert_eq!(header.as_deref(), Some(line.as_str()));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -314,30 +330,11 @@ fn a_proxy_v1_header_goes_before_anything_else() {
 
 #[test]
 fn a_proxy_v2_header_is_shown_decoded() {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (addr, server) = serve(move |mut c| {
+    let (header, addr, out) = send_with_proxy("v2", |c| {
         let mut header = [0u8; 28];
         c.reader.read_exact(&mut header).unwrap();
-        tx.send(header.to_vec()).unwrap();
-        c.greet_and_ehlo(&[]);
-        let _ = c.line();
-        c.send(b"221 bye\r\n");
+        header
     });
-    let mut args = envelope_args(addr);
-    args.extend(
-        [
-            "--proxy",
-            "v2",
-            "--proxy-source",
-            "192.0.2.7:4321",
-            "--quit-after",
-            "ehlo",
-        ]
-        .map(String::from),
-    );
-    let out = bin().args(&args).output().unwrap();
-    server.join().unwrap();
-    let header = rx.recv().unwrap();
     assert_eq!(&header[..16], b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c");
     assert_eq!(&header[16..20], &[192, 0, 2, 7]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -635,29 +632,14 @@ fn the_workbench_speaks_lmtp_behind_a_proxy_v2_header() {
 
 // ------------------------------------------------ the real peers (ignored)
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: start the peers and export their env files (see .ci/run)")
-    })
-}
-
 /// LMTP to Dovecot at `server`: alice takes the message, full refuses it
 /// after the content (its quota), so both replies show and the exit is 5.
 fn dovecot_lmtp(server: &str) {
     let t = token("lmtp");
     let out = bin()
+        .args(["send", "--server", server, "--protocol", "lmtp"])
+        .args(PEER_ENVELOPE)
         .args([
-            "send",
-            "--server",
-            server,
-            "--protocol",
-            "lmtp",
-            "--ehlo",
-            "client.example.test",
-            "--mail-from",
-            "tester@client.example.test",
-            "--rcpt",
-            "alice@example.test",
             "--rcpt",
             "full@example.test",
             "--subject",
@@ -680,7 +662,7 @@ fn dovecot_lmtp(server: &str) {
         text.contains("lmtp: <full@example.test> not delivered"),
         "{text}"
     );
-    let maildir = env("PEERS_DOVECOT_ALICE_NEW_MAIL");
+    let maildir = peer_var("PEERS_DOVECOT_ALICE_NEW_MAIL");
     assert!(
         wait_for_mail(&maildir, &t, Duration::from_secs(10)).is_some(),
         "alice's mail is not in {maildir}"
@@ -690,44 +672,49 @@ fn dovecot_lmtp(server: &str) {
 #[test]
 #[ignore = "needs Dovecot's LMTP (tests/peers)"]
 fn dovecot_lmtp_over_tcp() {
-    dovecot_lmtp(&format!("127.0.0.1:{}", env("PEERS_DOVECOT_LMTP_PORT")));
+    dovecot_lmtp(&format!(
+        "127.0.0.1:{}",
+        peer_var("PEERS_DOVECOT_LMTP_PORT")
+    ));
 }
 
 #[test]
 #[ignore = "needs Dovecot's LMTP (tests/peers)"]
 fn dovecot_lmtp_over_its_unix_socket() {
-    dovecot_lmtp(&format!("unix:{}", env("PEERS_DOVECOT_LMTP_SOCKET")));
+    dovecot_lmtp(&format!("unix:{}", peer_var("PEERS_DOVECOT_LMTP_SOCKET")));
+}
+
+/// A message with a fresh subject to Postfix's port `port_var`, with
+/// `extra` flags, taken (exit 0): the transcript, and the first Received:
+/// field of the message as it arrived (and the message).
+fn postfix_received(port_var: &str, name: &str, extra: &[&str]) -> (String, String, String) {
+    let t = token(name);
+    let server = format!("127.0.0.1:{}", peer_var(port_var));
+    let out = bin()
+        .args(["send", "--server", &server])
+        .args(extra)
+        .args(PEER_ENVELOPE)
+        .args(["--subject", &t, "--timeout", "20"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let mail = wait_for_mail(
+        &peer_var("PEERS_POSTFIX_NEW_MAIL"),
+        &t,
+        Duration::from_secs(15),
+    )
+    .expect("the message did not arrive");
+    (text, first_received(&mail), mail)
 }
 
 /// Postfix behind a pretend proxy: its Received: names the proxied source.
 fn postfix_proxy(version: &str) {
-    let t = token(&format!("proxy-{version}"));
-    let server = format!("127.0.0.1:{}", env("PEERS_POSTFIX_PORT_PROXY"));
-    bin()
-        .args([
-            "send",
-            "--server",
-            &server,
-            "--proxy",
-            version,
-            "--proxy-source",
-            "192.0.2.77:40000",
-            "--ehlo",
-            "client.example.test",
-            "--mail-from",
-            "tester@client.example.test",
-            "--rcpt",
-            "alice@example.test",
-            "--subject",
-            &t,
-            "--timeout",
-            "20",
-        ])
-        .assert()
-        .code(0);
-    let mail = wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15))
-        .expect("the message did not arrive");
-    let received = first_received(&mail);
+    let (_, received, mail) = postfix_received(
+        "PEERS_POSTFIX_PORT_PROXY",
+        &format!("proxy-{version}"),
+        &["--proxy", version, "--proxy-source", "192.0.2.77:40000"],
+    );
     assert!(
         received.contains("(unknown [192.0.2.77])"),
         "{received}\n{mail}"
@@ -760,32 +747,15 @@ fn postfix_behind_proxy_v2_sees_the_proxied_source() {
 #[test]
 #[ignore = "needs Postfix's XCLIENT port (tests/peers)"]
 fn postfix_xclient_stamps_the_named_client() {
-    let t = token("xclient");
-    let server = format!("127.0.0.1:{}", env("PEERS_POSTFIX_PORT_XCLIENT"));
-    bin()
-        .args([
-            "send",
-            "--server",
-            &server,
+    let (text, received, mail) = postfix_received(
+        "PEERS_POSTFIX_PORT_XCLIENT",
+        "xclient",
+        &[
             "--xclient",
             "NAME=relay.client.example ADDR=192.0.2.88 HELO=relay.client.example",
-            "--ehlo",
-            "client.example.test",
-            "--mail-from",
-            "tester@client.example.test",
-            "--rcpt",
-            "alice@example.test",
-            "--subject",
-            &t,
-            "--timeout",
-            "20",
-        ])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("XCLIENT accepted"));
-    let mail = wait_for_mail(&env("PEERS_POSTFIX_NEW_MAIL"), &t, Duration::from_secs(15))
-        .expect("the message did not arrive");
-    let received = first_received(&mail);
+        ],
+    );
+    assert!(text.contains("XCLIENT accepted"), "{text}");
     assert!(
         received.contains("(relay.client.example [192.0.2.88])"),
         "{received}\n{mail}"

@@ -267,6 +267,15 @@ mod tests {
             .collect()
     }
 
+    /// The code of the reply kept after the held end's answer.
+    fn later_code(s: &ClientSession) -> Option<u16> {
+        s.held_report()
+            .unwrap()
+            .later
+            .as_ref()
+            .map(|r| r.code.value())
+    }
+
     #[test]
     fn an_answer_within_the_wait_is_early_and_nothing_more_is_sent() {
         let mut s = at_354(b"Subject: p\r\n\r\nmark\n.\n");
@@ -284,14 +293,7 @@ mod tests {
         assert_eq!(s.poll_transmit().unwrap(), b"QUIT\r\n");
         s.handle_written(at());
         s.handle_input(at(), b"221 bye\r\n");
-        assert_eq!(
-            s.held_report()
-                .unwrap()
-                .later
-                .as_ref()
-                .map(|r| r.code.value()),
-            Some(221)
-        );
+        assert_eq!(later_code(&s), Some(221));
         // A late call of the wait's deadline changes nothing.
         s.handle_timeout(at() + WAIT);
         assert!(s.poll_transmit().is_none());
@@ -327,14 +329,7 @@ mod tests {
             assert_eq!(s.poll_transmit().unwrap(), b"NOOP\r\n");
             s.handle_written(at() + WAIT);
             s.handle_input(at() + WAIT, b"250 2.0.0 Ok\r\n");
-            assert_eq!(
-                s.held_report()
-                    .unwrap()
-                    .later
-                    .as_ref()
-                    .map(|r| r.code.value()),
-                Some(250)
-            );
+            assert_eq!(later_code(&s), Some(250));
             assert_eq!(s.poll_transmit().unwrap(), b"QUIT\r\n");
         }
     }

@@ -139,6 +139,27 @@ impl ServerSession {
         }
     }
 
+    /// The message received in this transaction, for `rcpts`, its content
+    /// taken out of the session.
+    pub(super) fn received(
+        &mut self,
+        id: String,
+        rcpts: Vec<(String, Vec<String>)>,
+    ) -> ReceivedMessage {
+        let (mail_from, mail_params) = self.mail.clone().unwrap_or_default();
+        ReceivedMessage {
+            id,
+            client: self.config.client.clone(),
+            helo: self.helo.clone().unwrap_or_default(),
+            tls: self.tls,
+            auth: self.auth.clone(),
+            mail_from,
+            mail_params,
+            rcpts,
+            content: std::mem::take(&mut self.content.kept),
+        }
+    }
+
     fn finish_message(&mut self, env: &mut dyn ServerEnv) {
         let ruling = self.dot_rules(env);
         if let Some(r) = &ruling {
@@ -156,18 +177,8 @@ impl ServerSession {
             None if policy.lmtp => self.lmtp_deliver(env, &policy),
             None => {
                 let id = env.unique();
-                let (mail_from, mail_params) = self.mail.clone().unwrap_or_default();
-                let message = ReceivedMessage {
-                    id: id.clone(),
-                    client: self.config.client.clone(),
-                    helo: self.helo.clone().unwrap_or_default(),
-                    tls: self.tls,
-                    auth: self.auth.clone(),
-                    mail_from,
-                    mail_params,
-                    rcpts: std::mem::take(&mut self.rcpts),
-                    content: std::mem::take(&mut self.content.kept),
-                };
+                let rcpts = std::mem::take(&mut self.rcpts);
+                let message = self.received(id.clone(), rcpts);
                 if !self.rule_bounce.is_empty() {
                     let failed = std::mem::take(&mut self.rule_bounce);
                     self.events.push_back(ServerEvent::Bounce(failed));

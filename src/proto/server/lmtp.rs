@@ -5,7 +5,7 @@
 //! per recipient, so no bounce message is needed.
 
 use super::policy::{Policy, ServerEnv};
-use super::{ReceivedMessage, ServerEvent, ServerSession};
+use super::{ServerEvent, ServerSession};
 
 impl ServerSession {
     /// EHLO and HELO to an LMTP server: it takes only LHLO.
@@ -41,18 +41,7 @@ impl ServerSession {
         if delivered.is_empty() {
             return;
         }
-        let (mail_from, mail_params) = self.mail.clone().unwrap_or_default();
-        let message = ReceivedMessage {
-            id,
-            client: self.config.client.clone(),
-            helo: self.helo.clone().unwrap_or_default(),
-            tls: self.tls,
-            auth: self.auth.clone(),
-            mail_from,
-            mail_params,
-            rcpts: delivered,
-            content: std::mem::take(&mut self.content.kept),
-        };
+        let message = self.received(id, delivered);
         self.events
             .push_back(ServerEvent::Message(Box::new(message)));
     }

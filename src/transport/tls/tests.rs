@@ -79,6 +79,15 @@ fn ca_file(ca: &Ca) -> tempfile::NamedTempFile {
     f
 }
 
+/// The options that trust the CA in `file` and check for mx.example.test.
+fn for_mx(file: &tempfile::NamedTempFile) -> TlsOptions {
+    TlsOptions {
+        ca_file: Some(file.path().into()),
+        tls_name: Some("mx.example.test".into()),
+        ..Default::default()
+    }
+}
+
 async fn shake(
     addr: std::net::SocketAddr,
     opts: &TlsOptions,
@@ -97,10 +106,8 @@ async fn the_name_checked_and_the_sni_sent_are_apart() {
     let file = ca_file(&root);
     let (addr, heard) = server(&root, &["mx.example.test"], vec![], None).await;
     let opts = TlsOptions {
-        ca_file: Some(file.path().into()),
-        tls_name: Some("mx.example.test".into()),
         sni: Some("front.example.test".into()),
-        ..Default::default()
+        ..for_mx(&file)
     };
     let details = shake(addr, &opts).await.unwrap();
     let text = details.join("\n");
@@ -135,11 +142,9 @@ async fn a_pinned_version_and_suite_are_what_is_negotiated() {
     let file = ca_file(&root);
     let (addr, heard) = server(&root, &["mx.example.test"], vec![], None).await;
     let opts = TlsOptions {
-        ca_file: Some(file.path().into()),
-        tls_name: Some("mx.example.test".into()),
         version: Some(TlsVersion::V12),
         ciphers: vec!["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256".into()],
-        ..Default::default()
+        ..for_mx(&file)
     };
     let text = shake(addr, &opts).await.unwrap().join("\n");
     assert_eq!(
@@ -162,11 +167,7 @@ async fn a_client_certificate_is_given_when_asked_and_its_lack_refused() {
     let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("c.key"));
     std::fs::write(&cert_path, chain::pem(&[cert])).unwrap();
     std::fs::write(&key_path, key).unwrap();
-    let base = TlsOptions {
-        ca_file: Some(file.path().into()),
-        tls_name: Some("mx.example.test".into()),
-        ..Default::default()
-    };
+    let base = for_mx(&file);
     let (addr, heard) = server(&root, &["mx.example.test"], vec![], Some(&clients)).await;
     let with = TlsOptions {
         client_cert: Some((cert_path.clone(), key_path.clone())),
@@ -224,11 +225,7 @@ async fn a_refused_chain_is_kept_shown_and_diagnosed() {
     let file = ca_file(&root);
     // The intermediate left out: the server sends only its own certificate.
     let (addr, _heard) = server(&inter, &["mx.example.test"], vec![], None).await;
-    let opts = TlsOptions {
-        ca_file: Some(file.path().into()),
-        tls_name: Some("mx.example.test".into()),
-        ..Default::default()
-    };
+    let opts = for_mx(&file);
     let (message, details) = shake(addr, &opts).await.unwrap_err();
     let text = details.join("\n");
     assert!(message.contains("not trust"), "{message}");
