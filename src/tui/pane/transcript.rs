@@ -40,21 +40,30 @@ fn title(state: &AppState) -> String {
 pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     let focused = state.focus == Focus::Transcript;
     let t = &state.transcript;
-    let explained = t
-        .selected_line()
-        // The latest reply, looked for among the last lines only, so that
-        // a frame never walks a long transcript.
-        .or_else(|| t.lines.last_reply(1000))
-        .and_then(|l| explain_line(&l).map(|e| e.summary()));
     let title = title(state);
-    let mut b = block(&title, focused, theme);
-    if let Some(e) = explained {
-        b = b.title_bottom(Span::styled(format!(" {e} "), theme.hint()));
-    }
+    let b = block(&title, focused, theme);
     let mut inner = b.inner(area);
     frame.render_widget(b, area);
     if let Some(line) = t.selected_line() {
         inner = detail(state, &line, frame, inner, theme);
+    } else if let Some(e) = t
+        .lines
+        // The latest reply, looked for among the last lines only, so that
+        // a frame never walks a long transcript.
+        .last_reply(1000)
+        .and_then(|l| explain_line(&l))
+    {
+        // Wrapped in a strip of its own under the lines, never cut in the
+        // border: the teaching layer's most important sentence.
+        let text = vec![TLine::from(Span::styled(e.summary(), theme.hint()))];
+        inner = strip(
+            " the latest reply ",
+            text,
+            inner.height / 2,
+            frame,
+            inner,
+            theme,
+        );
     }
     let h = inner.height as usize;
     // Keep the selected line in view above the explanation.
@@ -124,14 +133,12 @@ fn detail(
     theme: &Theme,
 ) -> Rect {
     let mut detail: Vec<TLine> = Vec::new();
-    let mut detail_rows = 0usize;
     let mut title = " the selected line ";
     let width = usize::from(inner.width.max(1));
     let text = line.shown(state.transcript.reveal);
     // Time and marker take ten columns before the text.
     let chars = text.chars().count();
     if chars + 10 > width {
-        detail_rows += chars.div_ceil(width);
         detail.push(TLine::from(Span::styled(
             text.to_string(),
             theme.line(line.kind, line.code),
@@ -140,37 +147,105 @@ fn detail(
     if let Some(e) = explain_line(line) {
         title = " the selected reply ";
         for l in e.lines() {
-            detail_rows += l.chars().count().div_ceil(width).max(1);
             detail.push(TLine::from(Span::styled(l, theme.notice())));
         }
     }
     if detail.is_empty() {
         return inner;
     }
-    let rows = u16::try_from(detail_rows.saturating_add(1))
-        .unwrap_or(u16::MAX)
-        .min(inner.height / 2);
+    // The selected line itself keeps two rows above; the explanation may
+    // take the rest, so that it reads to its end.
+    let most = inner.height.saturating_sub(2).max(inner.height / 2);
+    strip(title, detail, most, frame, inner, theme)
+}
+
+/// A strip under the lines, with a rule and a title, holding `text`
+/// wrapped at word boundaries, at most `most` rows high (rule included);
+/// returns the area left above it.
+fn strip(
+    title: &str,
+    text: Vec<TLine>,
+    most: u16,
+    frame: &mut Frame,
+    inner: Rect,
+    theme: &Theme,
+) -> Rect {
+    let text = Paragraph::new(text).wrap(Wrap { trim: true });
+    let rows = super::wrapped_rows(&text, inner.width)
+        .saturating_add(1)
+        .min(most);
+    if rows < 2 {
+        return inner;
+    }
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([Constraint::Min(1), Constraint::Length(rows)])
         .split(inner);
-    let explain_block = Block::default()
+    let strip_block = Block::default()
         .borders(Borders::TOP)
         .border_style(theme.block(false))
-        .title(Span::styled(title, theme.hint()));
-    let explain_inner = explain_block.inner(parts[1]);
-    frame.render_widget(explain_block, parts[1]);
-    frame.render_widget(
-        Paragraph::new(detail).wrap(Wrap { trim: true }),
-        explain_inner,
-    );
+        .title(Span::styled(title.to_string(), theme.hint()));
+    let strip_inner = strip_block.inner(parts[1]);
+    frame.render_widget(strip_block, parts[1]);
+    frame.render_widget(text, strip_inner);
     parts[0]
 }
 
 #[cfg(test)]
 mod tests {
     use crate::app::{Focus, Lines};
-    use crate::tui::test_support::{busy, render, COLOR};
+    use crate::tui::test_support::{busy, delivered, render, COLOR};
+
+    /// The rows of a rendered screen, as text.
+    fn rows(s: &crate::app::AppState, w: u16, h: u16) -> Vec<String> {
+        let t = render(s, w, h, COLOR);
+        let buf = t.backend().buffer().clone();
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_latest_reply_is_explained_to_its_end_never_in_the_border() {
+        let s = delivered();
+        let meaning = crate::analysis::explain::explain(250, None).meaning;
+        for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 50)] {
+            insta::assert_snapshot!(
+                format!("delivered_{w}x{h}"),
+                render(&s, w, h, COLOR).backend()
+            );
+            let screen = rows(&s, w, h);
+            // The explanation's words, read across the rows of the strip,
+            // run to the end; and no border carries them.
+            let joined: String = screen
+                .iter()
+                .map(|r| {
+                    // The transcript pane's inside: after the palette's
+                    // right border and its own left one.
+                    let inner = r.rsplit("││").next().unwrap_or("");
+                    inner.trim_end_matches([' ', '│']).to_string() + " "
+                })
+                .collect();
+            let squeezed = joined.split_whitespace().collect::<Vec<_>>().join(" ");
+            let summary = crate::analysis::explain::explain(
+                250,
+                crate::proto::reply::EnhancedStatus::parse_prefix(b"2.0.0").map(|(s, _)| s),
+            )
+            .summary();
+            assert!(
+                squeezed.contains(&summary),
+                "{w}x{h}: {summary:?} not in\n{}",
+                screen.join("\n")
+            );
+            assert!(summary.starts_with(&format!("250: {meaning}")));
+            assert!(
+                !screen.iter().any(|r| r.contains("└ 250")
+                    || r.contains("250: the requested action was done;") && r.contains('┘')),
+                "{w}x{h}: in the border\n{}",
+                screen.join("\n")
+            );
+        }
+    }
 
     #[test]
     fn a_selected_reply_is_explained_in_full() {
