@@ -245,6 +245,7 @@ fn cancel(state: &mut AppState, fx: &mut Vec<Effect>) {
         state.help = false;
     } else if state.palette.prompt.is_some() {
         state.palette.prompt = None;
+        state.palette.raw_held = false;
         state.palette.input = TextArea::default();
     } else if !state.palette.filter.is_empty() {
         state.palette.clear_filter();
@@ -388,7 +389,13 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
 /// The answer to a prompt, typed and sent with Enter.
 fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effect>) {
     match prompt {
-        Prompt::Raw => control(state, Control::Raw(text), fx),
+        Prompt::Raw => {
+            let keep = super::raw_data::stays_open(state, &text);
+            control(state, Control::Raw(text), fx);
+            if keep {
+                open_prompt(state, Prompt::Raw, "");
+            }
+        }
         Prompt::AuthUser(m) => {
             state.session.auth_user = text.clone();
             open_prompt(state, Prompt::AuthPassword(m, text), "");
@@ -630,6 +637,7 @@ fn session_msg(state: &mut AppState, msg: SessionMsg) {
         SessionMsg::Status(view) => {
             let new_caps = state.session.caps() != view.caps.as_ref();
             state.session.conn = Connection::Open(view);
+            super::raw_data::on_status(state);
             if new_caps {
                 state.refresh_findings();
             }
@@ -641,6 +649,7 @@ fn session_msg(state: &mut AppState, msg: SessionMsg) {
         SessionMsg::Ended(why) => {
             let closed = SessionView::closed(state.session.caps().cloned());
             state.session.conn = Connection::Open(closed);
+            super::raw_data::on_status(state);
             state.notice = Some(why);
         }
     }

@@ -14,7 +14,7 @@ use crate::tui::theme::Theme;
 
 fn title(state: &AppState) -> String {
     match &state.palette.prompt {
-        Some(Prompt::Raw) => "Raw line (sent exactly as typed)".to_string(),
+        Some(Prompt::Raw) => crate::app::raw_data::prompt_text(state).0.to_string(),
         Some(Prompt::AuthUser(m)) => format!("AUTH {m}: user name"),
         Some(Prompt::AuthPassword(m, _)) => format!("AUTH {m}: password (hidden)"),
         Some(Prompt::Connect) => "Connect to HOST[:PORT] (empty: built-in)".to_string(),
@@ -47,7 +47,10 @@ pub fn palette(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
             .constraints([Constraint::Length(1), Constraint::Min(0)])
             .split(inner);
         frame.render_widget(&field(&state.palette.input, focused, theme), rows[0]);
-        let help = "Enter sends · Esc cancels";
+        let help = match state.palette.prompt {
+            Some(Prompt::Raw) => crate::app::raw_data::prompt_text(state).1,
+            _ => "Enter sends · Esc cancels",
+        };
         frame.render_widget(
             Paragraph::new(help)
                 .style(theme.hint())
