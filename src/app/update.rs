@@ -43,6 +43,7 @@ fn derived(action: &Action) -> Derived {
         | Action::PageDown
         | Action::Top
         | Action::Bottom
+        | Action::ToggleWrap
         | Action::CopyTranscript
         | Action::FocusNext
         | Action::FocusPrev
@@ -156,6 +157,7 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::PageDown => t.scroll_by(-(t.page as i64)),
         Action::Top => t.top(),
         Action::Bottom => t.bottom(),
+        Action::ToggleWrap => t.toggle_wrap(),
         Action::Scroll(n) => t.scroll_by(-(n as i64)),
         Action::ScrollView(view, step) => state.views.get_mut(view).by(step),
         Action::RevealSecrets => t.reveal = !t.reveal,

@@ -227,6 +227,18 @@ pub const BINDINGS: &[Binding] = &[
         ],
     },
     Binding {
+        shown: "w",
+        what: "wrap long lines, or cut them",
+        pane: Some(Focus::Transcript),
+        hint: true,
+        binds: &[bind(
+            Char('w'),
+            Any,
+            When::In(Focus::Transcript),
+            Action::ToggleWrap,
+        )],
+    },
+    Binding {
         shown: "↑ ↓ Enter",
         what: "move; MAIL FROM is one line, RCPT TO one per line",
         pane: Some(Focus::Envelope),
@@ -528,6 +540,7 @@ mod tests {
         s.palette.prompt = None;
         assert_eq!(action(&s, key('g')), Some(Action::Top));
         assert_eq!(action(&s, key('G')), Some(Action::Bottom));
+        assert_eq!(action(&s, key('w')), Some(Action::ToggleWrap));
         assert_eq!(action(&s, k(End)), Some(Action::Bottom));
         assert_eq!(action(&s, key('k')), Some(Action::Up));
         assert_eq!(action(&s, k(Enter)), Some(Action::Input(k(Enter))));

@@ -68,17 +68,41 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
     let h = inner.height as usize;
     // Keep the selected line in view above the explanation.
     let end = t.lines.len().saturating_sub(t.scroll);
-    let start = end.saturating_sub(h);
     let mut out = Vec::with_capacity(h);
-    for index in start..end {
-        let Some(line) = t.lines.get(index) else {
-            break;
-        };
-        let mut tl = row(&line, t.reveal, theme);
-        if t.selected == Some(index) {
-            tl = tl.style(theme.selected());
+    if t.wraps(frame.area().width) {
+        // From the last line shown upwards, until the rows are full: the
+        // scroll and the selection still count logical lines.
+        let width = usize::from(inner.width);
+        let mut rows: Vec<Vec<TLine>> = Vec::new();
+        let mut total = 0;
+        let mut index = end;
+        while index > 0 && total < h {
+            index -= 1;
+            let Some(line) = t.lines.get(index) else {
+                break;
+            };
+            let mut tl = row(&line, t.reveal, theme);
+            if t.selected == Some(index) {
+                tl = tl.style(theme.selected());
+            }
+            let wrapped = wrap_row(tl, width, TEXT_COLUMN);
+            total += wrapped.len();
+            rows.push(wrapped);
         }
-        out.push(tl);
+        out.extend(rows.into_iter().rev().flatten());
+        // The oldest line shown may lose its first rows, never the newest.
+        out.drain(..total.saturating_sub(h));
+    } else {
+        for index in end.saturating_sub(h)..end {
+            let Some(line) = t.lines.get(index) else {
+                break;
+            };
+            let mut tl = row(&line, t.reveal, theme);
+            if t.selected == Some(index) {
+                tl = tl.style(theme.selected());
+            }
+            out.push(tl);
+        }
     }
     if t.lines.is_empty() {
         let hint = match &state.replay {
@@ -88,6 +112,65 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
         out.push(TLine::from(Span::styled(hint, theme.hint())));
     }
     frame.render_widget(Paragraph::new(out), inner);
+}
+
+/// Where a line's text starts: after the time (eight columns) and the
+/// direction marker (two).
+const TEXT_COLUMN: usize = 10;
+
+/// A line cut into rows of `width` columns, at a space where the row has
+/// one (else mid-word), each continuation indented by `indent` so that it
+/// sits under the text, not under the time. The line's style (the
+/// selection) stays on every row.
+fn wrap_row(line: TLine<'_>, width: usize, indent: usize) -> Vec<TLine<'static>> {
+    use ratatui::style::Style;
+    use unicode_width::UnicodeWidthChar;
+    let indent = indent.min(width.saturating_sub(1));
+    let cells: Vec<(char, Style, usize)> = line
+        .spans
+        .iter()
+        .flat_map(|s| {
+            s.content
+                .chars()
+                .map(move |c| (c, s.style, c.width().unwrap_or(0)))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut start = 0;
+    let mut first = true;
+    while start < cells.len() || first {
+        let lead = if first { 0 } else { indent };
+        // The cells that fit in this row.
+        let mut col = lead;
+        let mut end = start;
+        while end < cells.len() && (col + cells[end].2 <= width || end == start) {
+            col += cells[end].2;
+            end += 1;
+        }
+        if end < cells.len() {
+            // Break after the row's last space, past the time and marker.
+            let floor = if first { start + indent } else { start };
+            if let Some(space) = (floor..end).rev().find(|&i| cells[i].0 == ' ') {
+                if space + 1 > start {
+                    end = space + 1;
+                }
+            }
+        }
+        let mut spans: Vec<Span<'static>> = Vec::new();
+        if lead > 0 {
+            spans.push(Span::raw(" ".repeat(lead)));
+        }
+        for &(c, st, _) in &cells[start..end] {
+            match spans.last_mut() {
+                Some(last) if last.style == st => last.content.to_mut().push(c),
+                _ => spans.push(Span::styled(c.to_string(), st)),
+            }
+        }
+        rows.push(TLine::from(spans).style(line.style));
+        start = end;
+        first = false;
+    }
+    rows
 }
 
 /// One line: time, direction marker, text, and a reply's latency.
@@ -136,9 +219,11 @@ fn detail(
     let mut title = " the selected line ";
     let width = usize::from(inner.width.max(1));
     let text = line.shown(state.transcript.reveal);
-    // Time and marker take ten columns before the text.
+    // Time and marker take ten columns before the text; wrapped, the
+    // line shows whole above already.
     let chars = text.chars().count();
-    if chars + 10 > width {
+    let wraps = state.transcript.wraps(frame.area().width);
+    if !wraps && chars + TEXT_COLUMN > width {
         detail.push(TLine::from(Span::styled(
             text.to_string(),
             theme.line(line.kind, line.code),
@@ -265,6 +350,62 @@ mod tests {
         }
         let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
         assert!(text.contains("likely cause: relaying refused"), "{text}");
+    }
+
+    #[test]
+    fn wrap_on_and_off_at_each_size() {
+        for name in ["first", "delivered"] {
+            for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 50)] {
+                for (mode, wrap) in [("wrap", true), ("cut", false)] {
+                    let mut s = if name == "first" { busy() } else { delivered() };
+                    s.transcript.wrap = Some(wrap);
+                    insta::assert_snapshot!(
+                        format!("{name}_{mode}_{w}x{h}"),
+                        render(&s, w, h, COLOR).backend()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wrap_is_on_below_100_columns_until_toggled() {
+        let mut s = busy();
+        assert!(s.transcript.wraps(80));
+        assert!(!s.transcript.wraps(100));
+        // `w` flips what the screen shows now.
+        s.transcript.wide = false;
+        s.transcript.toggle_wrap();
+        assert!(!s.transcript.wraps(80));
+        s.transcript.toggle_wrap();
+        assert!(s.transcript.wraps(200));
+        let screen = rows(&s, 80, 24).join("\n");
+        // The continuation sits under the text (column 10 of the pane).
+        assert!(
+            screen.contains("││          Relay access denied"),
+            "{screen}"
+        );
+    }
+
+    #[test]
+    fn a_wrapped_row_breaks_at_a_space_and_indents_under_the_text() {
+        use ratatui::text::{Line, Span};
+        let line = Line::from(vec![
+            Span::raw("  0.001 "),
+            Span::raw("← "),
+            Span::raw("250 one two three"),
+        ]);
+        let rows: Vec<String> = super::wrap_row(line, 20, 10)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        assert_eq!(rows, ["  0.001 ← 250 one ", "          two three"]);
+        // No space to break at: mid-word, every row within the width.
+        let long = Line::from(format!("  0.001 → {}", "x".repeat(25)));
+        let rows = super::wrap_row(long, 20, 10);
+        assert_eq!(rows.len(), 3);
+        assert!(rows.iter().all(|r| r.width() <= 20));
+        assert!(rows[1].to_string().starts_with("          x"));
     }
 
     #[test]
