@@ -256,12 +256,18 @@ fn strip(
     theme: &Theme,
 ) -> Rect {
     let text = Paragraph::new(text).wrap(Wrap { trim: true });
-    let rows = super::wrapped_rows(&text, inner.width)
-        .saturating_add(1)
-        .min(most);
+    let content = super::wrapped_rows(&text, inner.width);
+    let rows = content.saturating_add(1).min(most);
     if rows < 2 {
         return inner;
     }
+    // Cut where the pane is short: the rule says so, never silently.
+    let hidden = content.saturating_sub(rows - 1);
+    let title = if hidden > 0 {
+        format!("{title}· ▼ {hidden} more rows ")
+    } else {
+        title.to_string()
+    };
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([Constraint::Min(1), Constraint::Length(rows)])
@@ -269,7 +275,7 @@ fn strip(
     let strip_block = Block::default()
         .borders(Borders::TOP)
         .border_style(theme.block(false))
-        .title(Span::styled(title.to_string(), theme.hint()));
+        .title(Span::styled(title, theme.hint()));
     let strip_inner = strip_block.inner(parts[1]);
     frame.render_widget(strip_block, parts[1]);
     frame.render_widget(text, strip_inner);
