@@ -227,6 +227,26 @@ pub const BINDINGS: &[Binding] = &[
         ],
     },
     Binding {
+        shown: "[ ]",
+        what: "scroll the selected reply's explanation",
+        pane: Some(Focus::Transcript),
+        hint: false,
+        binds: &[
+            bind(
+                Char('['),
+                Any,
+                When::In(Focus::Transcript),
+                view(View::Explanation, Step::Rows(-1)),
+            ),
+            bind(
+                Char(']'),
+                Any,
+                When::In(Focus::Transcript),
+                view(View::Explanation, Step::Rows(1)),
+            ),
+        ],
+    },
+    Binding {
         shown: "w",
         what: "wrap long lines, or cut them",
         pane: Some(Focus::Transcript),
@@ -541,6 +561,10 @@ mod tests {
         assert_eq!(action(&s, key('g')), Some(Action::Top));
         assert_eq!(action(&s, key('G')), Some(Action::Bottom));
         assert_eq!(action(&s, key('w')), Some(Action::ToggleWrap));
+        assert_eq!(
+            action(&s, key(']')),
+            Some(Action::ScrollView(View::Explanation, Step::Rows(1)))
+        );
         assert_eq!(action(&s, k(End)), Some(Action::Bottom));
         assert_eq!(action(&s, key('k')), Some(Action::Up));
         assert_eq!(action(&s, k(Enter)), Some(Action::Input(k(Enter))));

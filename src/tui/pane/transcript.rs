@@ -60,6 +60,7 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
             " the latest reply ",
             text,
             inner.height / 2,
+            0,
             frame,
             inner,
             theme,
@@ -206,15 +207,15 @@ fn row<'a>(line: &LineView<'a>, reveal: bool, theme: &Theme) -> TLine<'a> {
 }
 
 /// Under the lines, the selected line in full when it is wider than the
-/// pane (a long refusal, an error), and a selected reply explained; returns
-/// the area left for the lines.
-fn detail(
+/// pane (a long refusal, an error), and a selected reply explained: the
+/// strip's title and text.
+fn detail_text<'a>(
     state: &AppState,
     line: &LineView,
-    frame: &mut Frame,
+    columns: u16,
     inner: Rect,
     theme: &Theme,
-) -> Rect {
+) -> Option<(&'static str, Vec<TLine<'a>>)> {
     let mut detail: Vec<TLine> = Vec::new();
     let mut title = " the selected line ";
     let width = usize::from(inner.width.max(1));
@@ -222,7 +223,7 @@ fn detail(
     // Time and marker take ten columns before the text; wrapped, the
     // line shows whole above already.
     let chars = text.chars().count();
-    let wraps = state.transcript.wraps(frame.area().width);
+    let wraps = state.transcript.wraps(columns);
     if !wraps && chars + TEXT_COLUMN > width {
         detail.push(TLine::from(Span::styled(
             text.to_string(),
@@ -235,22 +236,52 @@ fn detail(
             detail.push(TLine::from(Span::styled(l, theme.notice())));
         }
     }
-    if detail.is_empty() {
+    (!detail.is_empty()).then_some((title, detail))
+}
+
+/// The most rows the selected line's strip takes: the selected line itself
+/// keeps two rows above, so that the explanation reads to its end.
+fn detail_most(inner: Rect) -> u16 {
+    inner.height.saturating_sub(2).max(inner.height / 2)
+}
+
+/// Under the lines, the selected line's strip; returns the area left for
+/// the lines.
+fn detail(
+    state: &AppState,
+    line: &LineView,
+    frame: &mut Frame,
+    inner: Rect,
+    theme: &Theme,
+) -> Rect {
+    let columns = frame.area().width;
+    let Some((title, text)) = detail_text(state, line, columns, inner, theme) else {
         return inner;
-    }
-    // The selected line itself keeps two rows above; the explanation may
-    // take the rest, so that it reads to its end.
-    let most = inner.height.saturating_sub(2).max(inner.height / 2);
-    strip(title, detail, most, frame, inner, theme)
+    };
+    let offset = state.views.explanation.offset;
+    strip(title, text, detail_most(inner), offset, frame, inner, theme)
+}
+
+/// The selected line's strip: its rows once wrapped and the rows shown,
+/// for the transcript pane's `area` in a terminal of `size`; the loop's
+/// measure for `[` and `]`. None without a selected line to explain.
+pub fn explanation_measure(state: &AppState, area: Rect, size: Rect) -> Option<(u16, u16)> {
+    let line = state.transcript.selected_line()?;
+    let inner = block("", false, &Theme::PLAIN).inner(area);
+    let (_, text) = detail_text(state, &line, size.width, inner, &Theme::PLAIN)?;
+    let content = super::wrapped_rows(&Paragraph::new(text).wrap(Wrap { trim: true }), inner.width);
+    let rows = content.saturating_add(1).min(detail_most(inner));
+    Some((content, rows.saturating_sub(1)))
 }
 
 /// A strip under the lines, with a rule and a title, holding `text`
-/// wrapped at word boundaries, at most `most` rows high (rule included);
-/// returns the area left above it.
+/// wrapped at word boundaries, at most `most` rows high (rule included),
+/// scrolled by `offset` rows; returns the area left above it.
 fn strip(
     title: &str,
     text: Vec<TLine>,
     most: u16,
+    offset: u16,
     frame: &mut Frame,
     inner: Rect,
     theme: &Theme,
@@ -261,12 +292,17 @@ fn strip(
     if rows < 2 {
         return inner;
     }
-    // Cut where the pane is short: the rule says so, never silently.
-    let hidden = content.saturating_sub(rows - 1);
-    let title = if hidden > 0 {
-        format!("{title}· ▼ {hidden} more rows ")
-    } else {
-        title.to_string()
+    let view = rows - 1;
+    let offset = super::clamp_offset(offset, content, view);
+    // Cut where the pane is short: the rule says so and how to see the
+    // rest, never silently.
+    let above = offset > 0;
+    let below = u32::from(offset) + u32::from(view) < u32::from(content);
+    let title = match (above, below) {
+        (false, false) => title.to_string(),
+        (true, true) => format!("{title}· ▲ ▼ more: [ ] "),
+        (true, false) => format!("{title}· ▲ more: [ "),
+        (false, true) => format!("{title}· ▼ more: ] "),
     };
     let parts = Layout::default()
         .direction(Direction::Vertical)
@@ -278,7 +314,7 @@ fn strip(
         .title(Span::styled(title, theme.hint()));
     let strip_inner = strip_block.inner(parts[1]);
     frame.render_widget(strip_block, parts[1]);
-    frame.render_widget(text, strip_inner);
+    frame.render_widget(text.scroll((offset, 0)), strip_inner);
     parts[0]
 }
 
@@ -356,6 +392,42 @@ mod tests {
         }
         let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
         assert!(text.contains("likely cause: relaying refused"), "{text}");
+    }
+
+    /// Where the pane is too short for all of it, `]` scrolls the
+    /// selected reply's explanation to its last sentence, and the rule
+    /// says what is above and below.
+    #[test]
+    fn a_cut_explanation_scrolls_to_its_end() {
+        use crate::app::{update, Action, Step, View};
+        use ratatui::layout::Rect;
+        let mut s = busy();
+        s.focus = Focus::Transcript;
+        let t = &mut s.transcript;
+        let i = (0..t.lines.len())
+            .position(|i| t.lines.get(i).unwrap().code == Some(554))
+            .unwrap();
+        t.scroll = t.lines.len() - 1 - i;
+        t.selected = Some(i);
+        let size = Rect::new(0, 0, 80, 24);
+        crate::tui::layout::fit_views(&mut s, size);
+        let top = rows(&s, 80, 24).join("\n");
+        assert!(top.contains("the selected reply · ▼ more: ] ─"), "{top}");
+        let status = crate::proto::reply::EnhancedStatus::parse_prefix(b"5.7.1").map(|(s, _)| s);
+        let last = crate::analysis::explain::explain(554, status)
+            .lines()
+            .pop()
+            .unwrap();
+        let start: String = last.chars().take(30).collect();
+        assert!(!top.contains(&start), "{top}");
+        for _ in 0..40 {
+            update(&mut s, Action::ScrollView(View::Explanation, Step::Rows(1)));
+            crate::tui::layout::fit_views(&mut s, size);
+        }
+        let end = rows(&s, 80, 24).join("\n");
+        assert!(end.contains(&start), "{start:?} not in\n{end}");
+        assert!(end.contains("the selected reply · ▲ more: [ ─"), "{end}");
+        insta::assert_snapshot!("explained_end_80x24", render(&s, 80, 24, COLOR).backend());
     }
 
     #[test]
