@@ -63,6 +63,8 @@ pub enum Action {
     Top,
     /// To the newest line, following again.
     Bottom,
+    /// Wrap long transcript lines, or cut them (issue 15).
+    ToggleWrap,
     /// Enter: run the selected item, send the line.
     Submit,
     /// Put the selected command in the raw line to edit it before sending.

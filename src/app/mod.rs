@@ -15,6 +15,8 @@ pub mod lesson_run;
 pub mod message;
 pub mod palette;
 pub mod profile;
+// The raw line during DATA typed by hand (issue 15).
+pub mod raw_data;
 pub mod replay;
 pub mod replay_run;
 pub mod scroll;

@@ -94,6 +94,9 @@ pub struct PaletteState {
     pub index: usize,
     pub prompt: Option<Prompt>,
     pub input: TextArea<'static>,
+    /// The raw line stays open after Enter: DATA went from it, or the
+    /// server waits for content (see `raw_data`).
+    pub raw_held: bool,
     /// The items for the current stage, filtered (see `AppState::refresh`).
     items: Vec<Item>,
 }

@@ -12,6 +12,8 @@ pub enum View {
     Lesson,
     /// The help overlay, taller than a small terminal.
     Help,
+    /// The selected reply's explanation, under the transcript lines.
+    Explanation,
 }
 
 /// How far to scroll a view: rows, or pages (the pane's height less one
@@ -62,6 +64,7 @@ pub struct Views {
     pub analysis: PaneScroll,
     pub lesson: PaneScroll,
     pub help: PaneScroll,
+    pub explanation: PaneScroll,
     /// The lesson step `lesson` scrolls (None: no lesson).
     lesson_step: Option<usize>,
 }
@@ -80,6 +83,7 @@ impl Views {
             View::Analysis => &mut self.analysis,
             View::Lesson => &mut self.lesson,
             View::Help => &mut self.help,
+            View::Explanation => &mut self.explanation,
         }
     }
 }

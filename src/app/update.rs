@@ -43,6 +43,7 @@ fn derived(action: &Action) -> Derived {
         | Action::PageDown
         | Action::Top
         | Action::Bottom
+        | Action::ToggleWrap
         | Action::CopyTranscript
         | Action::FocusNext
         | Action::FocusPrev
@@ -156,6 +157,7 @@ fn apply(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::PageDown => t.scroll_by(-(t.page as i64)),
         Action::Top => t.top(),
         Action::Bottom => t.bottom(),
+        Action::ToggleWrap => t.toggle_wrap(),
         Action::Scroll(n) => t.scroll_by(-(n as i64)),
         Action::ScrollView(view, step) => state.views.get_mut(view).by(step),
         Action::RevealSecrets => t.reveal = !t.reveal,
@@ -245,6 +247,7 @@ fn cancel(state: &mut AppState, fx: &mut Vec<Effect>) {
         state.help = false;
     } else if state.palette.prompt.is_some() {
         state.palette.prompt = None;
+        state.palette.raw_held = false;
         state.palette.input = TextArea::default();
     } else if !state.palette.filter.is_empty() {
         state.palette.clear_filter();
@@ -388,7 +391,13 @@ fn submit(state: &mut AppState, fx: &mut Vec<Effect>) {
 /// The answer to a prompt, typed and sent with Enter.
 fn answer(state: &mut AppState, prompt: Prompt, text: String, fx: &mut Vec<Effect>) {
     match prompt {
-        Prompt::Raw => control(state, Control::Raw(text), fx),
+        Prompt::Raw => {
+            let keep = super::raw_data::stays_open(state, &text);
+            control(state, Control::Raw(text), fx);
+            if keep {
+                open_prompt(state, Prompt::Raw, "");
+            }
+        }
         Prompt::AuthUser(m) => {
             state.session.auth_user = text.clone();
             open_prompt(state, Prompt::AuthPassword(m, text), "");
@@ -630,6 +639,7 @@ fn session_msg(state: &mut AppState, msg: SessionMsg) {
         SessionMsg::Status(view) => {
             let new_caps = state.session.caps() != view.caps.as_ref();
             state.session.conn = Connection::Open(view);
+            super::raw_data::on_status(state);
             if new_caps {
                 state.refresh_findings();
             }
@@ -641,6 +651,7 @@ fn session_msg(state: &mut AppState, msg: SessionMsg) {
         SessionMsg::Ended(why) => {
             let closed = SessionView::closed(state.session.caps().cloned());
             state.session.conn = Connection::Open(closed);
+            super::raw_data::on_status(state);
             state.notice = Some(why);
         }
     }

@@ -227,6 +227,38 @@ pub const BINDINGS: &[Binding] = &[
         ],
     },
     Binding {
+        shown: "[ ]",
+        what: "scroll the selected reply's explanation",
+        pane: Some(Focus::Transcript),
+        hint: false,
+        binds: &[
+            bind(
+                Char('['),
+                Any,
+                When::In(Focus::Transcript),
+                view(View::Explanation, Step::Rows(-1)),
+            ),
+            bind(
+                Char(']'),
+                Any,
+                When::In(Focus::Transcript),
+                view(View::Explanation, Step::Rows(1)),
+            ),
+        ],
+    },
+    Binding {
+        shown: "w",
+        what: "wrap long lines, or cut them",
+        pane: Some(Focus::Transcript),
+        hint: true,
+        binds: &[bind(
+            Char('w'),
+            Any,
+            When::In(Focus::Transcript),
+            Action::ToggleWrap,
+        )],
+    },
+    Binding {
         shown: "↑ ↓ Enter",
         what: "move; MAIL FROM is one line, RCPT TO one per line",
         pane: Some(Focus::Envelope),
@@ -528,6 +560,11 @@ mod tests {
         s.palette.prompt = None;
         assert_eq!(action(&s, key('g')), Some(Action::Top));
         assert_eq!(action(&s, key('G')), Some(Action::Bottom));
+        assert_eq!(action(&s, key('w')), Some(Action::ToggleWrap));
+        assert_eq!(
+            action(&s, key(']')),
+            Some(Action::ScrollView(View::Explanation, Step::Rows(1)))
+        );
         assert_eq!(action(&s, k(End)), Some(Action::Bottom));
         assert_eq!(action(&s, key('k')), Some(Action::Up));
         assert_eq!(action(&s, k(Enter)), Some(Action::Input(k(Enter))));

@@ -96,6 +96,10 @@ pub fn fit_views(state: &mut AppState, size: Rect) {
     if let Some((content, view)) = pane::palette::lesson_measure(state, a.palette) {
         state.views.lesson.fit(content, view);
     }
+    if let Some((content, view)) = pane::transcript::explanation_measure(state, a.transcript, size)
+    {
+        state.views.explanation.fit(content, view);
+    }
     if state.help {
         let (content, view) = pane::help::measure(size);
         state.views.help.fit(content, view);

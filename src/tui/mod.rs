@@ -228,6 +228,7 @@ async fn event_loop(options: Options) -> io::Result<()> {
             .unwrap_or(10)
             .max(1);
         if let Ok(s) = terminal.size() {
+            state.transcript.wide = s.width >= 100;
             layout::fit_views(
                 &mut state,
                 ratatui::layout::Rect::new(0, 0, s.width, s.height),

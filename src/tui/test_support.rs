@@ -131,6 +131,87 @@ pub fn busy() -> AppState {
     s
 }
 
+/// A session after a delivery: "Run to the end" against the demo server,
+/// the latest reply a 250 with an enhanced status.
+pub fn delivered() -> AppState {
+    let mut s = empty();
+    s.session.id = 1;
+    s.session.peer = Some("127.0.0.1:2525".into());
+    s.session.conn = Connection::Open(SessionView {
+        stage: Stage::Ready,
+        caps: Some(Capabilities {
+            pipelining: true,
+            ..Capabilities::default()
+        }),
+        tls: false,
+        auth: None,
+        awaiting: false,
+        suggested: vec![Verb::Mail, Verb::Rset, Verb::Noop, Verb::Quit],
+        rcpts_sent: Vec::new(),
+        running: None,
+    });
+    let lines = vec![
+        line(
+            0,
+            LineKind::Info,
+            "connected to 127.0.0.1:2525 from 127.0.0.1:40000",
+            None,
+        ),
+        line(
+            1,
+            LineKind::Server,
+            "220 demo.example.test ESMTP smtp-workbench demo server",
+            Some(220),
+        ),
+        line(2, LineKind::Client, "EHLO client.example", None),
+        line(3, LineKind::Server, "250-demo.example.test", Some(250)),
+        Line {
+            at: None,
+            continued: true,
+            ..line(3, LineKind::Server, "250-SIZE 10485760", Some(250))
+        },
+        Line {
+            at: None,
+            continued: true,
+            ..line(3, LineKind::Server, "250 PIPELINING", Some(250))
+        },
+        line(
+            4,
+            LineKind::Client,
+            "MAIL FROM:<student@client.example>",
+            None,
+        ),
+        line(5, LineKind::Server, "250 2.1.0 Ok", Some(250)),
+        line(6, LineKind::Client, "RCPT TO:<alice@example.test>", None),
+        line(7, LineKind::Server, "250 2.1.5 Ok", Some(250)),
+        line(8, LineKind::Client, "DATA", None),
+        line(
+            9,
+            LineKind::Server,
+            "354 End data with <CR><LF>.<CR><LF>",
+            Some(354),
+        ),
+        line(
+            10,
+            LineKind::Client,
+            "(message: 412 bytes, 9 lines, dot-stuffed 0)",
+            None,
+        ),
+        line(11, LineKind::Client, ".", None),
+        line(
+            12,
+            LineKind::Server,
+            "250 2.0.0 Ok: queued as 1A2B3C4D5E6F7A8B9C0D",
+            Some(250),
+        ),
+    ];
+    for l in lines {
+        s.transcript.push_line(l);
+    }
+    s.refresh();
+    s
+}
+
 /// The same with an error: the connection lost and said so.
 pub fn broken() -> AppState {
     let mut s = busy();

@@ -23,6 +23,11 @@ pub struct TranscriptState {
     pub page: usize,
     /// Show AUTH secrets instead of the mask.
     pub reveal: bool,
+    /// Long lines wrapped (`w`), continuations under the text; None
+    /// until toggled: on below 100 columns (see `wraps`).
+    pub wrap: Option<bool>,
+    /// The terminal is 100 columns or wider (set by the loop on resize).
+    pub wide: bool,
     /// Base64 bodies shown as one line each (issue 14)...
     parts: crate::analysis::parts::PartFolder,
     /// ...and the lines folded away, kept for the exports: each with the
@@ -38,6 +43,8 @@ impl Default for TranscriptState {
             selected: None,
             page: 10,
             reveal: false,
+            wrap: None,
+            wide: false,
             parts: Default::default(),
             folded: Default::default(),
         }
@@ -45,6 +52,18 @@ impl Default for TranscriptState {
 }
 
 impl TranscriptState {
+    /// Whether long lines wrap in a terminal this wide: as toggled, else
+    /// on below 100 columns.
+    pub fn wraps(&self, columns: u16) -> bool {
+        self.wrap.unwrap_or(columns < 100)
+    }
+
+    /// `w`: wrap on or off, from what the screen shows now.
+    pub fn toggle_wrap(&mut self) {
+        let now = self.wrap.unwrap_or(!self.wide);
+        self.wrap = Some(!now);
+    }
+
     /// The message about to go: the summaries of its base64 bodies count
     /// the lines the session does not show.
     pub fn expect_content(&mut self, content: &[u8]) {

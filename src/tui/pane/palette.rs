@@ -14,7 +14,7 @@ use crate::tui::theme::Theme;
 
 fn title(state: &AppState) -> String {
     match &state.palette.prompt {
-        Some(Prompt::Raw) => "Raw line (sent exactly as typed)".to_string(),
+        Some(Prompt::Raw) => crate::app::raw_data::prompt_text(state).0.to_string(),
         Some(Prompt::AuthUser(m)) => format!("AUTH {m}: user name"),
         Some(Prompt::AuthPassword(m, _)) => format!("AUTH {m}: password (hidden)"),
         Some(Prompt::Connect) => "Connect to HOST[:PORT] (empty: built-in)".to_string(),
@@ -47,7 +47,10 @@ pub fn palette(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
             .constraints([Constraint::Length(1), Constraint::Min(0)])
             .split(inner);
         frame.render_widget(&field(&state.palette.input, focused, theme), rows[0]);
-        let help = "Enter sends · Esc cancels";
+        let help = match state.palette.prompt {
+            Some(Prompt::Raw) => crate::app::raw_data::prompt_text(state).1,
+            _ => "Enter sends · Esc cancels",
+        };
         frame.render_widget(
             Paragraph::new(help)
                 .style(theme.hint())
@@ -116,7 +119,13 @@ fn items(state: &AppState, frame: &mut Frame, inner: Rect, theme: &Theme) {
     let focused = state.focus == Focus::Palette;
     let p = &state.palette;
     let items = p.items();
-    let list_rows = inner.height.saturating_sub(2) as usize;
+    let selected = p.index.min(items.len().saturating_sub(1));
+    // The selected item's hint, wrapped to two rows where it needs them.
+    let hint = items
+        .get(selected)
+        .map(|item| hint_paragraph(&item.hint, inner.width, theme));
+    let hint_rows = hint.as_ref().map_or(0, |(_, rows)| *rows);
+    let list_rows = inner.height.saturating_sub(1 + hint_rows) as usize;
     let filter_line = if p.filter.is_empty() {
         TLine::from(Span::styled(
             "type to filter · Enter sends · → edits",
@@ -128,7 +137,6 @@ fn items(state: &AppState, frame: &mut Frame, inner: Rect, theme: &Theme) {
             Span::raw(p.filter.clone()),
         ])
     };
-    let selected = p.index.min(items.len().saturating_sub(1));
     let first = selected.saturating_sub(list_rows.saturating_sub(1));
     let mut lines = vec![filter_line];
     for (i, item) in items.iter().enumerate().skip(first).take(list_rows) {
@@ -145,24 +153,87 @@ fn items(state: &AppState, frame: &mut Frame, inner: Rect, theme: &Theme) {
             theme.hint(),
         )));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
-    if let Some(item) = items.get(selected) {
+    let list_area = Rect {
+        height: inner.height.saturating_sub(hint_rows),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(lines), list_area);
+    if let Some((hint, rows)) = hint {
         let hint_area = Rect {
-            y: inner.y + inner.height.saturating_sub(1),
-            height: 1,
+            y: inner.y + inner.height.saturating_sub(rows),
+            height: rows.min(inner.height),
             ..inner
         };
-        frame.render_widget(
-            Paragraph::new(item.hint.clone()).style(theme.hint()),
-            hint_area,
-        );
+        frame.render_widget(hint, hint_area);
     }
+}
+
+/// A hint wrapped at word boundaries in at most two rows of `width`, cut
+/// with an ellipsis where even two are not enough; and its rows.
+fn hint_paragraph(hint: &str, width: u16, theme: &Theme) -> (Paragraph<'static>, u16) {
+    let make = |t: String| {
+        Paragraph::new(t)
+            .style(theme.hint())
+            .wrap(Wrap { trim: true })
+    };
+    let mut text = hint.to_string();
+    let mut p = make(text.clone());
+    let mut rows = wrapped_rows(&p, width);
+    // Words off the end until it fits (a hint is a sentence: bounded).
+    while rows > 2 {
+        let Some(cut) = text.trim_end_matches('…').trim_end().rfind(' ') else {
+            break;
+        };
+        text.truncate(cut);
+        text.push('…');
+        p = make(text.clone());
+        rows = wrapped_rows(&p, width);
+    }
+    (p, rows.clamp(1, 2))
 }
 
 #[cfg(test)]
 mod tests {
     use crate::app::{update, Action, LessonRun, Prompt};
     use crate::tui::test_support::{busy, render, COLOR};
+
+    /// "introduce yourself; the re" was all the first hint showed at
+    /// 80x24: it wraps to a second row now, each word whole.
+    #[test]
+    fn the_selected_items_hint_wraps_to_two_rows() {
+        let mut s = busy();
+        let mut v = s.session.view().unwrap().clone();
+        v.stage = crate::proto::client::Stage::Greeted;
+        v.suggested = vec![crate::proto::command::Verb::Ehlo];
+        s.session.conn = crate::app::Connection::Open(v);
+        s.refresh();
+        assert!(s
+            .palette
+            .selected()
+            .unwrap()
+            .hint
+            .starts_with("introduce yourself"));
+        let t = render(&s, 80, 24, COLOR);
+        insta::assert_snapshot!("hint_wrapped_80x24", t.backend());
+        let buf = t.backend().buffer();
+        let rows: Vec<String> = (0..24)
+            .map(|y| (0..28).map(|x| buf[(x, y)].symbol().to_string()).collect())
+            .collect();
+        let text = rows.join("\n");
+        assert!(text.contains("│introduce yourself; the   "), "{text}");
+        assert!(text.contains("│reply lists the extensions│"), "{text}");
+    }
+
+    #[test]
+    fn a_hint_too_long_for_two_rows_ends_with_an_ellipsis() {
+        let theme = crate::tui::theme::Theme::PLAIN;
+        let long = "one two three four five six seven eight nine ten eleven twelve";
+        let (p, rows) = super::hint_paragraph(long, 20, &theme);
+        assert_eq!(rows, 2);
+        assert_eq!(super::wrapped_rows(&p, 20), 2);
+        let (_, rows) = super::hint_paragraph("short", 20, &theme);
+        assert_eq!(rows, 1);
+    }
 
     #[test]
     fn snapshot_of_a_lesson() {
