@@ -399,6 +399,7 @@ pub struct SendArgs {
     args_override_self = true,
     after_help = "Examples:\n  \
   smtp-workbench serve                                   # 127.0.0.1:2525, the demo policy\n  \
+  smtp-workbench serve --listen 127.0.0.1:2600           # another port, where 2525 is taken\n  \
   smtp-workbench serve --require-auth --greylist 60 -v   # a stricter server, every line shown\n  \
   swaks --server 127.0.0.1 --port 2525 --to alice@example.test --from me@client.example\n\n\
 It is a test and teaching server: it keeps what it accepts (in memory, and\n\

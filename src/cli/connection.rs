@@ -203,6 +203,15 @@ pub(super) fn for_send(args: &SendArgs) -> Result<(ConnectOptions, bool), UsageE
             },
         ),
     };
+    let literal = target.host.trim_start_matches('[').trim_end_matches(']');
+    if args.conn.dane && args.conn.tls_name.is_none() && literal.parse::<std::net::IpAddr>().is_ok()
+    {
+        return Err(usage(format!(
+            "--dane needs a host name, and {} is an address (TLSA records are published at \
+             _PORT._tcp.HOST): give the server's name with --tls-name NAME",
+            target.host
+        )));
+    }
     let connect = ConnectOptions {
         target,
         tls_mode,

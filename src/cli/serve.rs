@@ -163,7 +163,7 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let handle = server::start(options, policy.clone(), tx)
             .await
-            .map_err(|e| ServeError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
+            .map_err(|e| ServeError::Failed(listen_failed(args.listen, &e)))?;
         // Buffered, and flushed whenever no more events wait: a busy server
         // writes in batches, an idle one shows each line at once.
         let mut out = std::io::BufWriter::new(std::io::stdout());
@@ -361,6 +361,22 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Why `serve` could not listen, and, where the port is taken (by a mail
+/// server already there, often), how to pick another.
+fn listen_failed(addr: SocketAddr, e: &std::io::Error) -> String {
+    let mut text = format!("cannot listen on {addr}: {e}");
+    if matches!(
+        e.kind(),
+        std::io::ErrorKind::AddrInUse | std::io::ErrorKind::PermissionDenied
+    ) {
+        text.push_str(&format!(
+            "; pick another with --listen ADDR:PORT (--listen {}:0 lets the system choose a free port)",
+            addr.ip()
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub fn fit_views(state: &mut AppState, size: Rect) {
         state.views.explanation.fit(content, view);
     }
     if state.help {
-        let (content, view) = pane::help::measure(size);
+        let (content, view) = pane::help::measure(size, state.replay.is_some());
         state.views.help.fit(content, view);
     }
 }

@@ -141,6 +141,59 @@ fn a_cast_needs_the_text_form_and_a_file_it_can_write() {
     assert!(out.stdout.is_empty(), "nothing sent before the error");
 }
 
+/// `--save-chain` to a file that cannot be written fails before anything
+/// is sent, as `--cast` does; one that can is left as it was.
+#[test]
+fn save_chain_needs_a_file_it_can_write() {
+    let out = bin()
+        .args([
+            "send",
+            "--mail-from",
+            "a@client.example",
+            "--rcpt",
+            "alice@example.test",
+        ])
+        .args([
+            "--tls",
+            "starttls",
+            "--save-chain",
+            "/nonexistent/dir/chain.pem",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--save-chain /nonexistent/dir/chain.pem: cannot write it"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing sent before the error");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.pem");
+    let out = bin()
+        .args([
+            "send",
+            "--mail-from",
+            "a@client.example",
+            "--rcpt",
+            "alice@example.test",
+            "--quit-after",
+            "mail",
+            "--tls",
+            "starttls",
+        ])
+        .arg("--save-chain")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(path.exists(), "{text}");
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+}
+
 /// The real asciinema (`ASCIINEMA` names it, else `asciinema` on PATH)
 /// reads the file back: `asciinema cat` prints the transcript as `send` did.
 #[test]

@@ -817,3 +817,17 @@ fn serve_says_which_dns_it_judges_with_and_zone_conflicts_with_dns() {
         assert!(intro.iter().any(|l| l.contains(says)), "{intro:?}");
     }
 }
+
+#[test]
+fn a_port_in_use_says_to_pick_another_with_listen() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_smtp-workbench"))
+        .args(["serve", "--listen", &addr])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(err.contains("--listen ADDR:PORT"), "{err}");
+}

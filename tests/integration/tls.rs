@@ -545,6 +545,24 @@ fn client_certificate_and_cipher_mistakes_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `--dane` to an address, with no `--tls-name`, would ask for the TLSA
+/// records of `_PORT._tcp.127.0.0.1`: it says a host name is needed instead.
+#[test]
+fn dane_to_an_address_asks_for_a_host_name() {
+    for server in ["127.0.0.1:2525", "[::1]:2525"] {
+        let out = bin()
+            .args(["send", "--server", server, "--rcpt", "a@b.test"])
+            .args(["--tls", "starttls", "--dane"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("--dane needs a host name"), "{err}");
+        assert!(err.contains("--tls-name NAME"), "{err}");
+        assert!(out.stdout.is_empty(), "nothing looked up or sent");
+    }
+}
+
 /// DANE: a TLSA record made from the test server's certificate matches; one
 /// made from another does not; and the answer is said not to be validated.
 #[test]

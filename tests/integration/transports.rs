@@ -381,6 +381,28 @@ fn a_server_that_refuses_the_proxy_header_gives_a_clear_error() {
     }
 }
 
+/// A server that does not expect PROXY protocol greets, reads the header
+/// as a command and answers 500 at once: the error says the header may be
+/// why.
+#[test]
+fn a_500_to_the_proxy_header_says_the_header_may_be_why() {
+    let (addr, server) = serve(|mut c: Conn| {
+        // Read first, so that the greeting and the 500 arrive together,
+        // before EHLO is sent, as from a server on the same machine.
+        let _ = c.line();
+        c.send(b"220 mx.example.test ESMTP\r\n500 5.5.2 Error: command not recognized\r\n");
+        c.drain();
+    });
+    let mut args = envelope_args(addr);
+    args.extend(["--proxy", "v1", "--proxy-source", "192.0.2.77:40000"].map(String::from));
+    let out = bin().args(&args).output().unwrap();
+    server.join().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("out of step"), "{text}");
+    assert!(text.contains("the PROXY header may be why"), "{text}");
+}
+
 #[test]
 fn xclient_is_sent_after_ehlo_and_ehlo_again() {
     let (tx, rx) = std::sync::mpsc::channel();

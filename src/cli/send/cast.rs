@@ -35,6 +35,27 @@ pub(super) fn open(args: &SendArgs) -> Result<Option<CastFile>, String> {
     }))
 }
 
+/// Checks, before anything is sent, that `--save-chain`'s file can be
+/// written: an existing file is opened without being cut short, a new one
+/// is made and removed again (the chain is written after the handshake).
+pub(super) fn check_save_chain(args: &SendArgs) -> Result<(), String> {
+    let Some(path) = &args.conn.save_chain else {
+        return Ok(());
+    };
+    let cannot =
+        |e: std::io::Error| format!("--save-chain {}: cannot write it: {e}", path.display());
+    if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(cannot)?;
+    } else {
+        File::create(path).map_err(cannot)?;
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// Writes the recording into the `--cast` file.
 pub(super) fn finish<W: Write>(
     args: &SendArgs,

@@ -53,6 +53,10 @@ pub fn send(args: &SendArgs) -> u8 {
             return EXIT_CONNECTION;
         }
     };
+    if let Err(e) = cast::check_save_chain(args) {
+        eprintln!("smtp-workbench send: {e}");
+        return EXIT_USAGE;
+    }
     let cast = match cast::open(args) {
         Ok(c) => c,
         Err(e) => {

@@ -85,7 +85,7 @@ impl ClientSession {
             self.close();
             return;
         }
-        let m = if early {
+        let mut m = if early {
             format!(
                 "the server sent {} before the command it would answer was sent: it is out \
                  of step (a broken server, or one flooding replies)",
@@ -97,6 +97,7 @@ impl ClientSession {
                 reply.code
             )
         };
+        m.push_str(self.unsolicited_preamble_hint());
         if self.driver.is_some() {
             self.abort(m, true);
             return;

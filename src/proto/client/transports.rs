@@ -166,6 +166,18 @@ impl ClientSession {
         }
     }
 
+    /// What a reply that answers no command may mean after a PROXY header:
+    /// the server read the header as a command and answered it.
+    pub(super) fn unsolicited_preamble_hint(&self) -> &'static str {
+        if self.tx.preamble {
+            "; the PROXY header may be why: a server that does not expect PROXY protocol \
+             reads it as a command and answers it (Postfix: smtpd_upstream_proxy_protocol; \
+             HAProxy: accept-proxy)"
+        } else {
+            ""
+        }
+    }
+
     // ------------------------------------------------------------- LMTP
 
     /// A RCPT for `to` went out: its reply is due in turn.

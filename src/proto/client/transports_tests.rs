@@ -390,6 +390,40 @@ fn a_greeting_that_never_comes_after_a_proxy_header_says_so() {
 }
 
 #[test]
+fn a_reply_to_the_proxy_header_itself_says_the_header_may_be_why() {
+    let mut s = ClientSession::with_plan(
+        ReplyLimits::default(),
+        pair::plan("a@client.example", &["b@mx.example"], b"hi\r\n"),
+    );
+    s.handle_preamble_sent("PROXY TCP4 192.0.2.77 127.0.0.1 40000 2525".into(), vec![]);
+    // The greeting and, at once, the answer to the PROXY line read as a command.
+    s.handle_input(
+        at(),
+        b"220 mx ESMTP\r\n500 5.5.2 Error: command not recognized\r\n",
+    );
+    assert!(
+        matches!(s.outcome(), Some(Outcome::Protocol(m))
+            if m.contains("out of step") && m.contains("the PROXY header may be why")),
+        "{:?}",
+        s.outcome()
+    );
+    // Without a PROXY header, no such hint.
+    let mut s = ClientSession::with_plan(
+        ReplyLimits::default(),
+        pair::plan("a@client.example", &["b@mx.example"], b"hi\r\n"),
+    );
+    s.handle_input(
+        at(),
+        b"220 mx ESMTP\r\n500 5.5.2 Error: command not recognized\r\n",
+    );
+    assert!(
+        matches!(s.outcome(), Some(Outcome::Protocol(m)) if !m.contains("PROXY")),
+        "{:?}",
+        s.outcome()
+    );
+}
+
+#[test]
 fn by_hand_drop_after_hangs_up_when_the_session_gets_there() {
     let mut s = ClientSession::new(ReplyLimits::default());
     s.set_drop_after(DropAfter::At(QuitAfter::Mail));

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::{block, clamp_offset, wrapped_rows};
 use crate::app::{AppState, Focus};
-use crate::tui::keymap::{BINDINGS, HELP_CLOSE, HELP_SCROLL};
+use crate::tui::keymap::{Binding, When, BINDINGS, HELP_CLOSE, HELP_SCROLL};
 use crate::tui::theme::Theme;
 
 fn centered(size: Rect, w: u16, h: u16) -> Rect {
@@ -45,16 +45,29 @@ fn hang(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// The help's rows: the introduction, then every row of the key table,
-/// grouped as the table is. All of them, whatever the state: the help is
-/// where a key not offered now is found.
-fn paragraph(theme: &Theme, width: u16) -> Paragraph<'static> {
+/// A row whose keys do something only while a replay (`--replay`) is open.
+pub(crate) fn replay_only(b: &Binding) -> bool {
+    !b.binds.is_empty()
+        && b.binds
+            .iter()
+            .all(|k| matches!(k.when, When::Replay | When::ReplayOutsidePalette))
+}
+
+/// The rows the help lists: every row of the key table, grouped as the
+/// table is, whatever the state (the help is where a key not offered now
+/// is found) — but a replay's own rows only in a replay.
+pub(crate) fn rows(replay: bool) -> impl Iterator<Item = &'static Binding> {
+    BINDINGS.iter().filter(move |b| replay || !replay_only(b))
+}
+
+/// The help's rows: the introduction, then the rows of the key table.
+fn paragraph(theme: &Theme, width: u16, replay: bool) -> Paragraph<'static> {
     let mut lines = vec![
         TLine::from("The palette offers the commands that fit the session's stage; the"),
         TLine::from("envelope is what the server delivers by, the message what the reader sees."),
         TLine::from(""),
     ];
-    for b in BINDINGS {
+    for b in rows(replay) {
         let pane = match b.pane {
             None => "",
             Some(Focus::Palette) => "palette",
@@ -80,18 +93,18 @@ fn paragraph(theme: &Theme, width: u16) -> Paragraph<'static> {
 }
 
 /// Where the help goes at this size: as tall as its rows, or the screen.
-fn area(size: Rect) -> Rect {
+fn area(size: Rect, replay: bool) -> Rect {
     let inner = WIDTH.min(size.width).saturating_sub(2);
-    let rows = wrapped_rows(&paragraph(&Theme::PLAIN, inner), inner);
+    let rows = wrapped_rows(&paragraph(&Theme::PLAIN, inner, replay), inner);
     centered(size, WIDTH, rows.saturating_add(2))
 }
 
 /// The help's rows once wrapped at this size, and the rows it shows: the
 /// loop's measure for scrolling it.
-pub fn measure(size: Rect) -> (u16, u16) {
-    let inner = block("", true, &Theme::PLAIN).inner(area(size));
+pub fn measure(size: Rect, replay: bool) -> (u16, u16) {
+    let inner = block("", true, &Theme::PLAIN).inner(area(size, replay));
     (
-        wrapped_rows(&paragraph(&Theme::PLAIN, inner.width), inner.width),
+        wrapped_rows(&paragraph(&Theme::PLAIN, inner.width, replay), inner.width),
         inner.height,
     )
 }
@@ -99,11 +112,12 @@ pub fn measure(size: Rect) -> (u16, u16) {
 /// The help over the panes; on a screen shorter than its rows it scrolls,
 /// and its bottom edge says how, and how to close it.
 pub fn help(state: &AppState, frame: &mut Frame, size: Rect, theme: &Theme) {
-    let area = area(size);
+    let replay = state.replay.is_some();
+    let area = area(size, replay);
     frame.render_widget(Clear, area);
     let b = block("Help", true, theme);
     let inner = b.inner(area);
-    let text = paragraph(theme, inner.width);
+    let text = paragraph(theme, inner.width, replay);
     let content = wrapped_rows(&text, inner.width);
     let offset = clamp_offset(state.views.help.offset, content, inner.height);
     let above = offset > 0;
@@ -133,7 +147,6 @@ pub fn confirm(frame: &mut Frame, size: Rect, theme: &Theme) {
 #[cfg(test)]
 mod tests {
     use crate::app::{update, Action, Step, View};
-    use crate::tui::keymap::BINDINGS;
     use crate::tui::layout::fit_views;
     use crate::tui::test_support::{busy, render, COLOR};
     use ratatui::layout::Rect;
@@ -198,6 +211,26 @@ mod tests {
         insta::assert_snapshot!("confirm_quit_80x24", render(&s, 80, 24, COLOR).backend());
     }
 
+    /// A live session's help does not start with the replay's keys; a
+    /// replay's help lists them.
+    #[test]
+    fn replay_rows_only_in_a_replay() {
+        let live = screen(&render(&scrolled(120, 40, &[]), 120, 40, COLOR));
+        assert!(!live.contains("replay:"), "{live}");
+        assert!(live.contains("next / previous pane"));
+        let mut s = crate::tui::test_support::empty();
+        let r = crate::app::replay::Replay::parse(
+            "r.jsonl",
+            r#"{"kind":"client","seq":1,"t":0.0,"text":"EHLO a"}"#,
+        )
+        .unwrap();
+        update(&mut s, Action::StartReplay(Box::new(r)));
+        update(&mut s, Action::ToggleHelp);
+        let replay = screen(&render(&s, 120, 40, COLOR));
+        assert!(replay.contains("replay: the next step"), "{replay}");
+        assert!(replay.contains("replay: on to the next mark"));
+    }
+
     /// At 80x24 and smaller, every row of the key table can be scrolled
     /// into view, one row at a time, and the last stays the last.
     #[test]
@@ -210,7 +243,7 @@ mod tests {
                 fit_views(&mut s, Rect::new(0, 0, w, h));
                 update(&mut s, Action::ScrollView(View::Help, Step::Rows(1)));
             }
-            for b in BINDINGS {
+            for b in super::rows(false) {
                 let cut: String = b.what.chars().take(20).collect();
                 assert!(seen.contains(&cut), "{w}x{h}: {:?} never shows", b.what);
             }
