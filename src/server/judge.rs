@@ -120,11 +120,13 @@ impl Judge {
 
 /// The compact form for the log: `spf=pass dkim=pass dmarc=pass iprev=pass`.
 pub fn compact(verdicts: &[Verdict]) -> String {
-    verdicts
-        .iter()
-        .map(|v| format!("{}={}", v.method.name(), v.result))
-        .collect::<Vec<_>>()
-        .join(" ")
+    use std::fmt::Write;
+    let mut out = String::with_capacity(verdicts.len() * 16);
+    for (i, v) in verdicts.iter().enumerate() {
+        let sep = if i == 0 { "" } else { " " };
+        let _ = write!(out, "{sep}{}={}", v.method.name(), v.result);
+    }
+    out
 }
 
 #[cfg(test)]

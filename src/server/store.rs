@@ -85,11 +85,13 @@ impl StoredMessage {
             [(one, _)] => format!("\r\n\tfor <{one}>"),
             _ => String::new(),
         };
-        let mut delivered = format!(
+        let stamp = format!(
             "Return-Path: <{}>\r\nReceived: {by} id {}{for_clause};\r\n\t{date}\r\n",
             received.mail_from, received.id
-        )
-        .into_bytes();
+        );
+        // One allocation for the stamp and the content.
+        let mut delivered = Vec::with_capacity(stamp.len() + received.content.len());
+        delivered.extend_from_slice(stamp.as_bytes());
         delivered.extend_from_slice(&received.content);
         let headers = HeaderSide::read(&received.content, AddressForm::Shown);
         Self {

@@ -85,8 +85,21 @@ pub(super) async fn run(
                 .filter_map(|o| o.signature().map(|s| s.d.as_str()))
                 .collect();
             others.push(&spf_domain);
-            let walk = orgdomain::find(auth, rec, from, &others);
-            bounded(deadline, walk).await.unwrap_or_default()
+            match memo.orgs(from, &others) {
+                Some(orgs) => orgs,
+                None => {
+                    let walk = orgdomain::find(auth, rec, from, &others);
+                    match bounded(deadline, walk).await {
+                        Some(orgs) => {
+                            if !rec.is_live() {
+                                memo.keep_orgs(from, &others, &orgs);
+                            }
+                            orgs
+                        }
+                        None => OrgDomains::default(),
+                    }
+                }
+            }
         }
         None => OrgDomains::default(),
     };

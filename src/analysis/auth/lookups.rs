@@ -3,7 +3,7 @@
 //! from live DNS (mail-auth asks; what it learns passes through here).
 //! mail-auth reaches both through its resolver caches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -100,7 +100,6 @@ pub struct Recorder {
 #[derive(Default)]
 struct State {
     lookups: Vec<Lookup>,
-    asked: HashSet<(String, &'static str)>,
     txt: HashMap<Box<str>, Txt>,
     mx: HashMap<Box<str>, RecordSet<MX>>,
     a: HashMap<Box<str>, RecordSet<Ipv4Addr>>,
@@ -133,27 +132,29 @@ impl Recorder {
     }
 
     fn record(&self, name: &str, rtype: &'static str, answer: Answer) {
+        self.record_with(name, rtype, || answer);
+    }
+
+    /// Records the answer `answer()` gives, made only when the lookup is
+    /// new or still unanswered: mail-auth's DMARC tree walk and ours ask
+    /// the same names, and the answer's text is made once.
+    fn record_with(&self, name: &str, rtype: &'static str, answer: impl FnOnce() -> Answer) {
         let Ok(mut s) = self.state.lock() else {
             return;
         };
-        let key = (name.to_string(), rtype);
-        if let Some(l) = s
+        match s
             .lookups
             .iter_mut()
             .rev()
             .find(|l| l.name == name && l.rtype == rtype)
         {
-            if l.answer == Answer::Unanswered {
-                l.answer = answer;
-            }
-            return;
-        }
-        if s.asked.insert(key) {
-            s.lookups.push(Lookup {
+            Some(l) if l.answer == Answer::Unanswered => l.answer = answer(),
+            Some(_) => {}
+            None => s.lookups.push(Lookup {
                 name: name.to_string(),
                 rtype,
-                answer,
-            });
+                answer: answer(),
+            }),
         }
     }
 
@@ -237,8 +238,9 @@ impl Recorder {
     ) -> Option<&'z [T]> {
         match zone.get(name).and_then(pick) {
             Some((ttl, records)) => {
-                let text = records.iter().map(show).collect();
-                self.record(name, rtype, Answer::Records(text, *ttl));
+                self.record_with(name, rtype, || {
+                    Answer::Records(records.iter().map(show).collect(), *ttl)
+                });
                 Some(records)
             }
             None => {

@@ -3,11 +3,15 @@
 //! and the envelope sender, which a connection keeps from message to
 //! message, so an MTA judges them once per connection and per distinct
 //! input; DKIM and DMARC, which read the message, are judged every time.
+//! The organizational domains (RFC 9989's tree walk) of the From: domain
+//! and the domains it is aligned with are kept too, when they come from
+//! the offline zone, whose answers cannot change or fail for a while.
 
 use std::net::IpAddr;
 
 use mail_auth::SpfOutput;
 
+use super::orgdomain::OrgDomains;
 use super::verdict::{Outcome, Verdict};
 use super::Inputs;
 
@@ -18,6 +22,8 @@ pub struct Memo {
     helo: Option<(SpfKey, Verdict)>,
     mail_from: Option<(SpfKey, Verdict, SpfOutput)>,
     iprev: Option<(IpAddr, Verdict)>,
+    /// The From: domain and the others walked with it, and what was found.
+    orgs: Option<(String, Vec<String>, OrgDomains)>,
 }
 
 /// Everything an SPF verdict is made from: the inputs of `check_host()`
@@ -59,7 +65,10 @@ fn keeps(v: &Verdict) -> bool {
 impl Memo {
     /// Nothing judged yet.
     pub fn is_empty(&self) -> bool {
-        self.helo.is_none() && self.mail_from.is_none() && self.iprev.is_none()
+        self.helo.is_none()
+            && self.mail_from.is_none()
+            && self.iprev.is_none()
+            && self.orgs.is_none()
     }
 
     pub(super) fn helo(&self, inputs: &Inputs<'_>) -> Option<Verdict> {
@@ -105,5 +114,18 @@ impl Memo {
         if keeps(v) {
             self.iprev = Some((ip, v.clone()));
         }
+    }
+
+    pub(super) fn orgs(&self, author: &str, others: &[&str]) -> Option<OrgDomains> {
+        let (a, o, found) = self.orgs.as_ref()?;
+        (a == author && o.iter().map(String::as_str).eq(others.iter().copied()))
+            .then(|| found.clone())
+    }
+
+    /// Keeps the walk's result; the caller keeps only what the offline zone
+    /// answered in time (a walk cut short by the deadline finds nothing).
+    pub(super) fn keep_orgs(&mut self, author: &str, others: &[&str], found: &OrgDomains) {
+        let others = others.iter().map(|d| d.to_string()).collect();
+        self.orgs = Some((author.to_string(), others, found.clone()));
     }
 }

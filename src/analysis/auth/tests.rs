@@ -421,6 +421,54 @@ fn the_organizational_domain_is_found_by_the_dmarc_tree_walk() {
     }
 }
 
+/// One memo across messages whose From: and MAIL FROM domains change: the
+/// organizational domains it keeps are those of the same From: and the same
+/// domains beside it, so each verdict is the one a fresh judgement gives.
+#[test]
+fn a_memo_keeps_the_organizational_domains_of_the_same_domains_only() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let judge = Judge::new(DnsSource::Zone(org_zone()), Duration::from_secs(5));
+    let mut memo = Memo::default();
+    for (from, mail_from) in [
+        // Another organization beside From: is not walked; then one below
+        // From:'s is, and aligns (a memo of From: alone would say it does not).
+        ("example.test", "a.b.nodmarc.test"),
+        ("example.test", "a.b.example.test"),
+        ("example.test", "a.b.example.test"),
+        ("example.test", "x.corp.example.test"),
+        ("other.co.uk", "news.example.co.uk"),
+        ("example.co.uk", "news.example.co.uk"),
+        ("example.test", "a.b.example.test"),
+    ] {
+        let m = message(&format!("a@{from}"));
+        let mail_from = format!("bounce@{mail_from}");
+        let inputs = Inputs {
+            message: &m,
+            mail_from: &mail_from,
+            helo: "mail.client.example",
+            client_ip: "192.0.2.10".parse().unwrap(),
+            receiver: "demo.example.test",
+        };
+        let again = rt.block_on(judge.judge_again(&inputs, &mut memo));
+        let fresh = judge_in(
+            org_zone(),
+            &m,
+            &mail_from,
+            "mail.client.example",
+            "192.0.2.10",
+        );
+        assert_eq!(
+            again.verdicts, fresh.verdicts,
+            "From: {from}, MAIL FROM {mail_from}"
+        );
+        let spf_domain = mail_from.rsplit_once('@').unwrap().1;
+        assert!(memo.orgs(from, &[spf_domain]).is_some(), "{from}: kept");
+    }
+}
+
 #[test]
 fn our_alignment_sentences_agree_with_the_dmarc_verdict() {
     for (from, mail_from, dmarc, spf_says) in [
