@@ -305,6 +305,48 @@ mod tests {
         );
     }
 
+    /// At 80x24 F3 is stacked and taller than its pane: focused, the keys
+    /// scroll it (measured as the loop does) to the last header field.
+    #[test]
+    fn a_stacked_f3_scrolls_to_its_end() {
+        use crate::app::{update, Focus};
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let mut s = busy();
+        s.lower = Lower::ServerSide;
+        s.focus = Focus::Composer;
+        let received = crate::proto::server::ReceivedMessage {
+            id: "AB12C00005".into(),
+            client: "127.0.0.1".into(),
+            helo: "client.example".into(),
+            tls: false,
+            auth: None,
+            mail_from: "student@client.example".into(),
+            mail_params: vec![],
+            rcpts: vec![("alice@example.test".into(), vec![])],
+            content: b"From: a@client.example\r\nTo: alice@example.test\r\nSubject: the last field\r\n\r\nbody\r\n".to_vec(),
+        };
+        s.stored
+            .push(std::sync::Arc::new(crate::server::StoredMessage::new(
+                received,
+                "demo.example.test",
+                std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+            )));
+        let size = ratatui::layout::Rect::new(0, 0, 80, 24);
+        crate::tui::layout::fit_views(&mut s, size);
+        let top = format!("{:?}", render(&s, 80, 24, COLOR).backend());
+        assert!(top.contains("▼ more below (↑ ↓ PgUp PgDn)"), "{top}");
+        assert!(!top.contains("Subject: the last field"), "{top}");
+        let key = KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE);
+        for _ in 0..10 {
+            let action = crate::tui::keymap::action(&s, key).unwrap();
+            update(&mut s, action);
+            crate::tui::layout::fit_views(&mut s, size);
+        }
+        let end = format!("{:?}", render(&s, 80, 24, COLOR).backend());
+        assert!(end.contains("Subject: the last field"), "{end}");
+        assert!(end.contains("▲ more above"), "{end}");
+    }
+
     #[test]
     fn a_bounce_shows_where_it_went_beside_the_from_the_reader_saw() {
         let mut s = busy();
