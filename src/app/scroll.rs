@@ -1,5 +1,5 @@
 //! The panes that scroll by rows besides the transcript: F2's findings and
-//! verdicts, the lesson's instruction, and the help overlay. The offset changes in `update`;
+//! verdicts, F3, the lesson's instruction, and the help overlay. The offset changes in `update`;
 //! the loop measures each view against its pane before drawing (`fit`), as
 //! it sets the transcript's page, and drawing only reads both.
 
@@ -8,6 +8,8 @@
 pub enum View {
     /// F2: the envelope against the headers and the authentication verdicts.
     Analysis,
+    /// F3: what the built-in server received and what the reader sees.
+    ServerSide,
     /// The lesson's instruction above the palette's commands.
     Lesson,
     /// The help overlay, taller than a small terminal.
@@ -62,6 +64,7 @@ impl PaneScroll {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Views {
     pub analysis: PaneScroll,
+    pub server_side: PaneScroll,
     pub lesson: PaneScroll,
     pub help: PaneScroll,
     pub explanation: PaneScroll,
@@ -81,6 +84,7 @@ impl Views {
     pub fn get_mut(&mut self, view: View) -> &mut PaneScroll {
         match view {
             View::Analysis => &mut self.analysis,
+            View::ServerSide => &mut self.server_side,
             View::Lesson => &mut self.lesson,
             View::Help => &mut self.help,
             View::Explanation => &mut self.explanation,

@@ -30,6 +30,8 @@ pub enum When {
     TranscriptNoPrompt,
     /// F2 open in the message's place, with the message's focus.
     Analysis,
+    /// F3 open in the message's place, with the message's focus.
+    ServerSide,
     /// In the palette's list while a lesson runs.
     Lesson,
     /// A replay is open (`--replay`) and no prompt.
@@ -150,7 +152,7 @@ pub const BINDINGS: &[Binding] = &[
     // Before the transcript's PgUp/PgDn, which apply everywhere else.
     Binding {
         shown: "↑ ↓ PgUp PgDn",
-        what: "scroll F2 (open in the message's place)",
+        what: "scroll F2 or F3 (open in the message's place)",
         pane: Some(Focus::Composer),
         hint: true,
         binds: &[
@@ -177,6 +179,30 @@ pub const BINDINGS: &[Binding] = &[
                 Any,
                 When::Analysis,
                 view(View::Analysis, Step::Pages(1)),
+            ),
+            bind(
+                Up,
+                Any,
+                When::ServerSide,
+                view(View::ServerSide, Step::Rows(-1)),
+            ),
+            bind(
+                Down,
+                Any,
+                When::ServerSide,
+                view(View::ServerSide, Step::Rows(1)),
+            ),
+            bind(
+                PageUp,
+                Any,
+                When::ServerSide,
+                view(View::ServerSide, Step::Pages(-1)),
+            ),
+            bind(
+                PageDown,
+                Any,
+                When::ServerSide,
+                view(View::ServerSide, Step::Pages(1)),
             ),
         ],
     },
@@ -365,6 +391,7 @@ impl When {
             When::PaletteList => state.focus == Focus::Palette && no_prompt,
             When::TranscriptNoPrompt => state.focus == Focus::Transcript && no_prompt,
             When::Analysis => state.focus == Focus::Composer && state.lower == Lower::Analysis,
+            When::ServerSide => state.focus == Focus::Composer && state.lower == Lower::ServerSide,
             When::Lesson => state.focus == Focus::Palette && no_prompt && state.lesson.is_some(),
             When::Replay => state.replay.is_some() && no_prompt,
             When::ReplayOutsidePalette => {

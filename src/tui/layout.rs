@@ -93,6 +93,10 @@ pub fn fit_views(state: &mut AppState, size: Rect) {
         let (content, view) = pane::analysis::measure(state, a.composer);
         state.views.analysis.fit(content, view);
     }
+    if state.lower == Lower::ServerSide {
+        let (content, view) = pane::server_side::measure(state, a.composer);
+        state.views.server_side.fit(content, view);
+    }
     if let Some((content, view)) = pane::palette::lesson_measure(state, a.palette) {
         state.views.lesson.fit(content, view);
     }

@@ -372,6 +372,9 @@ fn wheel(
         Some(a) if state.lower == app::Lower::Analysis && a.composer.contains(at) => {
             Action::ScrollView(app::View::Analysis, app::Step::Rows(rows))
         }
+        Some(a) if state.lower == app::Lower::ServerSide && a.composer.contains(at) => {
+            Action::ScrollView(app::View::ServerSide, app::Step::Rows(rows))
+        }
         Some(a) if state.lesson.is_some() && a.palette.contains(at) => {
             Action::ScrollView(app::View::Lesson, app::Step::Rows(rows.signum()))
         }

@@ -8,7 +8,7 @@ use ratatui::text::{Line as TLine, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{block, clamp_offset, more, wrapped_rows};
+use super::{block, clamp_offset, fit_title, more, wrapped_rows};
 use crate::analysis::auth::Outcome;
 use crate::analysis::Level;
 use crate::app::{AppState, Focus, LineKind};
@@ -16,11 +16,11 @@ use crate::tui::theme::Theme;
 
 pub fn analysis(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     let focused = state.focus == Focus::Composer;
-    let b = block(
+    let title = fit_title(
         "Envelope against headers, authentication (F2: back to the message)",
-        focused,
-        theme,
+        area.width,
     );
+    let b = block(&title, focused, theme);
     let inner = b.inner(area);
     let text = paragraph(state, theme);
     let content = wrapped_rows(&text, inner.width);

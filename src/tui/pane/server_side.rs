@@ -1,72 +1,114 @@
 //! What the built-in server received: what it acted on (the envelope)
 //! beside what the recipient's program will display (the header fields),
-//! with the authentication verdicts it judged on receipt.
+//! one above the other where the pane is narrow, with the authentication
+//! verdicts it judged on receipt; it scrolls as F2 does.
 
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line as TLine, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::block;
+use super::{block, clamp_offset, fit_title, more, side_by_side, wrap_all};
 use crate::analysis::auth::{Method, Outcome, Verdict};
-use crate::app::{AppState, LineKind};
+use crate::app::{AppState, Focus, LineKind};
 use crate::server::Bounce;
 use crate::tui::theme::Theme;
 
 /// The latest message the built-in server accepted: what it acted on beside
-/// what the recipient's program will display.
+/// what the recipient's program will display, or one above the other where
+/// the pane is narrow; scrolled by rows where it is short.
 pub fn server_side(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
-    let b = block(
-        "The server's side: it delivers by the envelope, the reader sees the headers (F3)",
-        false,
-        theme,
-    );
+    let focused = state.focus == Focus::Composer;
+    let title = fit_title(TITLE, area.width);
+    let b = block(&title, focused, theme);
     let inner = b.inner(area);
+    let text = lines(state, usize::from(inner.width), theme);
+    let content = u16::try_from(text.len()).unwrap_or(u16::MAX);
+    let offset = clamp_offset(state.views.server_side.offset, content, inner.height);
+    let keys = if focused {
+        "↑ ↓ PgUp PgDn"
+    } else {
+        "Tab here, or the wheel"
+    };
+    let b = match more(offset, content, inner.height, keys) {
+        Some(m) => b.title_bottom(Span::styled(m, theme.hint())),
+        None => b,
+    };
     frame.render_widget(b, area);
+    frame.render_widget(Paragraph::new(text).scroll((offset, 0)), inner);
+}
+
+const TITLE: &str = "The server's side (F3: back to the message)";
+
+/// The pane's rows at `area`'s inner width, and the rows it shows: the
+/// loop's measure for scrolling.
+pub fn measure(state: &AppState, area: Rect) -> (u16, u16) {
+    let inner = block("", false, &Theme::PLAIN).inner(area);
+    let rows = lines(state, usize::from(inner.width), &Theme::PLAIN).len();
+    (u16::try_from(rows).unwrap_or(u16::MAX), inner.height)
+}
+
+/// Everything the pane says, wrapped to `width`: the bounce and the
+/// verdicts across the pane, then the two columns.
+fn lines(state: &AppState, width: usize, theme: &Theme) -> Vec<TLine<'static>> {
     let Some(m) = state.stored.last() else {
         let text = if state.session.target.server.is_some() {
             "Only the built-in server shows its side: connect without a server argument."
         } else {
             "Nothing received yet. Deliver a message (\"Run to the end\") and it shows here."
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(text, theme.hint())).wrap(Wrap { trim: true }),
-            inner,
-        );
-        return;
+        return wrap_all(&[TLine::from(Span::styled(text, theme.hint()))], width);
     };
-    let inner = match &m.bounce {
-        Some(b) => bounce(b, &m.headers.from, frame, inner, theme),
-        None => inner,
-    };
-    let inner = verdicts(&m.verdicts, frame, inner, theme);
-    let cols = Layout::default()
-        .direction(Direction::Horizontal)
-        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
-        .split(inner);
-    let r = &m.received;
-    let rcpts: Vec<String> = r.rcpts.iter().map(|(a, _)| format!("<{a}>")).collect();
-    let acted = vec![
+    let mut out = Vec::new();
+    if let Some(b) = &m.bounce {
+        out.extend(wrap_all(&bounce(b, &m.headers.from, theme), width));
+    }
+    out.extend(wrap_all(&verdicts(&m.verdicts, theme), width));
+    let acted = acted(&m.received, theme);
+    let shown = shown(&m.delivered, theme);
+    match side_by_side(&acted, &shown, width, theme.hint()) {
+        Some(rows) => out.extend(rows),
+        None => {
+            out.extend(wrap_all(&acted, width));
+            out.extend(wrap_all(&shown, width));
+        }
+    }
+    out
+}
+
+/// What the server acted on: the envelope, one RCPT TO a line as sent.
+/// What the client sent is shown with its control characters visible.
+fn acted(r: &crate::proto::server::ReceivedMessage, theme: &Theme) -> Vec<TLine<'static>> {
+    let v = |s: &str| crate::proto::visible::visible(s.as_bytes());
+    let mut lines = vec![
         TLine::from(Span::styled(
-            format!("the server acted on (message {})", r.id),
+            format!("the server acted on the envelope (message {})", v(&r.id)),
             theme.label(),
         )),
-        TLine::from(format!("client {} · EHLO {}", r.client, r.helo)),
+        TLine::from(format!("client {} · EHLO {}", v(&r.client), v(&r.helo))),
         TLine::from(format!(
             "TLS {} · AUTH {}",
             if r.tls { "yes" } else { "no" },
-            r.auth.as_deref().unwrap_or("no")
+            v(r.auth.as_deref().unwrap_or("no"))
         )),
-        TLine::from(format!("MAIL FROM:<{}>", r.mail_from)),
-        TLine::from(format!("RCPT TO:{}", rcpts.join(", "))),
+        TLine::from(format!("MAIL FROM:<{}>", v(&r.mail_from))),
     ];
-    frame.render_widget(Paragraph::new(acted).wrap(Wrap { trim: false }), cols[0]);
-    let delivered = String::from_utf8_lossy(&m.delivered);
+    lines.extend(
+        r.rcpts
+            .iter()
+            .map(|(a, _)| TLine::from(format!("RCPT TO:<{}>", v(a)))),
+    );
+    lines
+}
+
+/// What the reader's program shows: the header section as delivered,
+/// Return-Path and Received included.
+fn shown(delivered: &[u8], theme: &Theme) -> Vec<TLine<'static>> {
+    let delivered = String::from_utf8_lossy(delivered);
     let mut shown = vec![TLine::from(Span::styled(
-        "the reader's program shows",
+        "the reader's program shows the headers",
         theme.label(),
     ))];
-    // The header section as delivered, Return-Path and Received included.
     for l in delivered.split("\r\n").take_while(|l| !l.is_empty()) {
         // A folded line's leading tab is layout, not content.
         let l = l
@@ -75,13 +117,13 @@ pub fn server_side(state: &AppState, frame: &mut Frame, area: Rect, theme: &Them
             .unwrap_or_else(|| l.to_string());
         shown.push(TLine::from(crate::proto::visible::visible(l.as_bytes())));
     }
-    frame.render_widget(Paragraph::new(shown), cols[1]);
+    shown
 }
 
 /// The bounce above the columns, first because it is the news: what failed
 /// after the 250, where the notification went (the envelope sender) and
-/// the From: the reader saw, which it did not go to. The area left below.
-fn bounce(b: &Bounce, from: &[String], frame: &mut Frame, area: Rect, theme: &Theme) -> Rect {
+/// the From: the reader saw, which it did not go to.
+fn bounce(b: &Bounce, from: &[String], theme: &Theme) -> Vec<TLine<'static>> {
     let mut lines = vec![
         TLine::from(vec![
             Span::styled("bounce: ", theme.label()),
@@ -96,26 +138,17 @@ fn bounce(b: &Bounce, from: &[String], frame: &mut Frame, area: Rect, theme: &Th
         };
         lines.push(TLine::from(format!("never to {from}")));
     }
-    // Rows the wrapped lines take; the columns below get what is left.
-    let width = area.width.max(1) as usize;
-    let rows: usize = lines
-        .iter()
-        .map(|l| wrapped_rows(&l.to_string(), width))
-        .sum();
-    let rows = (rows as u16).min(area.height);
-    let [top, rest] = Layout::vertical([Constraint::Length(rows), Constraint::Min(0)]).areas(area);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
-    rest
+    lines
 }
 
 /// The verdicts above the columns, as the receiver judged them: SPF on the
 /// envelope, DMARC on From:, so they sit between the two. Each result in
 /// the colour of a reply of its weight; DMARC's sentence after them,
 /// because it is the one that decides whether an enforcing receiver keeps
-/// the message. The area left below; all of it when nothing was judged.
-fn verdicts(verdicts: &[Verdict], frame: &mut Frame, area: Rect, theme: &Theme) -> Rect {
+/// the message. None when nothing was judged.
+fn verdicts(verdicts: &[Verdict], theme: &Theme) -> Vec<TLine<'static>> {
     if verdicts.is_empty() {
-        return area;
+        return Vec::new();
     }
     let mut spans = vec![Span::styled("the server judged: ", theme.label())];
     for (i, v) in verdicts.iter().enumerate() {
@@ -135,16 +168,7 @@ fn verdicts(verdicts: &[Verdict], frame: &mut Frame, area: Rect, theme: &Theme) 
     if let Some(d) = verdicts.iter().find(|v| v.method == Method::Dmarc) {
         lines.push(TLine::from(d.sentence.clone()));
     }
-    let width = area.width.max(1) as usize;
-    let rows: usize = lines
-        .iter()
-        .map(|l| wrapped_rows(&l.to_string(), width))
-        .sum();
-    // The columns keep at least half the pane.
-    let rows = (rows as u16).min(area.height / 2);
-    let [top, rest] = Layout::vertical([Constraint::Length(rows), Constraint::Min(0)]).areas(area);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
-    rest
+    lines
 }
 
 /// A result drawn as a reply of the same weight: pass as a 2xx, a failure
@@ -156,28 +180,6 @@ fn weight(result: Outcome) -> Option<u16> {
         Outcome::SoftFail | Outcome::TempError => Some(450),
         Outcome::None | Outcome::Neutral => None,
     }
-}
-
-/// The rows `text` takes when wrapped at spaces to `width` columns, as
-/// `Wrap` does (a word longer than a row is broken).
-fn wrapped_rows(text: &str, width: usize) -> usize {
-    let (mut rows, mut col) = (1, 0);
-    for word in text.split(' ').map(|w| w.chars().count()) {
-        let need = if col == 0 { word } else { col + 1 + word };
-        if need <= width {
-            col = need;
-        } else {
-            if col > 0 {
-                rows += 1;
-            }
-            col = word;
-            while col > width {
-                rows += 1;
-                col -= width;
-            }
-        }
-    }
-    rows
 }
 
 #[cfg(test)]
@@ -216,7 +218,7 @@ mod tests {
                 "demo.example.test",
                 std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
             )));
-        for (w, h) in [(80, 24), (120, 40)] {
+        for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 50)] {
             insta::assert_snapshot!(
                 format!("server_side_{w}x{h}"),
                 render(&s, w, h, COLOR).backend()
@@ -224,8 +226,9 @@ mod tests {
         }
         let text = format!("{:?}", render(&s, 120, 40, COLOR).backend().buffer());
         assert!(
-            text.contains("RCPT TO:<alice@example.test>,")
-                && text.contains("<hidden@example.test>")
+            text.contains("RCPT TO:<alice@example.test>")
+                && text.contains("RCPT TO:<hidden@example.test>"),
+            "one RCPT TO a line, as sent"
         );
         assert!(text.contains("Return-Path: <student@client.example>"));
     }
@@ -264,13 +267,18 @@ mod tests {
         );
         m.judged("demo.example.test", verdicts);
         s.stored.push(std::sync::Arc::new(m));
-        for (w, h) in [(80, 24), (120, 40)] {
+        for (w, h) in [(80, 24), (120, 40), (200, 50)] {
             insta::assert_snapshot!(
                 format!("server_side_verdicts_{w}x{h}"),
                 render(&s, w, h, COLOR).backend()
             );
         }
-        let screen = format!("{:?}", render(&s, 120, 40, COLOR).backend());
+        // At 200x50 the columns stand side by side and all of it shows.
+        let screen = format!("{:?}", render(&s, 200, 50, COLOR).backend());
+        assert!(
+            screen.contains(" │ Return-Path: <student@client.example>"),
+            "{screen}"
+        );
         for needle in [
             "the server judged: spf-helo=pass (client.example)",
             "which publishes p=reject",
@@ -280,7 +288,7 @@ mod tests {
             assert!(screen.contains(needle), "{needle:?} in {screen}");
         }
         // A failure is drawn as a 5xx reply is, a pass as a 2xx.
-        let buffer = render(&s, 120, 40, COLOR).backend().buffer().clone();
+        let buffer = render(&s, 200, 50, COLOR).backend().buffer().clone();
         let fg_of = |word: &str| {
             (0..buffer.area.height).find_map(|y| {
                 let row: String = (0..buffer.area.width)
@@ -297,12 +305,46 @@ mod tests {
         );
     }
 
+    /// At 80x24 F3 is stacked and taller than its pane: focused, the keys
+    /// scroll it (measured as the loop does) to the last header field.
     #[test]
-    fn rows_of_wrapped_text() {
-        assert_eq!(super::wrapped_rows("", 10), 1);
-        assert_eq!(super::wrapped_rows("abc def", 7), 1);
-        assert_eq!(super::wrapped_rows("abc def", 6), 2);
-        assert_eq!(super::wrapped_rows("abcdefghijk", 5), 3);
+    fn a_stacked_f3_scrolls_to_its_end() {
+        use crate::app::{update, Focus};
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let mut s = busy();
+        s.lower = Lower::ServerSide;
+        s.focus = Focus::Composer;
+        let received = crate::proto::server::ReceivedMessage {
+            id: "AB12C00005".into(),
+            client: "127.0.0.1".into(),
+            helo: "client.example".into(),
+            tls: false,
+            auth: None,
+            mail_from: "student@client.example".into(),
+            mail_params: vec![],
+            rcpts: vec![("alice@example.test".into(), vec![])],
+            content: b"From: a@client.example\r\nTo: alice@example.test\r\nSubject: the last field\r\n\r\nbody\r\n".to_vec(),
+        };
+        s.stored
+            .push(std::sync::Arc::new(crate::server::StoredMessage::new(
+                received,
+                "demo.example.test",
+                std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+            )));
+        let size = ratatui::layout::Rect::new(0, 0, 80, 24);
+        crate::tui::layout::fit_views(&mut s, size);
+        let top = format!("{:?}", render(&s, 80, 24, COLOR).backend());
+        assert!(top.contains("▼ more below (↑ ↓ PgUp PgDn)"), "{top}");
+        assert!(!top.contains("Subject: the last field"), "{top}");
+        let key = KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE);
+        for _ in 0..10 {
+            let action = crate::tui::keymap::action(&s, key).unwrap();
+            update(&mut s, action);
+            crate::tui::layout::fit_views(&mut s, size);
+        }
+        let end = format!("{:?}", render(&s, 80, 24, COLOR).backend());
+        assert!(end.contains("Subject: the last field"), "{end}");
+        assert!(end.contains("▲ more above"), "{end}");
     }
 
     #[test]

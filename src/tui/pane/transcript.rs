@@ -86,7 +86,7 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
             if t.selected == Some(index) {
                 tl = tl.style(theme.selected());
             }
-            let wrapped = wrap_row(tl, width, TEXT_COLUMN);
+            let wrapped = super::wrap_line(tl, width, TEXT_COLUMN);
             total += wrapped.len();
             rows.push(wrapped);
         }
@@ -118,61 +118,6 @@ pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme
 /// Where a line's text starts: after the time (eight columns) and the
 /// direction marker (two).
 const TEXT_COLUMN: usize = 10;
-
-/// A line cut into rows of `width` columns, at a space where the row has
-/// one (else mid-word), each continuation indented by `indent` so that it
-/// sits under the text, not under the time. The line's style (the
-/// selection) stays on every row.
-fn wrap_row(line: TLine<'_>, width: usize, indent: usize) -> Vec<TLine<'static>> {
-    use ratatui::style::Style;
-    use unicode_width::UnicodeWidthChar;
-    let indent = indent.min(width.saturating_sub(1));
-    let cells: Vec<(char, Style, usize)> = line
-        .spans
-        .iter()
-        .flat_map(|s| {
-            s.content
-                .chars()
-                .map(move |c| (c, s.style, c.width().unwrap_or(0)))
-        })
-        .collect();
-    let mut rows = Vec::new();
-    let mut start = 0;
-    let mut first = true;
-    while start < cells.len() || first {
-        let lead = if first { 0 } else { indent };
-        // The cells that fit in this row.
-        let mut col = lead;
-        let mut end = start;
-        while end < cells.len() && (col + cells[end].2 <= width || end == start) {
-            col += cells[end].2;
-            end += 1;
-        }
-        if end < cells.len() {
-            // Break after the row's last space, past the time and marker.
-            let floor = if first { start + indent } else { start };
-            if let Some(space) = (floor..end).rev().find(|&i| cells[i].0 == ' ') {
-                if space + 1 > start {
-                    end = space + 1;
-                }
-            }
-        }
-        let mut spans: Vec<Span<'static>> = Vec::new();
-        if lead > 0 {
-            spans.push(Span::raw(" ".repeat(lead)));
-        }
-        for &(c, st, _) in &cells[start..end] {
-            match spans.last_mut() {
-                Some(last) if last.style == st => last.content.to_mut().push(c),
-                _ => spans.push(Span::styled(c.to_string(), st)),
-            }
-        }
-        rows.push(TLine::from(spans).style(line.style));
-        start = end;
-        first = false;
-    }
-    rows
-}
 
 /// One line: time, direction marker, text, and a reply's latency.
 fn row<'a>(line: &LineView<'a>, reveal: bool, theme: &Theme) -> TLine<'a> {
@@ -473,14 +418,14 @@ mod tests {
             Span::raw("← "),
             Span::raw("250 one two three"),
         ]);
-        let rows: Vec<String> = super::wrap_row(line, 20, 10)
+        let rows: Vec<String> = super::super::wrap_line(line, 20, 10)
             .iter()
             .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
             .collect();
         assert_eq!(rows, ["  0.001 ← 250 one ", "          two three"]);
         // No space to break at: mid-word, every row within the width.
         let long = Line::from(format!("  0.001 → {}", "x".repeat(25)));
-        let rows = super::wrap_row(long, 20, 10);
+        let rows = super::super::wrap_line(long, 20, 10);
         assert_eq!(rows.len(), 3);
         assert!(rows.iter().all(|r| r.width() <= 20));
         assert!(rows[1].to_string().starts_with("          x"));
