@@ -11,7 +11,8 @@
 //!    |
 //! tui/            the terminal loop, the key table (keymap), theme, layout, and
 //!                 pane/: one file per pane (status, palette, envelope,
-//!                 composer, analysis, server_side, transcript, hints, help)
+//!                 composer, analysis, server_side, transcript, hints, help);
+//!                 dashboard/: the teacher's view, `serve --dashboard` (model, draw)
 //!    |
 //! app/            AppState by pane (palette, envelope, message, session,
 //!                 transcript/, auth/: F2's verdicts and signing), the one

@@ -505,4 +505,15 @@ pub struct ServeArgs {
     /// which. A bad file exits 2 naming the line.
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// The teacher's view: a TUI of the live sessions (client, EHLO name,
+    /// AUTH user, stage, messages, refusals), the selected one's transcript
+    /// with every control character made visible, each accepted message's
+    /// envelope-against-headers card and verdicts, and the rules that
+    /// fired; `/` filters by student. Needs a terminal.
+    #[arg(long, conflicts_with_all = ["format", "verbose"])]
+    pub dashboard: bool,
+    /// The dashboard's colours: dark, or light for a projector; NO_COLOR
+    /// still wins.
+    #[arg(long, value_name = "THEME", value_parser = modes::one_of(crate::tui::theme::Palette::NAMES, |_| None), default_value = "dark", requires = "dashboard")]
+    pub theme: crate::tui::theme::Palette,
 }

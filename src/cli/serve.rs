@@ -1,6 +1,6 @@
 //! `smtp-workbench serve`: the built-in demo server alone, for other clients.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
@@ -132,6 +132,12 @@ enum ServeError {
 
 fn run(args: &ServeArgs) -> Result<(), ServeError> {
     let policy = policy(args).map_err(ServeError::Usage)?;
+    if args.dashboard && !std::io::stdout().is_terminal() {
+        return Err(ServeError::Usage(usage(
+            "--dashboard draws on a terminal, and stdout is not one; \
+             without it the server logs to stdout (--format text or json)",
+        )));
+    }
     if !args.listen.ip().is_loopback() && !args.allow_remote {
         return Err(ServeError::Usage(usage(format!(
             "{} is not a loopback address; this is a test server without spam controls. \
@@ -151,9 +157,10 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
             max_messages: args.store_messages.max(1),
             max_bytes: args.store_bytes,
         },
-        log_lines: args.verbose || args.format == Format::Json,
+        log_lines: args.verbose || args.format == Format::Json || args.dashboard,
         judge: judge.clone(),
         rules: rules.clone(),
+        sessions: args.dashboard,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -164,6 +171,19 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
         let handle = server::start(options, policy.clone(), tx)
             .await
             .map_err(|e| ServeError::Failed(listen_failed(args.listen, &e)))?;
+        if args.dashboard {
+            let lines = intro(
+                args,
+                handle.local_addr,
+                tls.as_ref(),
+                &policy,
+                judge.as_ref(),
+                &rules,
+            );
+            let shown = crate::tui::dashboard::run(rx, lines, args.theme).await;
+            handle.stop();
+            return shown.map_err(|e| ServeError::Failed(format!("the dashboard: {e}")));
+        }
         // Buffered, and flushed whenever no more events wait: a busy server
         // writes in batches, an idle one shows each line at once.
         let mut out = std::io::BufWriter::new(std::io::stdout());

@@ -19,7 +19,9 @@ use super::bounce;
 use super::env::Env;
 use super::{LogEvent, ServerOptions, Shared, StoredMessage};
 use crate::analysis::auth::{Memo, Verdict};
-use crate::proto::server::{ReceivedMessage, ServerConfig, ServerEvent, ServerSession};
+use crate::proto::server::{
+    ReceivedMessage, ServerConfig, ServerEvent, ServerSession, SessionSummary,
+};
 use crate::transport::Stream;
 
 /// Serves one accepted connection to its end.
@@ -134,10 +136,14 @@ impl Connection {
         acceptor: Option<&TlsAcceptor>,
     ) -> Option<Stream> {
         let mut buf = vec![0u8; 16 * 1024];
+        let mut shown = None;
         loop {
             // Before the replies go: an accepted message is judged and
             // stored before the client reads its 250.
             let start_tls = self.report(&mut session).await;
+            if self.options.sessions {
+                self.summarize(&session, &mut shown);
+            }
             if !self.write(&mut session, &mut stream).await {
                 break;
             }
@@ -264,6 +270,18 @@ impl Connection {
                 message,
             }),
             Err(e) => self.problem(format!("could not store the message: {e}")),
+        }
+    }
+
+    /// Reports the session's summary when it differs from the one `shown`.
+    fn summarize(&self, session: &ServerSession, shown: &mut Option<SessionSummary>) {
+        let now = session.summary();
+        if shown.as_ref() != Some(&now) {
+            self.send(LogEvent::Session {
+                conn: self.id,
+                summary: now.clone(),
+            });
+            *shown = Some(now);
         }
     }
 

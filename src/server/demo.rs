@@ -40,6 +40,7 @@ impl Demo {
             log_lines: false,
             judge: Some(Judge::demo().map_err(|e| format!("the demo zone: {e}"))?),
             rules: Default::default(),
+            sessions: false,
         };
         let handle = super::start(options, policy, log)
             .await

@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::proto::server::{Checkpoint, Policy, Ruling};
+use crate::proto::server::{Checkpoint, Policy, Ruling, SessionSummary};
 pub use bounce::{Bounce, BounceFate};
 pub use judge::Judge;
 pub use rules::{RuleState, Rules, RulesError};
@@ -57,6 +57,9 @@ pub struct ServerOptions {
     pub judge: Option<Judge>,
     /// The rules asked at each stage (`serve --rules`); empty is none.
     pub rules: Rules,
+    /// Report each session's stage, EHLO name and AUTH user as they change
+    /// ([`LogEvent::Session`], for the teacher's view).
+    pub sessions: bool,
 }
 
 /// One thing that happened, for `serve`'s output and the TUI.
@@ -101,6 +104,12 @@ pub enum LogEvent {
     Disconnected {
         conn: u64,
         messages: u64,
+    },
+    /// A session's stage, EHLO name or AUTH user changed (only with
+    /// [`ServerOptions::sessions`]).
+    Session {
+        conn: u64,
+        summary: SessionSummary,
     },
 }
 

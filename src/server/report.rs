@@ -42,7 +42,9 @@ pub fn text(event: &LogEvent, now: SystemTime, verbose: bool) -> Option<String> 
             .map(|l| format!("{t} #{conn} -> {l}"))
             .collect::<Vec<_>>()
             .join("\n"),
-        LogEvent::Command { .. } | LogEvent::Reply { .. } => return None,
+        LogEvent::Command { .. } | LogEvent::Reply { .. } | LogEvent::Session { .. } => {
+            return None
+        }
         LogEvent::Tls { conn, detail } => format!("{t} #{conn} {detail}"),
         LogEvent::Problem { conn, text } => format!("{t} #{conn} !! {text}"),
         LogEvent::Rule { conn, ruling } => format!(
@@ -148,6 +150,15 @@ pub fn json(event: &LogEvent, now: SystemTime) -> serde_json::Value {
         LogEvent::Disconnected { conn, messages } => {
             json!({"t": t, "event": "disconnect", "conn": conn, "messages": messages})
         }
+        LogEvent::Session { conn, summary } => json!({
+            "t": t,
+            "event": "session",
+            "conn": conn,
+            "stage": summary.stage,
+            "helo": summary.helo,
+            "user": summary.user,
+            "tls": summary.tls,
+        }),
         LogEvent::Message { conn, message } => {
             let r = &message.received;
             let h = &message.headers;

@@ -4,6 +4,7 @@
 //! connecting, talking to the session task, the clipboard, saving files.
 //! The terminal is restored on every way out, panics included.
 
+pub mod dashboard;
 pub mod keymap;
 pub mod layout;
 pub mod pane;
@@ -86,8 +87,10 @@ pub fn restore_terminal() {
     );
 }
 
-/// Runs the workbench until the user quits.
-pub fn run(options: Options) -> io::Result<()> {
+/// Takes the terminal for a full-screen face: raw mode, the alternate
+/// screen, the mouse and bracketed paste; a panic from now on restores it
+/// before its message. Undo with [`restore_terminal`].
+pub(crate) fn enter_terminal() -> io::Result<()> {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -104,6 +107,12 @@ pub fn run(options: Options) -> io::Result<()> {
         restore_terminal();
         return Err(e);
     }
+    Ok(())
+}
+
+/// Runs the workbench until the user quits.
+pub fn run(options: Options) -> io::Result<()> {
+    enter_terminal()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -316,7 +325,7 @@ fn relayed(msg: &SessionMsg) -> bool {
     !matches!(msg, SessionMsg::Started { .. } | SessionMsg::Ended(_))
 }
 
-fn signal_stream() -> mpsc::UnboundedReceiver<()> {
+pub(crate) fn signal_stream() -> mpsc::UnboundedReceiver<()> {
     let (tx, rx) = mpsc::unbounded_channel();
     #[cfg(unix)]
     tokio::spawn(async move {

@@ -16,6 +16,7 @@ mod load;
 mod peers;
 mod probe;
 mod pty;
+mod pty_dashboard;
 mod pty_data;
 mod pty_hostile;
 mod replay;

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
-use super::{Policy, ServerEnv, ServerEvent, ServerSession, State};
+use super::{Policy, ServerEnv, ServerSession, State};
 use crate::proto::auth::{cram_md5_digest, MASK};
 use crate::proto::visible::visible;
 
@@ -51,8 +51,9 @@ impl ServerSession {
         }
     }
 
+    /// An AUTH answer, typed on its own line or given with the command
+    /// (whose log line is already masked): decoded, or the error replied.
     fn auth_answer(&mut self, line: &[u8]) -> Option<Vec<u8>> {
-        self.events.push_back(ServerEvent::Command(MASK.into()));
         if line == b"*" {
             self.error("501 5.7.0 Authentication aborted");
             return None;

@@ -98,6 +98,16 @@ pub enum ServerEvent {
     Close,
 }
 
+/// A session as a teacher's view lists it ([`ServerSession::summary`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// `connect`, `ehlo`, `auth`, `mail`, `rcpt`, `data`, `starttls` or `closed`.
+    pub stage: &'static str,
+    pub helo: Option<String>,
+    pub user: Option<String>,
+    pub tls: bool,
+}
+
 /// What the next bytes from the client are.
 #[derive(Debug)]
 enum State {
@@ -226,6 +236,31 @@ impl ServerSession {
         matches!(self.state, State::Closed)
     }
 
+    /// What a teacher's view shows of this session now: its stage, the
+    /// EHLO name and the AUTH user (as the client gave them, not yet made
+    /// visible).
+    pub fn summary(&self) -> SessionSummary {
+        let stage = match &self.state {
+            State::Closed => "closed",
+            State::AwaitingTls => "starttls",
+            State::AuthPlain
+            | State::AuthLoginUser
+            | State::AuthLoginPass { .. }
+            | State::AuthCram { .. } => "auth",
+            State::Data(_) | State::Bdat { .. } => "data",
+            State::Command if !self.rcpts.is_empty() => "rcpt",
+            State::Command if self.mail.is_some() => "mail",
+            State::Command if self.helo.is_some() => "ehlo",
+            State::Command => "connect",
+        };
+        SessionSummary {
+            stage,
+            helo: self.helo.clone(),
+            user: self.auth.clone(),
+            tls: self.tls,
+        }
+    }
+
     /// The TLS handshake after STARTTLS succeeded (RFC 3207, section 4.2:
     /// the session starts over, without the EHLO).
     pub fn handle_tls_established(&mut self) {
@@ -339,7 +374,19 @@ impl ServerSession {
     fn on_line(&mut self, raw: &[u8], overflow: bool, env: &mut dyn ServerEnv) {
         let shown = raw.strip_suffix(b"\n").unwrap_or(raw);
         let shown = shown.strip_suffix(b"\r").unwrap_or(shown);
-        match std::mem::replace(&mut self.state, State::Command) {
+        let state = std::mem::replace(&mut self.state, State::Command);
+        if matches!(
+            state,
+            State::AuthPlain
+                | State::AuthLoginUser
+                | State::AuthLoginPass { .. }
+                | State::AuthCram { .. }
+        ) {
+            // An answer line of AUTH: logged, but never what it says.
+            self.events
+                .push_back(ServerEvent::Command(crate::proto::auth::MASK.into()));
+        }
+        match state {
             State::AuthPlain => return self.auth_plain(shown, env),
             State::AuthLoginUser => return self.auth_login_user(shown),
             State::AuthLoginPass { user } => return self.auth_login_pass(&user, shown, env),

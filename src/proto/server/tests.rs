@@ -562,3 +562,66 @@ fn a_look_alike_in_bdat_is_content() {
         assert!(out.starts_with(want), "{}: {out}", v.name);
     }
 }
+
+#[test]
+fn the_summary_follows_the_session_stage_by_stage() {
+    let mut env = TestEnv::default();
+    let mut s = ServerSession::new(config());
+    let stage = |s: &ServerSession| s.summary().stage;
+    assert_eq!(stage(&s), "connect");
+    let steps = [
+        ("EHLO student.example", "ehlo"),
+        ("AUTH PLAIN", "auth"),
+        // \0alice@example.test\0wonderland
+        ("AGFsaWNlQGV4YW1wbGUudGVzdAB3b25kZXJsYW5k", "ehlo"),
+        ("MAIL FROM:<a@b.example>", "mail"),
+        ("RCPT TO:<alice@example.test>", "rcpt"),
+        ("DATA", "data"),
+        ("Subject: x\r\n\r\nhi\r\n.", "ehlo"),
+        ("QUIT", "closed"),
+    ];
+    for (line, want) in steps {
+        s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
+        assert_eq!(stage(&s), want, "after {line:?}");
+    }
+    let summary = s.summary();
+    assert_eq!(summary.helo.as_deref(), Some("student.example"));
+    assert_eq!(summary.user.as_deref(), Some("alice@example.test"));
+    assert!(!summary.tls);
+}
+
+#[test]
+fn an_auth_answer_is_one_masked_line_whether_typed_apart_or_with_the_command() {
+    let commands = |lines: &[&str]| {
+        let mut env = TestEnv::default();
+        let mut s = ServerSession::new(config());
+        for line in lines {
+            s.handle_input(format!("{line}\r\n").as_bytes(), &mut env);
+        }
+        let mut out = Vec::new();
+        while let Some(e) = s.poll_event() {
+            if let ServerEvent::Command(c) = e {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let secret = "AGFsaWNlQGV4YW1wbGUudGVzdAB3b25kZXJsYW5k";
+    assert_eq!(
+        commands(&["EHLO c", &format!("AUTH PLAIN {secret}")]),
+        ["EHLO c", "AUTH PLAIN ********"]
+    );
+    assert_eq!(
+        commands(&["EHLO c", "AUTH PLAIN", secret]),
+        ["EHLO c", "AUTH PLAIN", "********"]
+    );
+    // AUTH LOGIN with the user name given: then the password, typed.
+    assert_eq!(
+        commands(&[
+            "EHLO c",
+            "AUTH LOGIN YWxpY2VAZXhhbXBsZS50ZXN0",
+            "d29uZGVybGFuZA=="
+        ]),
+        ["EHLO c", "AUTH LOGIN ********", "********"]
+    );
+}
