@@ -59,13 +59,37 @@ pub fn findings(
     caps: Option<&Capabilities>,
 ) -> Vec<Finding> {
     let mut out = compare::compare(envelope, headers);
-    out.extend(lint::lint(message, caps));
+    // A missing From: is told once, by the comparison, which also says
+    // what servers do about it.
+    let no_from = out.iter().any(|f| f.tag == "no-from");
+    out.extend(
+        lint::lint(message, caps)
+            .into_iter()
+            .filter(|f| !(no_from && f.tag == "missing-field" && f.text.starts_with("no From:"))),
+    );
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_from_is_told_of_once() {
+        let message = b"To: b@y.example\r\n\r\nhi\r\n";
+        let envelope = EnvelopeSide {
+            mail_from: Some("a@x.example".into()),
+            rcpts: vec!["b@y.example".into()],
+        };
+        let headers = HeaderSide::from_message(message);
+        let f = findings(&envelope, &headers, message, None);
+        let told: Vec<_> = f
+            .iter()
+            .filter(|f| f.text.starts_with("no From:"))
+            .collect();
+        assert_eq!(told.len(), 1, "{f:?}");
+        assert_eq!(told[0].tag, "no-from");
+    }
 
     #[test]
     fn a_bcc_field_is_told_of_once() {

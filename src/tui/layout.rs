@@ -78,6 +78,40 @@ pub fn presenter_areas(size: Rect) -> Areas {
     }
 }
 
+/// The lower pane's width from which F2's findings show beside the message
+/// without pressing F2: 180 columns give it 132, 200 give it 152; 160 give
+/// 112, where each half would be too narrow for the message's lines.
+pub const BESIDE_WIDTH: u16 = 130;
+
+/// The message and F2 beside it, halves of the lower pane where it is
+/// `BESIDE_WIDTH` wide or more; None where the message takes it all.
+pub fn beside(lower: Rect) -> Option<(Rect, Rect)> {
+    if lower.width < BESIDE_WIDTH {
+        return None;
+    }
+    let half = lower.width / 2;
+    Some((
+        Rect {
+            width: half,
+            ..lower
+        },
+        Rect {
+            x: lower.x + half,
+            width: lower.width - half,
+            ..lower
+        },
+    ))
+}
+
+/// The panes for this state: presenter mode's or the usual.
+pub fn areas_for(state: &AppState, size: Rect) -> Areas {
+    if state.presenter {
+        presenter_areas(size)
+    } else {
+        areas(size)
+    }
+}
+
 /// Lines of transcript visible at this terminal size (the same in
 /// presenter mode, which widens the panes only).
 pub fn transcript_rows(size: Rect) -> usize {
@@ -88,9 +122,14 @@ pub fn transcript_rows(size: Rect) -> usize {
 /// size, so that `update` scrolls them no further than their content: the
 /// loop's call before each frame (drawing never changes the state).
 pub fn fit_views(state: &mut AppState, size: Rect) {
-    let a = areas(size);
-    if state.lower == Lower::Analysis {
-        let (content, view) = pane::analysis::measure(state, a.composer);
+    let a = areas_for(state, size);
+    let f2 = match state.lower {
+        Lower::Analysis => Some(a.composer),
+        Lower::Message => beside(a.composer).map(|(_, f2)| f2),
+        Lower::ServerSide => None,
+    };
+    if let Some(area) = f2 {
+        let (content, view) = pane::analysis::measure(state, area);
         state.views.analysis.fit(content, view);
     }
     if state.lower == Lower::ServerSide {
@@ -122,11 +161,7 @@ pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
         return;
     }
     theme.paint_background(frame, size);
-    let a = if state.presenter {
-        presenter_areas(size)
-    } else {
-        areas(size)
-    };
+    let a = areas_for(state, size);
     pane::status::status(state, frame, a.status, theme);
     if !state.presenter {
         pane::palette::palette(state, frame, a.palette, theme);
@@ -134,7 +169,13 @@ pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
     }
     pane::transcript::transcript(state, frame, a.transcript, theme);
     match state.lower {
-        Lower::Message => pane::composer::composer(state, frame, a.composer, theme),
+        Lower::Message => match beside(a.composer) {
+            Some((message, f2)) => {
+                pane::composer::composer(state, frame, message, theme);
+                pane::analysis::beside(state, frame, f2, theme);
+            }
+            None => pane::composer::composer(state, frame, a.composer, theme),
+        },
         Lower::Analysis => pane::analysis::analysis(state, frame, a.composer, theme),
         Lower::ServerSide => pane::server_side::server_side(state, frame, a.composer, theme),
     }
@@ -149,9 +190,11 @@ pub fn draw(state: &AppState, frame: &mut Frame, theme: &Theme) {
 #[cfg(test)]
 mod tests {
     use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
     use ratatui::style::{Color, Modifier};
     use ratatui::Terminal;
 
+    use super::areas;
     use crate::app::Focus;
     use crate::tui::test_support::{broken, busy, empty, render, COLOR};
     use crate::tui::theme::Theme;
@@ -180,6 +223,63 @@ mod tests {
                 format!("error_{w}x{h}"),
                 render(&broken(), w, h, COLOR).backend()
             );
+        }
+    }
+
+    /// Every pane's title fits its border or ends in an ellipsis: a title
+    /// ratatui cut would run into the corner ("…server ac┐"). Likewise a
+    /// palette item too long for its row ends in "…".
+    #[test]
+    fn no_title_is_cut_silently_at_any_size() {
+        use crate::app::Lower;
+        let mut states = vec![empty(), busy(), broken()];
+        for lower in [Lower::Analysis, Lower::ServerSide] {
+            let mut s = busy();
+            s.lower = lower;
+            states.push(s);
+        }
+        let mut lesson = busy();
+        let (n, t) = crate::app::lesson::builtin()[3];
+        lesson.lesson = Some(crate::app::LessonRun {
+            lesson: crate::app::lesson::Lesson::parse(n, t).unwrap(),
+            step: 0,
+            from: 0,
+        });
+        states.push(lesson);
+        for (w, h) in [(60, 18), (80, 24), (100, 30), (120, 40), (200, 50)] {
+            for s in &states {
+                let t = render(s, w, h, COLOR);
+                let buf = t.backend().buffer();
+                for y in 0..h {
+                    for x in 1..w {
+                        if buf[(x, y)].symbol() == "┐" {
+                            let before = buf[(x - 1, y)].symbol();
+                            assert!(
+                                before == "─" || before == " ",
+                                "a title cut at {w}x{h}, row {y}: {:?}",
+                                (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>()
+                            );
+                        }
+                    }
+                }
+                let palette = areas(Rect::new(0, 0, w, h)).palette;
+                let labels: Vec<String> =
+                    s.palette.items().iter().map(|i| i.label.clone()).collect();
+                for y in palette.y + 1..palette.y + palette.height - 1 {
+                    let row: String = (palette.x + 1..palette.x + palette.width - 1)
+                        .map(|x| buf[(x, y)].symbol())
+                        .collect();
+                    let shown = row.trim();
+                    if let Some(cut) = shown.strip_suffix('…') {
+                        assert!(labels.iter().any(|l| l.starts_with(cut)), "{row:?}");
+                    } else if shown.starts_with("Lesson: ") {
+                        assert!(
+                            labels.iter().any(|l| l == shown),
+                            "a palette item cut at {w}x{h}: {row:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 

@@ -359,7 +359,12 @@ fn to_action(
             };
             let at = ratatui::layout::Position::new(m.column, m.row);
             let size = size.map(|s| ratatui::layout::Rect::new(0, 0, s.width, s.height));
-            Some(wheel(state, size.map(layout::areas), at, rows))
+            Some(wheel(
+                state,
+                size.map(|s| layout::areas_for(state, s)),
+                at,
+                rows,
+            ))
         }
         TermEvent::Paste(text) => Some(Action::Paste(text)),
         _ => None,
@@ -379,6 +384,12 @@ fn wheel(
         // The help covers the panes: the wheel scrolls it wherever it is.
         _ if state.help => Action::ScrollView(app::View::Help, app::Step::Rows(rows)),
         Some(a) if state.lower == app::Lower::Analysis && a.composer.contains(at) => {
+            Action::ScrollView(app::View::Analysis, app::Step::Rows(rows))
+        }
+        Some(a)
+            if state.lower == app::Lower::Message
+                && layout::beside(a.composer).is_some_and(|(_, f2)| f2.contains(at)) =>
+        {
             Action::ScrollView(app::View::Analysis, app::Step::Rows(rows))
         }
         Some(a) if state.lower == app::Lower::ServerSide && a.composer.contains(at) => {
@@ -791,6 +802,43 @@ mod wheel_tests {
             wheel(&s, a(), over_palette, -3),
             help,
             "the help covers all"
+        );
+    }
+
+    /// At 200x50 F2 shows beside the message: the wheel over it scrolls
+    /// F2, over the message the transcript.
+    #[test]
+    fn the_wheel_scrolls_f2_beside_the_message() {
+        let s = test_support::busy();
+        let size = Rect::new(0, 0, 200, 50);
+        let a = || Some(layout::areas_for(&s, size));
+        let (message, f2) = layout::beside(a().unwrap().composer).expect("wide enough");
+        let f2_scroll = Action::ScrollView(app::View::Analysis, app::Step::Rows(3));
+        assert_eq!(
+            wheel(&s, a(), Position::new(f2.x + 2, f2.y + 2), 3),
+            f2_scroll
+        );
+        let on_message = Position::new(message.x + 2, message.y + 2);
+        assert_eq!(wheel(&s, a(), on_message, 3), Action::Scroll(3));
+        assert!(
+            layout::beside(layout::areas(Rect::new(0, 0, 120, 40)).composer).is_none(),
+            "120 columns: the message alone"
+        );
+    }
+
+    /// In presenter mode the lower pane spans the width: the wheel at its
+    /// left edge, where the palette is otherwise, scrolls F2.
+    #[test]
+    fn the_wheel_follows_presenter_mode() {
+        let mut s = test_support::busy();
+        s.presenter = true;
+        s.lower = app::Lower::Analysis;
+        let size = Rect::new(0, 0, 120, 40);
+        let lower = layout::presenter_areas(size).composer;
+        let at = Position::new(lower.x + 1, lower.y + 2);
+        assert_eq!(
+            wheel(&s, Some(layout::areas_for(&s, size)), at, 3),
+            Action::ScrollView(app::View::Analysis, app::Step::Rows(3))
         );
     }
 }

@@ -5,49 +5,129 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line as TLine, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{block, clamp_offset, fit_title, more, wrapped_rows};
+use super::{block, clamp_offset, fit_title, halves, more, wrap_all};
 use crate::analysis::auth::Outcome;
 use crate::analysis::Level;
 use crate::app::{AppState, Focus, LineKind};
 use crate::tui::theme::Theme;
 
+/// F2 in the lower pane, in place of the message.
 pub fn analysis(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     let focused = state.focus == Focus::Composer;
-    let title = fit_title(
-        "Envelope against headers, authentication (F2: back to the message)",
-        area.width,
-    );
-    let b = block(&title, focused, theme);
-    let inner = b.inner(area);
-    let text = paragraph(state, theme);
-    let content = wrapped_rows(&text, inner.width);
-    let offset = clamp_offset(state.views.analysis.offset, content, inner.height);
     let keys = if focused {
         "↑ ↓ PgUp PgDn"
     } else {
         "Tab here, or the wheel"
     };
+    pane(state, frame, area, theme, TITLE, focused, keys);
+}
+
+/// F2 beside the message, where the lower pane is wide enough for both
+/// (see `layout::beside`): never focused, as the keys go to the message;
+/// the wheel scrolls it, and F2 gives it the whole pane.
+pub fn beside(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
+    pane(
+        state,
+        frame,
+        area,
+        theme,
+        BESIDE_TITLE,
+        false,
+        "the wheel, or F2",
+    );
+}
+
+const TITLE: &str = "Envelope against headers, authentication (F2: back to the message)";
+const BESIDE_TITLE: &str = "Envelope against headers, authentication (F2: the whole pane)";
+
+fn pane(
+    state: &AppState,
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    focused: bool,
+    keys: &str,
+) {
+    let title = fit_title(title, area.width);
+    let b = block(&title, focused, theme);
+    let inner = b.inner(area);
+    let text = lines(state, usize::from(inner.width), theme);
+    let content = u16::try_from(text.len()).unwrap_or(u16::MAX);
+    let offset = clamp_offset(state.views.analysis.offset, content, inner.height);
     let b = match more(offset, content, inner.height, keys) {
         Some(m) => b.title_bottom(Span::styled(m, theme.hint())),
         None => b,
     };
     frame.render_widget(b, area);
-    frame.render_widget(text.scroll((offset, 0)), inner);
+    frame.render_widget(Paragraph::new(text).scroll((offset, 0)), inner);
 }
 
 /// The pane's rows once wrapped to `area`'s inner width, and the rows it
 /// shows: the loop's measure for scrolling.
 pub fn measure(state: &AppState, area: Rect) -> (u16, u16) {
     let inner = block("", false, &Theme::PLAIN).inner(area);
-    let text = paragraph(state, &Theme::PLAIN);
-    (wrapped_rows(&text, inner.width), inner.height)
+    let rows = lines(state, usize::from(inner.width), &Theme::PLAIN).len();
+    (u16::try_from(rows).unwrap_or(u16::MAX), inner.height)
 }
 
-/// Everything F2 says, wrapped.
-fn paragraph<'a>(state: &'a AppState, theme: &Theme) -> Paragraph<'a> {
+/// Everything F2 says, wrapped to `width`: the envelope against the
+/// header fields beside the authentication verdicts where the width holds
+/// two columns, else one above the other, the most telling first (as a
+/// small pane shows the start): the two sides and the verdicts in one
+/// line, the warnings, the verdicts with their sentences, the notes, the
+/// DNS lookups.
+fn lines(state: &AppState, width: usize, theme: &Theme) -> Vec<TLine<'static>> {
+    let (sides, warnings, notes) = envelope_side(state, theme);
+    let mut auth = vec![summary(state, theme)];
+    auth.extend(broken(state, theme));
+    let mut judged = Vec::new();
+    verdicts(state, theme, &mut judged);
+    let mut dns = Vec::new();
+    lookups(state, theme, &mut dns);
+
+    let mut left = vec![TLine::from(Span::styled(
+        "the envelope against the header fields",
+        theme.label(),
+    ))];
+    left.extend(sides.iter().cloned());
+    left.extend(warnings.iter().cloned());
+    left.extend(notes.iter().cloned());
+    let mut right = vec![TLine::from(Span::styled(
+        "what a receiver's authentication checks say",
+        theme.label(),
+    ))];
+    right.extend(auth.iter().cloned());
+    right.extend(judged.iter().cloned());
+    right.extend(dns.iter().cloned());
+    if let Some(rows) = halves(&left, &right, width, theme.hint()) {
+        return rows;
+    }
+    let stacked: Vec<TLine<'static>> = sides
+        .into_iter()
+        .chain(auth)
+        .chain(warnings)
+        .chain(judged)
+        .chain(notes)
+        .chain(dns)
+        .collect();
+    wrap_all(&stacked, width)
+}
+
+/// The envelope and the header fields, one line each; then the findings
+/// that compare them: the warnings, and the notes.
+#[allow(clippy::type_complexity)]
+fn envelope_side(
+    state: &AppState,
+    theme: &Theme,
+) -> (
+    Vec<TLine<'static>>,
+    Vec<TLine<'static>>,
+    Vec<TLine<'static>>,
+) {
     let headers = state.header_side();
     let join = |v: &[String]| {
         if v.is_empty() {
@@ -56,7 +136,7 @@ fn paragraph<'a>(state: &'a AppState, theme: &Theme) -> Paragraph<'a> {
             v.join(", ")
         }
     };
-    let mut lines = vec![
+    let sides = vec![
         TLine::from(vec![
             Span::styled("envelope ", theme.label()),
             Span::raw(format!(
@@ -76,32 +156,34 @@ fn paragraph<'a>(state: &'a AppState, theme: &Theme) -> Paragraph<'a> {
             )),
         ]),
     ];
-    lines.push(summary(state, theme));
-    if let Some(why) = state.auth.broken() {
-        lines.push(TLine::from(Span::styled(
-            format!("! the DKIM signature no longer holds: {why}"),
-            theme.line(LineKind::Warning, None),
-        )));
-    }
-    // Most telling first, as a small pane shows the start: the warnings,
-    // the verdicts with their sentences, the notes, the DNS lookups.
-    let findings = |level: Level, lines: &mut Vec<TLine<'a>>| {
+    let findings = |level: Level| {
         let (mark, style) = match level {
             Level::Warning => ("! ", theme.line(LineKind::Warning, None)),
             Level::Info => ("· ", theme.line(LineKind::Info, None)),
         };
-        for f in state.findings().iter().filter(|f| f.level == level) {
-            lines.push(TLine::from(vec![
-                Span::styled(mark, style),
-                Span::styled(f.text.as_str(), style),
-            ]));
-        }
+        state
+            .findings()
+            .iter()
+            .filter(|f| f.level == level)
+            .map(|f| {
+                TLine::from(vec![
+                    Span::styled(mark, style),
+                    Span::styled(f.text.clone(), style),
+                ])
+            })
+            .collect::<Vec<_>>()
     };
-    findings(Level::Warning, &mut lines);
-    verdicts(state, theme, &mut lines);
-    findings(Level::Info, &mut lines);
-    lookups(state, theme, &mut lines);
-    Paragraph::new(lines).wrap(Wrap { trim: false })
+    (sides, findings(Level::Warning), findings(Level::Info))
+}
+
+/// A signature the composed message no longer matches, said first.
+fn broken(state: &AppState, theme: &Theme) -> Option<TLine<'static>> {
+    state.auth.broken().map(|why| {
+        TLine::from(Span::styled(
+            format!("! the DKIM signature no longer holds: {why}"),
+            theme.line(LineKind::Warning, None),
+        ))
+    })
 }
 
 /// One line: each method's result, or why there are none; small panes
@@ -134,7 +216,7 @@ fn summary(state: &AppState, theme: &Theme) -> TLine<'static> {
 }
 
 /// Each verdict with its sentence, after what it was judged with.
-fn verdicts<'a>(state: &'a AppState, theme: &Theme, lines: &mut Vec<TLine<'a>>) {
+fn verdicts(state: &AppState, theme: &Theme, lines: &mut Vec<TLine<'static>>) {
     let Some((request, Ok(j))) = state.auth.result() else {
         return;
     };
@@ -158,7 +240,7 @@ fn verdicts<'a>(state: &'a AppState, theme: &Theme, lines: &mut Vec<TLine<'a>>) 
 }
 
 /// The DNS lookups the judgement made.
-fn lookups(state: &AppState, theme: &Theme, lines: &mut Vec<TLine<'_>>) {
+fn lookups(state: &AppState, theme: &Theme, lines: &mut Vec<TLine<'static>>) {
     let Some((_, Ok(j))) = state.auth.result() else {
         return;
     };
@@ -236,7 +318,7 @@ mod tests {
         s.lower = Lower::Analysis;
         s.refresh();
         s.auth.set_result(judgement());
-        for (w, h) in [(80, 24), (120, 40)] {
+        for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 50)] {
             let t = render(&s, w, h, COLOR);
             insta::assert_snapshot!(format!("analysis_auth_{w}x{h}"), t.backend());
         }
@@ -286,6 +368,84 @@ mod tests {
             update(&mut s, up);
             assert_eq!(s.views.analysis.offset, before - 1);
         }
+    }
+
+    fn screen(t: &ratatui::Terminal<ratatui::backend::TestBackend>) -> Vec<String> {
+        let buf = t.backend().buffer();
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    /// Where the lower pane holds two columns of 42, F2 puts the envelope
+    /// against the header fields beside the verdicts: a warning and a
+    /// verdict's sentence on the same row, a rule between. At 120 columns
+    /// they are one above the other, as before.
+    #[test]
+    fn f2_side_by_side_when_wide_stacked_when_narrow() {
+        let mut s = busy();
+        s.lower = Lower::Analysis;
+        s.refresh();
+        s.auth.set_result(judgement());
+        let wide = screen(&render(&s, 200, 50, COLOR));
+        let row = wide
+            .iter()
+            .find(|r| r.contains("the envelope against the header fields"))
+            .expect("the left column's heading");
+        assert!(
+            row.contains("what a receiver's authentication checks say"),
+            "both headings on one row: {row}"
+        );
+        assert!(row.contains(" │ "), "{row}");
+        let narrow = screen(&render(&s, 120, 40, COLOR));
+        assert!(
+            !narrow
+                .iter()
+                .any(|r| r.contains("the envelope against the header")),
+            "stacked: no column headings"
+        );
+        let summary = narrow
+            .iter()
+            .position(|r| r.contains("auth     spf-helo=pass"));
+        let envelope = narrow.iter().position(|r| r.contains("envelope MAIL FROM"));
+        assert!(envelope < summary, "the envelope first, then the verdicts");
+    }
+
+    /// With room to spare (200x50) the findings show beside the message
+    /// without pressing F2; at 120x40 the message has the pane alone.
+    #[test]
+    fn f2_beside_the_message_at_200x50() {
+        let mut s = busy();
+        s.lower = Lower::Message;
+        s.envelope.rcpts =
+            tui_textarea::TextArea::from(["alice@example.test", "hidden@example.test"]);
+        s.refresh();
+        s.auth.set_result(judgement());
+        for (w, h) in [(200, 50), (180, 45)] {
+            let t = render(&s, w, h, COLOR);
+            let rows = screen(&t);
+            let title = rows
+                .iter()
+                .find(|r| r.contains("Message (what the reader sees)"))
+                .expect("the message pane");
+            assert!(
+                title.contains("(F2: the whole pane)"),
+                "F2's pane beside it at {w}x{h}: {title}"
+            );
+            assert!(
+                rows.iter().any(|r| r.contains("is only in the envelope")),
+                "a finding shows at {w}x{h}"
+            );
+            if w == 200 {
+                insta::assert_snapshot!("beside_200x50", t.backend());
+            }
+        }
+        let rows = screen(&render(&s, 120, 40, COLOR));
+        assert!(!rows.iter().any(|r| r.contains("F2: the whole pane")));
     }
 
     #[test]

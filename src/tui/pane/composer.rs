@@ -5,18 +5,19 @@ use ratatui::text::Span;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{block, field};
+use super::{block, field, fit_title_or};
 use crate::app::{AppState, Focus, MessageField};
 use crate::tui::theme::Theme;
 
 pub fn composer(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     let focused = state.focus == Focus::Composer;
     let m = &state.message;
-    let b = block(
+    let title = fit_title_or(
         "Message (what the reader sees): header fields, then the body",
-        focused,
-        theme,
+        "Message (what the reader sees)",
+        area.width,
     );
+    let b = block(&title, focused, theme);
     let inner = b.inner(area);
     frame.render_widget(b, area);
     // Attachments (issue 14) are listed under the body, one line each, in

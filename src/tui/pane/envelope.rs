@@ -6,7 +6,7 @@ use ratatui::text::Span;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{block, field};
+use super::{block, field, fit_title_or};
 use crate::app::{AppState, EnvelopeField, Focus};
 use crate::tui::theme::Theme;
 
@@ -15,9 +15,11 @@ pub fn envelope(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) 
     let e = &state.envelope;
     let rcpts = e.rcpts();
     let sent = rcpts.len() - state.session.unsent(&rcpts).len();
-    let title = format!(
-        "Envelope · {sent}/{} RCPT sent · what the server acts on",
-        rcpts.len()
+    let short = format!("Envelope · {sent}/{} RCPT sent", rcpts.len());
+    let title = fit_title_or(
+        &format!("{short} · what the server acts on"),
+        &short,
+        area.width,
     );
     let b = block(&title, focused, theme);
     let inner = b.inner(area);

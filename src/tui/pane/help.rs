@@ -206,6 +206,11 @@ mod tests {
         insta::assert_snapshot!("help_scrolled_80x24", end.backend());
         assert!(screen(&end).contains("F4"), "the last row");
         assert!(screen(&end).contains("▲ more above"));
+        for (w, h) in [(100, 30), (200, 50)] {
+            let t = render(&scrolled(w, h, &[]), w, h, COLOR);
+            insta::assert_snapshot!(format!("help_{w}x{h}"), t.backend());
+            assert!(screen(&t).contains("Esc ? q: close"));
+        }
         let mut s = busy();
         s.confirm_quit = true;
         insta::assert_snapshot!("confirm_quit_80x24", render(&s, 80, 24, COLOR).backend());

@@ -30,12 +30,26 @@ pub(crate) fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'
 /// `title` in a pane `width` columns wide (borders and the title's
 /// spaces take four): whole, or cut with an ellipsis, never silently.
 pub(crate) fn fit_title(title: &str, width: u16) -> String {
-    let room = usize::from(width.saturating_sub(4));
-    if Span::raw(title).width() <= room {
-        return title.to_string();
+    ellipsize(title, usize::from(width.saturating_sub(4)))
+}
+
+/// `title` where it fits in a pane `width` columns wide, else `short` (the
+/// same title without its explanation), cut as `fit_title` cuts.
+pub(crate) fn fit_title_or(title: &str, short: &str, width: u16) -> String {
+    if Span::raw(title).width() + 4 <= usize::from(width) {
+        title.to_string()
+    } else {
+        fit_title(short, width)
+    }
+}
+
+/// `text` in `room` columns: whole, or cut with an ellipsis.
+pub(crate) fn ellipsize(text: &str, room: usize) -> String {
+    if Span::raw(text).width() <= room {
+        return text.to_string();
     }
     let mut cut = String::new();
-    for c in title.chars() {
+    for c in text.chars() {
         cut.push(c);
         if Span::raw(cut.as_str()).width() + 1 > room {
             cut.pop();
@@ -70,6 +84,35 @@ pub(crate) fn side_by_side(
     }
     let widest = left.iter().map(TLine::width).max().unwrap_or(0);
     let left_w = widest.max(COLUMN).min(width - gap - COLUMN);
+    Some(columns(left, right, width, left_w, rule))
+}
+
+/// Two columns of even width side by side, for two sides of long
+/// sentences (F2's findings beside its verdicts); None, as
+/// `side_by_side`, where `width` cannot hold two of `COLUMN`.
+pub(crate) fn halves(
+    left: &[TLine<'_>],
+    right: &[TLine<'_>],
+    width: usize,
+    rule: Style,
+) -> Option<Vec<TLine<'static>>> {
+    let gap = Span::raw(RULE).width();
+    if width < 2 * COLUMN + gap {
+        return None;
+    }
+    Some(columns(left, right, width, (width - gap) / 2, rule))
+}
+
+/// `left` wrapped to `left_w` columns beside `right` wrapped to the rest,
+/// a rule between them.
+fn columns(
+    left: &[TLine<'_>],
+    right: &[TLine<'_>],
+    width: usize,
+    left_w: usize,
+    rule: Style,
+) -> Vec<TLine<'static>> {
+    let gap = Span::raw(RULE).width();
     let right_w = width - gap - left_w;
     let l = wrap_all(left, left_w);
     let r = wrap_all(right, right_w);
@@ -89,7 +132,7 @@ pub(crate) fn side_by_side(
             TLine::from(spans)
         })
         .collect();
-    Some(rows)
+    rows
 }
 
 /// Every line wrapped to `width`, continuations two columns past the

@@ -8,7 +8,7 @@ use ratatui::text::{Line as TLine, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{block, clamp_offset, field, more, wrapped_rows};
+use super::{block, clamp_offset, ellipsize, field, fit_title, more, wrapped_rows};
 use crate::app::{AppState, Focus, Prompt};
 use crate::tui::theme::Theme;
 
@@ -34,7 +34,7 @@ fn title(state: &AppState) -> String {
 
 pub fn palette(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     let focused = state.focus == Focus::Palette;
-    let title = title(state);
+    let title = fit_title(&title(state), area.width);
     let b = block(&title, focused, theme);
     let inner = b.inner(area);
     frame.render_widget(b, area);
@@ -145,7 +145,8 @@ fn items(state: &AppState, frame: &mut Frame, inner: Rect, theme: &Theme) {
         } else {
             Style::default()
         };
-        lines.push(TLine::from(Span::styled(format!(" {}", item.label), style)));
+        let label = ellipsize(&format!(" {}", item.label), usize::from(inner.width));
+        lines.push(TLine::from(Span::styled(label, style)));
     }
     if items.is_empty() {
         lines.push(TLine::from(Span::styled(

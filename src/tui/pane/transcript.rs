@@ -40,7 +40,7 @@ fn title(state: &AppState) -> String {
 pub fn transcript(state: &AppState, frame: &mut Frame, area: Rect, theme: &Theme) {
     let focused = state.focus == Focus::Transcript;
     let t = &state.transcript;
-    let title = title(state);
+    let title = super::fit_title(&title(state), area.width);
     let b = block(&title, focused, theme);
     let mut inner = b.inner(area);
     frame.render_widget(b, area);
