@@ -10,15 +10,14 @@
 
 #![allow(clippy::expect_used)]
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime};
+mod common;
 
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
 use smtp_workbench::proto::server::SessionSummary;
 use smtp_workbench::server::LogEvent;
 use smtp_workbench::tui::dashboard::{draw, Dashboard};
-use smtp_workbench::tui::theme::{Palette, Theme};
 
 fn class(sessions: u64, lines: usize) -> Dashboard {
     let mut d = Dashboard::default();
@@ -67,20 +66,7 @@ fn class(sessions: u64, lines: usize) -> Dashboard {
 }
 
 fn median_frame(d: &Dashboard, frames: usize) -> Duration {
-    let theme = Theme {
-        color: true,
-        palette: Palette::Dark,
-    };
-    let mut t = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
-    let mut times: Vec<Duration> = (0..frames)
-        .map(|_| {
-            let start = Instant::now();
-            t.draw(|f| draw::draw(d, f, &theme)).expect("a frame");
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
+    common::median_frame(frames, |f, theme| draw::draw(d, f, theme))
 }
 
 fn main() {

@@ -9,6 +9,8 @@
 
 #![allow(clippy::expect_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use ratatui::backend::TestBackend;
@@ -38,20 +40,7 @@ fn state(lines: usize) -> AppState {
 }
 
 fn median_frame(s: &AppState, frames: usize) -> Duration {
-    let theme = Theme {
-        color: true,
-        palette: Palette::Dark,
-    };
-    let mut t = Terminal::new(TestBackend::new(120, 40)).expect("a test terminal");
-    let mut times: Vec<Duration> = (0..frames)
-        .map(|_| {
-            let start = Instant::now();
-            t.draw(|f| layout::draw(s, f, &theme)).expect("a frame");
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
+    common::median_frame(frames, |f, theme| layout::draw(s, f, theme))
 }
 
 fn main() {

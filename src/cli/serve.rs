@@ -171,49 +171,55 @@ fn run(args: &ServeArgs) -> Result<(), ServeError> {
         let handle = server::start(options, policy.clone(), tx)
             .await
             .map_err(|e| ServeError::Failed(listen_failed(args.listen, &e)))?;
-        if args.dashboard {
-            let lines = intro(
-                args,
-                handle.local_addr,
-                tls.as_ref(),
-                &policy,
-                judge.as_ref(),
-                &rules,
-            );
-            let shown = crate::tui::dashboard::run(rx, lines, args.theme).await;
-            handle.stop();
-            return shown.map_err(|e| ServeError::Failed(format!("the dashboard: {e}")));
-        }
-        // Buffered, and flushed whenever no more events wait: a busy server
-        // writes in batches, an idle one shows each line at once.
-        let mut out = std::io::BufWriter::new(std::io::stdout());
-        if args.format == Format::Text {
-            for l in intro(
-                args,
-                handle.local_addr,
-                tls.as_ref(),
-                &policy,
-                judge.as_ref(),
-                &rules,
-            ) {
-                let _ = writeln!(out, "{l}");
-            }
-            let _ = out.flush();
-        }
-        log_until_stopped(args, rx, &mut out).await;
-        let accepted = handle
-            .shared
-            .store
-            .lock()
-            .map(|s| s.accepted())
-            .unwrap_or(0);
-        if args.format == Format::Text {
-            let _ = writeln!(out, "stopped; {accepted} message(s) accepted");
+        let intro = intro(
+            args,
+            handle.local_addr,
+            tls.as_ref(),
+            &policy,
+            judge.as_ref(),
+            &rules,
+        );
+        let shown = if args.dashboard {
+            crate::tui::dashboard::run(rx, intro, args.theme)
+                .await
+                .map_err(|e| ServeError::Failed(format!("the dashboard: {e}")))
+        } else {
+            log(args, intro, rx, &handle).await;
+            Ok(())
+        };
+        handle.stop();
+        shown
+    })
+}
+
+/// The log on stdout until the server is stopped: the intro (text only),
+/// each event, and how many messages were accepted.
+async fn log(
+    args: &ServeArgs,
+    intro: Vec<String>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<server::LogEvent>,
+    handle: &server::ServerHandle,
+) {
+    // Buffered, and flushed whenever no more events wait: a busy server
+    // writes in batches, an idle one shows each line at once.
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    if args.format == Format::Text {
+        for l in intro {
+            let _ = writeln!(out, "{l}");
         }
         let _ = out.flush();
-        handle.stop();
-        Ok(())
-    })
+    }
+    log_until_stopped(args, rx, &mut out).await;
+    let accepted = handle
+        .shared
+        .store
+        .lock()
+        .map(|s| s.accepted())
+        .unwrap_or(0);
+    if args.format == Format::Text {
+        let _ = writeln!(out, "stopped; {accepted} message(s) accepted");
+    }
+    let _ = out.flush();
 }
 
 /// The certificate for STARTTLS: the one given, else one made now for the

@@ -22,15 +22,21 @@ pub struct Areas {
     pub hints: Rect,
 }
 
-pub fn areas(size: Rect) -> Areas {
-    let rows = Layout::default()
+/// A screen's three rows: the status line, the panes, the hint bar (the
+/// workbench's and the dashboard's).
+pub fn rows(size: Rect) -> [Rect; 3] {
+    Layout::default()
         .direction(Direction::Vertical)
         .constraints([
             Constraint::Length(1),
             Constraint::Min(1),
             Constraint::Length(1),
         ])
-        .split(size);
+        .areas(size)
+}
+
+pub fn areas(size: Rect) -> Areas {
+    let rows = rows(size);
     let left_width = (size.width * 36 / 100).clamp(28, 48);
     let cols = Layout::default()
         .direction(Direction::Horizontal)

@@ -239,6 +239,18 @@ pub fn render(state: &AppState, w: u16, h: u16, theme: Theme) -> Terminal<TestBa
     t
 }
 
+/// The screen's rows as text, cell by cell.
+pub fn screen_rows(t: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect()
+}
+
 pub const COLOR: Theme = Theme {
     color: true,
     palette: crate::tui::theme::Palette::Dark,

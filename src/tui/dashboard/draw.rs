@@ -11,11 +11,11 @@ use ratatui::text::{Line as TLine, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
-use super::model::{Dashboard, Focus, Session};
+use super::model::{Card, Dashboard, Focus, Session};
 use crate::analysis::Level;
 use crate::app::LineKind;
 use crate::server::judge;
-use crate::tui::pane::{block, fit_title, wrap_line};
+use crate::tui::pane::{block, fit_title, list_or_none, wrap_line};
 use crate::tui::theme::Theme;
 
 /// Where each pane goes.
@@ -28,14 +28,7 @@ pub struct Areas {
 }
 
 pub fn areas(size: Rect) -> Areas {
-    let rows = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([
-            Constraint::Length(1),
-            Constraint::Min(1),
-            Constraint::Length(1),
-        ])
-        .split(size);
+    let rows = crate::tui::layout::rows(size);
     let left = (size.width * 38 / 100).clamp(30, 64);
     let cols = Layout::default()
         .direction(Direction::Horizontal)
@@ -281,79 +274,11 @@ fn messages(d: &Dashboard, frame: &mut Frame, area: Rect, theme: &Theme) {
     );
     let width = usize::from(area.width.saturating_sub(2));
     let mut lines: Vec<TLine<'static>> = Vec::new();
-    let label = theme.label();
     for card in s.cards.iter().rev() {
-        let m = &card.message;
-        let r = &m.received;
-        let mut flags = vec![format!("{} bytes", m.size())];
-        if r.tls {
-            flags.push("TLS".into());
-        }
-        if let Some(u) = &r.auth {
-            flags.push(format!("AUTH {}", super::model::shown(u)));
-        }
-        push(
-            &mut lines,
-            width,
-            label,
-            format!("message {} ({})", r.id, flags.join(", ")),
-        );
-        // The envelope beside the header fields, one field a line.
-        let mut rows = vec![format!("envelope  MAIL FROM:<{}>", r.mail_from)];
-        rows.extend(
-            r.rcpts
-                .iter()
-                .map(|(a, _)| format!("          RCPT TO:<{a}>")),
-        );
-        let h = &m.headers;
-        rows.push(format!("headers   From: {}", list(&h.from)));
-        rows.push(format!("          To: {}", list(&h.to)));
-        if !h.cc.is_empty() {
-            rows.push(format!("          Cc: {}", list(&h.cc)));
-        }
-        if let Some(subject) = &h.subject {
-            rows.push(format!("          Subject: {subject}"));
-        }
-        for row in rows {
-            push(
-                &mut lines,
-                width,
-                theme.base(),
-                super::model::shown(&format!("  {row}")),
-            );
-        }
-        for f in &card.findings {
-            let (mark, style) = match f.level {
-                Level::Warning => ("!", theme.line(LineKind::Warning, None)),
-                Level::Info => ("·", theme.hint()),
-            };
-            push(&mut lines, width, style, format!("  {mark} {}", f.text));
-        }
-        if !m.verdicts.is_empty() {
-            push(
-                &mut lines,
-                width,
-                theme.base(),
-                format!("  auth      {}", judge::compact(&m.verdicts)),
-            );
-        }
-        if let Some(b) = &m.bounce {
-            push(
-                &mut lines,
-                width,
-                theme.base(),
-                format!("  bounce    {}", b.what()),
-            );
-            push(
-                &mut lines,
-                width,
-                theme.base(),
-                format!("            {}", b.where_to()),
-            );
-        }
+        card_lines(card, width, theme, &mut lines);
     }
     if !s.rules.is_empty() {
-        push(&mut lines, width, label, "rules fired".into());
+        push(&mut lines, width, theme.label(), "rules fired".into());
         for r in s.rules.iter().rev() {
             push(
                 &mut lines,
@@ -388,11 +313,67 @@ fn messages(d: &Dashboard, frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(shown), inner);
 }
 
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "(none)".into()
-    } else {
-        items.join(", ")
+/// One accepted message: its envelope beside its header fields, one field
+/// a line, what differs, its verdicts and its bounce.
+fn card_lines(card: &Card, width: usize, theme: &Theme, lines: &mut Vec<TLine<'static>>) {
+    let m = &card.message;
+    let r = &m.received;
+    let mut flags = vec![format!("{} bytes", m.size())];
+    if r.tls {
+        flags.push("TLS".into());
+    }
+    if let Some(u) = &r.auth {
+        flags.push(format!("AUTH {}", super::model::shown(u)));
+    }
+    push(
+        lines,
+        width,
+        theme.label(),
+        format!("message {} ({})", r.id, flags.join(", ")),
+    );
+    let mut rows = vec![format!("envelope  MAIL FROM:<{}>", r.mail_from)];
+    rows.extend(
+        r.rcpts
+            .iter()
+            .map(|(a, _)| format!("          RCPT TO:<{a}>")),
+    );
+    let h = &m.headers;
+    rows.push(format!("headers   From: {}", list_or_none(&h.from)));
+    rows.push(format!("          To: {}", list_or_none(&h.to)));
+    if !h.cc.is_empty() {
+        rows.push(format!("          Cc: {}", list_or_none(&h.cc)));
+    }
+    if let Some(subject) = &h.subject {
+        rows.push(format!("          Subject: {subject}"));
+    }
+    for row in rows {
+        push(
+            lines,
+            width,
+            theme.base(),
+            super::model::shown(&format!("  {row}")),
+        );
+    }
+    for f in &card.findings {
+        let (mark, style) = match f.level {
+            Level::Warning => ("!", theme.line(LineKind::Warning, None)),
+            Level::Info => ("·", theme.hint()),
+        };
+        push(lines, width, style, format!("  {mark} {}", f.text));
+    }
+    if !m.verdicts.is_empty() {
+        let text = format!("  auth      {}", judge::compact(&m.verdicts));
+        push(lines, width, theme.base(), text);
+    }
+    if let Some(b) = &m.bounce {
+        push(
+            lines,
+            width,
+            theme.base(),
+            format!("  bounce    {}", b.what()),
+        );
+        let text = format!("            {}", b.where_to());
+        push(lines, width, theme.base(), text);
     }
 }
 

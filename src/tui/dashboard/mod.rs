@@ -122,35 +122,11 @@ pub fn on_key(d: &mut Dashboard, k: &KeyEvent) {
         return;
     }
     if d.help {
-        match k.code {
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => {
-                d.help = false;
-                d.help_scroll = 0;
-            }
-            KeyCode::Up | KeyCode::Char('k') => d.help_scroll = d.help_scroll.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => d.help_scroll = d.help_scroll.saturating_add(1),
-            KeyCode::PageUp => d.help_scroll = d.help_scroll.saturating_sub(PAGE as usize),
-            KeyCode::PageDown => d.help_scroll = d.help_scroll.saturating_add(PAGE as usize),
-            _ => {}
-        }
+        help_key(d, k.code);
         return;
     }
     if d.filtering {
-        match k.code {
-            KeyCode::Enter => d.filtering = false,
-            KeyCode::Esc => {
-                d.filtering = false;
-                d.filter.clear();
-            }
-            KeyCode::Backspace => {
-                d.filter.pop();
-            }
-            KeyCode::Char(c) if !c.is_control() && d.filter.chars().count() < 64 => {
-                d.filter.push(c);
-            }
-            _ => {}
-        }
-        d.refilter();
+        filter_key(d, k.code);
         return;
     }
     match k.code {
@@ -198,6 +174,40 @@ pub fn on_key(d: &mut Dashboard, k: &KeyEvent) {
         KeyCode::End => d.scroll = 0,
         _ => {}
     }
+}
+
+/// A key while the help is open: it scrolls or closes it.
+fn help_key(d: &mut Dashboard, code: KeyCode) {
+    match code {
+        KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => {
+            d.help = false;
+            d.help_scroll = 0;
+        }
+        KeyCode::Up | KeyCode::Char('k') => d.help_scroll = d.help_scroll.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => d.help_scroll = d.help_scroll.saturating_add(1),
+        KeyCode::PageUp => d.help_scroll = d.help_scroll.saturating_sub(PAGE as usize),
+        KeyCode::PageDown => d.help_scroll = d.help_scroll.saturating_add(PAGE as usize),
+        _ => {}
+    }
+}
+
+/// A key while the filter is typed: Enter keeps it, Esc clears it.
+fn filter_key(d: &mut Dashboard, code: KeyCode) {
+    match code {
+        KeyCode::Enter => d.filtering = false,
+        KeyCode::Esc => {
+            d.filtering = false;
+            d.filter.clear();
+        }
+        KeyCode::Backspace => {
+            d.filter.pop();
+        }
+        KeyCode::Char(c) if !c.is_control() && d.filter.chars().count() < 64 => {
+            d.filter.push(c);
+        }
+        _ => {}
+    }
+    d.refilter();
 }
 
 #[cfg(test)]

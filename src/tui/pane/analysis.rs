@@ -8,7 +8,7 @@ use ratatui::text::{Line as TLine, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::{block, clamp_offset, fit_title, halves, more, wrap_all};
+use super::{block, clamp_offset, fit_title, halves, list_or_none, more, wrap_all};
 use crate::analysis::auth::Outcome;
 use crate::analysis::Level;
 use crate::app::{AppState, Focus, LineKind};
@@ -89,20 +89,19 @@ fn lines(state: &AppState, width: usize, theme: &Theme) -> Vec<TLine<'static>> {
     let mut dns = Vec::new();
     lookups(state, theme, &mut dns);
 
-    let mut left = vec![TLine::from(Span::styled(
+    let column = |heading: &'static str, parts: [&[TLine<'static>]; 3]| {
+        let mut lines = vec![TLine::from(Span::styled(heading, theme.label()))];
+        lines.extend(parts.into_iter().flatten().cloned());
+        lines
+    };
+    let left = column(
         "the envelope against the header fields",
-        theme.label(),
-    ))];
-    left.extend(sides.iter().cloned());
-    left.extend(warnings.iter().cloned());
-    left.extend(notes.iter().cloned());
-    let mut right = vec![TLine::from(Span::styled(
+        [&sides, &warnings, &notes],
+    );
+    let right = column(
         "what a receiver's authentication checks say",
-        theme.label(),
-    ))];
-    right.extend(auth.iter().cloned());
-    right.extend(judged.iter().cloned());
-    right.extend(dns.iter().cloned());
+        [&auth, &judged, &dns],
+    );
     if let Some(rows) = halves(&left, &right, width, theme.hint()) {
         return rows;
     }
@@ -129,30 +128,23 @@ fn envelope_side(
     Vec<TLine<'static>>,
 ) {
     let headers = state.header_side();
-    let join = |v: &[String]| {
-        if v.is_empty() {
-            "(none)".to_string()
-        } else {
-            v.join(", ")
-        }
-    };
     let sides = vec![
         TLine::from(vec![
             Span::styled("envelope ", theme.label()),
             Span::raw(format!(
                 "MAIL FROM:<{}>  RCPT TO: {}",
                 state.envelope.sender(),
-                join(&state.envelope.rcpts())
+                list_or_none(&state.envelope.rcpts())
             )),
         ]),
         TLine::from(vec![
             Span::styled("headers  ", theme.label()),
             Span::raw(format!(
                 "From: {}  To: {}  Cc: {}  Bcc: {}",
-                join(&headers.from),
-                join(&headers.to),
-                join(&headers.cc),
-                join(&headers.bcc)
+                list_or_none(&headers.from),
+                list_or_none(&headers.to),
+                list_or_none(&headers.cc),
+                list_or_none(&headers.bcc)
             )),
         ]),
     ];
@@ -266,7 +258,7 @@ fn style(outcome: Outcome, theme: &Theme) -> ratatui::style::Style {
 mod tests {
     use crate::analysis::auth::{Answer, Judgement, Lookup, Method, Outcome, Verdict};
     use crate::app::Lower;
-    use crate::tui::test_support::{busy, render, COLOR};
+    use crate::tui::test_support::{busy, render, screen_rows as screen, COLOR};
 
     #[test]
     fn snapshots_of_the_envelope_against_headers_view() {
@@ -368,17 +360,6 @@ mod tests {
             update(&mut s, up);
             assert_eq!(s.views.analysis.offset, before - 1);
         }
-    }
-
-    fn screen(t: &ratatui::Terminal<ratatui::backend::TestBackend>) -> Vec<String> {
-        let buf = t.backend().buffer();
-        (0..buf.area.height)
-            .map(|y| {
-                (0..buf.area.width)
-                    .map(|x| buf[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect()
     }
 
     /// Where the lower pane holds two columns of 42, F2 puts the envelope

@@ -152,15 +152,7 @@ mod tests {
     use ratatui::layout::Rect;
 
     fn screen(t: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
-        let buf = t.backend().buffer();
-        (0..buf.area.height)
-            .map(|y| {
-                (0..buf.area.width)
-                    .map(|x| buf[(x, y)].symbol().to_string())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        crate::tui::test_support::screen_rows(t).join("\n")
     }
 
     /// Opens the help and scrolls it as the loop does: measure, then the

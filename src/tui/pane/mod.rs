@@ -78,13 +78,14 @@ pub(crate) fn side_by_side(
     width: usize,
     rule: Style,
 ) -> Option<Vec<TLine<'static>>> {
-    let gap = Span::raw(RULE).width();
-    if width < 2 * COLUMN + gap {
-        return None;
-    }
     let widest = left.iter().map(TLine::width).max().unwrap_or(0);
-    let left_w = widest.max(COLUMN).min(width - gap - COLUMN);
-    Some(columns(left, right, width, left_w, rule))
+    columns(
+        left,
+        right,
+        width,
+        |room| widest.max(COLUMN).min(room - COLUMN),
+        rule,
+    )
 }
 
 /// Two columns of even width side by side, for two sides of long
@@ -96,23 +97,24 @@ pub(crate) fn halves(
     width: usize,
     rule: Style,
 ) -> Option<Vec<TLine<'static>>> {
-    let gap = Span::raw(RULE).width();
-    if width < 2 * COLUMN + gap {
-        return None;
-    }
-    Some(columns(left, right, width, (width - gap) / 2, rule))
+    columns(left, right, width, |room| room / 2, rule)
 }
 
-/// `left` wrapped to `left_w` columns beside `right` wrapped to the rest,
-/// a rule between them.
+/// `left` wrapped to the columns `left_w` gives it out of the room the
+/// rule leaves, beside `right` wrapped to the rest; None where `width`
+/// cannot hold two columns of `COLUMN`.
 fn columns(
     left: &[TLine<'_>],
     right: &[TLine<'_>],
     width: usize,
-    left_w: usize,
+    left_w: impl FnOnce(usize) -> usize,
     rule: Style,
-) -> Vec<TLine<'static>> {
+) -> Option<Vec<TLine<'static>>> {
     let gap = Span::raw(RULE).width();
+    if width < 2 * COLUMN + gap {
+        return None;
+    }
+    let left_w = left_w(width - gap);
     let right_w = width - gap - left_w;
     let l = wrap_all(left, left_w);
     let r = wrap_all(right, right_w);
@@ -132,7 +134,16 @@ fn columns(
             TLine::from(spans)
         })
         .collect();
-    rows
+    Some(rows)
+}
+
+/// Addresses joined by commas, or "(none)".
+pub(crate) fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// Every line wrapped to `width`, continuations two columns past the
