@@ -120,11 +120,12 @@ impl Judge {
 
 /// The compact form for the log: `spf=pass dkim=pass dmarc=pass iprev=pass`.
 pub fn compact(verdicts: &[Verdict]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(verdicts.len() * 16);
+    let mut out = String::with_capacity(verdicts.len() * 20);
     for (i, v) in verdicts.iter().enumerate() {
         let sep = if i == 0 { "" } else { " " };
-        let _ = write!(out, "{sep}{}={}", v.method.name(), v.result);
+        for piece in [sep, v.method.name(), "=", v.result.name()] {
+            out.push_str(piece);
+        }
     }
     out
 }

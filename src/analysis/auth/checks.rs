@@ -66,9 +66,12 @@ pub(super) async fn run(
     };
     memo.keep_helo(inputs, &helo);
     out.push(helo);
-    let (mut mail_from, spf_output) = match memo.mail_from(inputs, from.as_deref()) {
-        Some((v, o)) => (v, Some(o)),
-        None => spf(auth, rec, inputs, false, deadline, limit).await,
+    let (mut mail_from, spf_output, told) = match memo.mail_from(inputs, from.as_deref()) {
+        Some((v, o, aligned)) => (v, Some(o), Some(aligned)),
+        None => {
+            let (v, o) = spf(auth, rec, inputs, false, deadline, limit).await;
+            (v, o, None)
+        }
     };
     let spf_domain = mail_from.domain.clone();
     let spf_result = mail_from.result;
@@ -103,16 +106,29 @@ pub(super) async fn run(
         }
         None => OrgDomains::default(),
     };
-    mail_from.sentence = sentence::spf(&SpfFacts {
-        helo: false,
-        result: mail_from.result,
-        domain: &mail_from.domain,
-        ip: inputs.client_ip,
-        reason: &mail_from.reason,
-        from: from.as_deref(),
-        orgs: &orgs,
-    });
-    memo.keep_mail_from(inputs, from.as_deref(), &mail_from, spf_output.as_ref());
+    // The sentence says how MAIL FROM's domain aligns with From:; a kept
+    // one that said the same is the same.
+    let aligned = from
+        .as_deref()
+        .map(|from| Alignment::of(&mail_from.domain, from, &orgs));
+    if told != Some(aligned) {
+        mail_from.sentence = sentence::spf(&SpfFacts {
+            helo: false,
+            result: mail_from.result,
+            domain: &mail_from.domain,
+            ip: inputs.client_ip,
+            reason: &mail_from.reason,
+            from: from.as_deref(),
+            orgs: &orgs,
+        });
+    }
+    memo.keep_mail_from(
+        inputs,
+        from.as_deref(),
+        &mail_from,
+        spf_output.as_ref(),
+        aligned,
+    );
     out.push(mail_from);
     match (&parsed, dkim) {
         (Some(message), Some(dkim)) => {

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use mail_auth::SpfOutput;
 
 use super::orgdomain::OrgDomains;
-use super::verdict::{Outcome, Verdict};
+use super::verdict::{Alignment, Outcome, Verdict};
 use super::Inputs;
 
 /// The verdicts kept for the next message of the same connection. A
@@ -20,7 +20,10 @@ use super::Inputs;
 #[derive(Debug, Clone, Default)]
 pub struct Memo {
     helo: Option<(SpfKey, Verdict)>,
-    mail_from: Option<(SpfKey, Verdict, SpfOutput)>,
+    /// The verdict with its sentence, and how the sentence found MAIL
+    /// FROM's domain aligned with From: (the only way the organizational
+    /// domains change it).
+    mail_from: Option<(SpfKey, Verdict, SpfOutput, Option<Alignment>)>,
     iprev: Option<(IpAddr, Verdict)>,
     /// The From: domain and the others walked with it, and what was found.
     orgs: Option<(String, Vec<String>, OrgDomains)>,
@@ -76,32 +79,49 @@ impl Memo {
         key.matches(inputs, "", None).then(|| v.clone())
     }
 
+    /// Keeps a verdict judged anew; one taken from here is kept already.
     pub(super) fn keep_helo(&mut self, inputs: &Inputs<'_>, v: &Verdict) {
-        if keeps(v) {
+        let kept = self.helo.as_ref();
+        if keeps(v) && !kept.is_some_and(|(k, _)| k.matches(inputs, "", None)) {
             self.helo = Some((SpfKey::new(inputs, "", None), v.clone()));
         }
     }
 
+    /// The verdict, its output for DMARC, and the alignment its sentence told.
     pub(super) fn mail_from(
         &self,
         inputs: &Inputs<'_>,
         from: Option<&str>,
-    ) -> Option<(Verdict, SpfOutput)> {
-        let (key, v, o) = self.mail_from.as_ref()?;
+    ) -> Option<(Verdict, SpfOutput, Option<Alignment>)> {
+        let (key, v, o, aligned) = self.mail_from.as_ref()?;
         key.matches(inputs, inputs.mail_from, from)
-            .then(|| (v.clone(), o.clone()))
+            .then(|| (v.clone(), o.clone(), *aligned))
     }
 
+    /// Keeps the verdict, its sentence told with `aligned`; when the same
+    /// inputs are kept already only a new sentence is.
     pub(super) fn keep_mail_from(
         &mut self,
         inputs: &Inputs<'_>,
         from: Option<&str>,
         v: &Verdict,
         o: Option<&SpfOutput>,
+        aligned: Option<Alignment>,
     ) {
-        if let (true, Some(o)) = (keeps(v), o) {
-            let key = SpfKey::new(inputs, inputs.mail_from, from);
-            self.mail_from = Some((key, v.clone(), o.clone()));
+        let (true, Some(o)) = (keeps(v), o) else {
+            return;
+        };
+        match &mut self.mail_from {
+            Some((key, kept, _, was)) if key.matches(inputs, inputs.mail_from, from) => {
+                if *was != aligned {
+                    kept.sentence.clone_from(&v.sentence);
+                    *was = aligned;
+                }
+            }
+            _ => {
+                let key = SpfKey::new(inputs, inputs.mail_from, from);
+                self.mail_from = Some((key, v.clone(), o.clone(), aligned));
+            }
         }
     }
 
@@ -111,7 +131,7 @@ impl Memo {
     }
 
     pub(super) fn keep_iprev(&mut self, ip: IpAddr, v: &Verdict) {
-        if keeps(v) {
+        if keeps(v) && self.iprev.as_ref().is_none_or(|(kept, _)| *kept != ip) {
             self.iprev = Some((ip, v.clone()));
         }
     }

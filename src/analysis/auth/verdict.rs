@@ -112,7 +112,12 @@ impl Alignment {
 /// The Authentication-Results field (RFC 8601) for these verdicts, as a
 /// receiver named `host` would add it, with CRLF.
 pub fn authentication_results(host: &str, verdicts: &[Verdict]) -> String {
-    let mut out = format!("Authentication-Results: {host}");
+    // Written piece by piece: the server adds one to every message it
+    // takes, and `format!` per piece cost it more than the checks did.
+    let size = verdicts.iter().map(|v| v.domain.len() + 40).sum::<usize>();
+    let mut out = String::with_capacity(host.len() + 32 + size);
+    out.push_str("Authentication-Results: ");
+    out.push_str(host);
     if verdicts.is_empty() {
         out.push_str("; none");
     }
@@ -128,9 +133,13 @@ pub fn authentication_results(host: &str, verdicts: &[Verdict]) -> String {
             Method::SpfHelo => "spf",
             m => m.name(),
         };
-        out.push_str(&format!(";\r\n\t{method}={}", v.result));
+        for piece in [";\r\n\t", method, "=", v.result.name()] {
+            out.push_str(piece);
+        }
         if !v.domain.is_empty() {
-            out.push_str(&format!(" {prop}={}", v.domain));
+            for piece in [" ", prop, "=", &v.domain] {
+                out.push_str(piece);
+            }
         }
     }
     out.push_str("\r\n");
@@ -189,6 +198,24 @@ mod tests {
             field,
             "Authentication-Results: demo.example.test;\r\n\tspf=pass smtp.mailfrom=client.example;\r\n\
              \tdkim=fail header.d=client.example;\r\n\tiprev=none policy.iprev=192.0.2.1\r\n"
+        );
+        // The HELO check is spf by smtp.helo; a check with no domain names none.
+        let field = authentication_results(
+            "mx",
+            &[
+                v(Method::SpfHelo, Outcome::None, "vm"),
+                v(Method::Dkim, Outcome::None, ""),
+                v(Method::Dmarc, Outcome::PermError, "client.example"),
+            ],
+        );
+        assert_eq!(
+            field,
+            "Authentication-Results: mx;\r\n\tspf=none smtp.helo=vm;\r\n\tdkim=none;\r\n\t\
+             dmarc=permerror header.from=client.example\r\n"
+        );
+        assert_eq!(
+            authentication_results("mx", &[]),
+            "Authentication-Results: mx; none\r\n"
         );
     }
 }
