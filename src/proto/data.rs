@@ -235,6 +235,8 @@ impl DataDecoder {
     /// Decodes `input` into `out`. Returns `Some(n)` once the end was found
     /// after `n` bytes of `input`; the rest belongs to what follows.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+        // The content is at most the input: one growth, not one per line.
+        out.reserve(input.len());
         let mut i = 0;
         while i < input.len() {
             if self.state == DecodeState::Middle {

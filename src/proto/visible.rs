@@ -13,9 +13,17 @@ use std::fmt::Write as _;
 pub fn visible(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            push_char(&mut out, c);
+        // Printable ASCII, most of what arrives, is copied a run at a time.
+        let mut rest = chunk.valid();
+        while let Some(i) = rest.bytes().position(|b| !(b' '..=b'~').contains(&b)) {
+            out.push_str(&rest[..i]);
+            let mut chars = rest[i..].chars();
+            if let Some(c) = chars.next() {
+                push_char(&mut out, c);
+            }
+            rest = chars.as_str();
         }
+        out.push_str(rest);
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
@@ -115,6 +123,42 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(visible(input), *want, "input {input:?}");
+        }
+    }
+
+    /// Copying plain runs whole shows what showing each character does:
+    /// every sequence of three pieces from plain text, controls, C1, bidi,
+    /// multi-byte text and invalid bytes, in every order.
+    #[test]
+    fn plain_runs_are_shown_as_each_character_would_be() {
+        fn each_char(bytes: &[u8]) -> String {
+            let mut out = String::new();
+            for chunk in bytes.utf8_chunks() {
+                chunk.valid().chars().for_each(|c| push_char(&mut out, c));
+                for b in chunk.invalid() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            }
+            out
+        }
+        let pieces: [&[u8]; 9] = [
+            b"",
+            b"250 OK",
+            b"\x1b[",
+            b"\r\n",
+            b"~\x7f",
+            "\u{9b}".as_bytes(),
+            "\u{202e}é".as_bytes(),
+            b"\xff",
+            b"\xc3",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let input = [a, b, c].concat();
+                    assert_eq!(visible(&input), each_char(&input), "{input:?}");
+                }
+            }
         }
     }
 

@@ -2,12 +2,13 @@
 //! message, with the envelope beside the header fields so that the
 //! difference shows, and the message's authentication verdicts.
 
+use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use serde_json::json;
 
 use super::bounce::{self, Bounce, BounceFate};
-use super::{judge, LogEvent};
+use super::{judge, LogEvent, StoredMessage};
 use crate::proto::server::Hangup;
 use crate::transcript::json_auth;
 
@@ -20,11 +21,78 @@ pub fn clock(t: SystemTime) -> String {
     format!("{:02}:{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60, s % 60)
 }
 
-fn list(items: &[String]) -> String {
+/// A message's lines: what was accepted, the envelope against the header
+/// fields, the verdicts and any bounce. Written into one buffer: the server
+/// writes one for every message it takes.
+fn message_text(t: &str, conn: u64, message: &StoredMessage) -> String {
+    let r = &message.received;
+    let h = &message.headers;
+    let pad = " ".repeat(t.len() + 1);
+    let mut out = String::with_capacity(256 + r.rcpts.len() * 40);
+    let _ = write!(
+        out,
+        "{t} #{conn} message {} accepted ({} bytes",
+        r.id,
+        message.size()
+    );
+    if r.tls {
+        out.push_str(", TLS");
+    }
+    if let Some(a) = &r.auth {
+        out.push_str(", AUTH ");
+        out.push_str(a);
+    }
+    let _ = writeln!(out, ") from {} (EHLO {})", r.client, r.helo);
+    out.push_str(&pad);
+    out.push_str("envelope: MAIL FROM:<");
+    out.push_str(&r.mail_from);
+    out.push_str(">  RCPT TO:");
+    for (i, (a, _)) in r.rcpts.iter().enumerate() {
+        out.push_str(if i == 0 { "<" } else { ", <" });
+        out.push_str(a);
+        out.push('>');
+    }
+    out.push('\n');
+    out.push_str(&pad);
+    for (name, items) in [
+        ("headers:  From: ", &h.from),
+        ("  To: ", &h.to),
+        ("  Cc: ", &h.cc),
+    ] {
+        out.push_str(name);
+        push_list(&mut out, items);
+    }
+    if let Some(s) = &h.subject {
+        out.push_str("  Subject: ");
+        out.push_str(s);
+    }
+    if !message.verdicts.is_empty() {
+        out.push('\n');
+        out.push_str(&pad);
+        out.push_str("auth:     ");
+        out.push_str(&judge::compact(&message.verdicts));
+    }
+    if let Some(b) = &message.bounce {
+        let _ = write!(
+            out,
+            "\n{pad}bounce:   {}\n{pad}          {}",
+            b.what(),
+            b.where_to()
+        );
+    }
+    out
+}
+
+/// `items` joined with ", ", or "(none)".
+fn push_list(out: &mut String, items: &[String]) {
     if items.is_empty() {
-        "(none)".into()
-    } else {
-        items.join(", ")
+        out.push_str("(none)");
+    }
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item);
     }
 }
 
@@ -56,50 +124,7 @@ pub fn text(event: &LogEvent, now: SystemTime, verbose: bool) -> Option<String> 
         LogEvent::Disconnected { conn, messages } => {
             format!("{t} #{conn} disconnect ({messages} message(s))")
         }
-        LogEvent::Message { conn, message } => {
-            let r = &message.received;
-            let h = &message.headers;
-            let mut flags = vec![format!("{} bytes", message.size())];
-            if r.tls {
-                flags.push("TLS".into());
-            }
-            if let Some(a) = &r.auth {
-                flags.push(format!("AUTH {a}"));
-            }
-            let rcpts: Vec<String> = r.rcpts.iter().map(|(a, _)| format!("<{a}>")).collect();
-            let pad = " ".repeat(t.len() + 1);
-            let mut out = format!(
-                "{t} #{conn} message {} accepted ({}) from {} (EHLO {})\n\
-                 {pad}envelope: MAIL FROM:<{}>  RCPT TO:{}\n\
-                 {pad}headers:  From: {}  To: {}  Cc: {}",
-                r.id,
-                flags.join(", "),
-                r.client,
-                r.helo,
-                r.mail_from,
-                rcpts.join(", "),
-                list(&h.from),
-                list(&h.to),
-                list(&h.cc),
-            );
-            if let Some(s) = &h.subject {
-                out.push_str(&format!("  Subject: {s}"));
-            }
-            if !message.verdicts.is_empty() {
-                out.push_str(&format!(
-                    "\n{pad}auth:     {}",
-                    judge::compact(&message.verdicts)
-                ));
-            }
-            if let Some(b) = &message.bounce {
-                out.push_str(&format!(
-                    "\n{pad}bounce:   {}\n{pad}          {}",
-                    b.what(),
-                    b.where_to()
-                ));
-            }
-            out
-        }
+        LogEvent::Message { conn, message } => message_text(&t, *conn, message),
     })
 }
 
@@ -308,6 +333,34 @@ mod tests {
             conn: 1,
             message: Arc::new(m),
         }
+    }
+
+    /// The first lines in full: flags, every recipient, every header list,
+    /// "(none)" for an empty one, the Subject.
+    #[test]
+    fn a_message_in_the_text_log_sets_the_envelope_above_the_headers() {
+        let mut m = sample(
+            "student@client.example",
+            &["bob@example.test", "carol@example.test"],
+            "From: A <a@client.example>, b@client.example\r\nTo: bob@example.test\r\n\
+             Subject: hi\r\n\r\nhi\r\n",
+        );
+        m.received.tls = true;
+        m.received.auth = Some("alice".into());
+        let event = LogEvent::Message {
+            conn: 7,
+            message: Arc::new(m),
+        };
+        let out = text(&event, SystemTime::UNIX_EPOCH + NOW, false).unwrap();
+        assert_eq!(
+            out,
+            "01:02:03 #7 message Q1 accepted (261 bytes, TLS, AUTH alice) from 127.0.0.1 \
+             (EHLO client.example)\n         \
+             envelope: MAIL FROM:<student@client.example>  RCPT TO:<bob@example.test>, \
+             <carol@example.test>\n         \
+             headers:  From: A <a@client.example>, b@client.example  To: bob@example.test  \
+             Cc: (none)  Subject: hi"
+        );
     }
 
     #[test]

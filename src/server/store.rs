@@ -133,15 +133,26 @@ impl StoredMessage {
 fn without_forged_results(message: &[u8], hostname: &str, out: &mut Vec<u8>) {
     let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |i| i + 2);
     let (head, body) = message.split_at(end);
-    let mut dropping = false;
-    for line in head.split_inclusive(|&b| b == b'\n') {
+    // Kept lines are copied a run at a time: most messages carry no
+    // forgery, and are copied in one piece.
+    let (mut dropping, mut kept_from, mut at) = (false, 0, 0);
+    while at < head.len() {
+        let end = memchr::memchr(b'\n', &head[at..]).map_or(head.len(), |i| at + i + 1);
+        let line = &head[at..end];
         let continued = line.first().is_some_and(|b| matches!(b, b' ' | b'\t'));
         if !continued {
-            dropping = is_results_of(line, hostname);
+            let drop = is_results_of(line, hostname);
+            if drop && !dropping {
+                out.extend_from_slice(&head[kept_from..at]);
+            } else if !drop && dropping {
+                kept_from = at;
+            }
+            dropping = drop;
         }
-        if !dropping {
-            out.extend_from_slice(line);
-        }
+        at = end;
+    }
+    if !dropping {
+        out.extend_from_slice(&head[kept_from..]);
     }
     out.extend_from_slice(body);
 }
@@ -149,6 +160,9 @@ fn without_forged_results(message: &[u8], hostname: &str, out: &mut Vec<u8>) {
 /// Whether a field's first line is `Authentication-Results:` naming `hostname`
 /// as its authserv-id (the first token, before `;`).
 fn is_results_of(line: &[u8], hostname: &str) -> bool {
+    if !line.first().is_some_and(|b| b.eq_ignore_ascii_case(&b'a')) {
+        return false;
+    }
     let Some(colon) = line.iter().position(|&b| b == b':') else {
         return false;
     };
@@ -305,25 +319,39 @@ mod tests {
 
     /// A client's Authentication-Results in this server's name is a
     /// forgery (RFC 8601, section 5): gone, folded lines and all; another
-    /// server's stays, and so does the body.
+    /// server's stays, and so does the body. Forgeries first, last, one
+    /// after another and none at all.
     #[test]
     fn forged_results_in_the_servers_name_are_removed() {
-        let message = "From: a@client.example\r\n\
-            Authentication-Results: demo.example.test; dkim=pass\r\n \
-            header.d=bank.example\r\n\
-            authentication-results: other.example; spf=pass\r\n\
-            Subject: hi\r\n\r\n\
-            Authentication-Results: demo.example.test; in the body\r\n";
-        let mut out = Vec::new();
-        without_forged_results(message.as_bytes(), "Demo.Example.Test", &mut out);
-        let out = String::from_utf8(out).unwrap();
-        assert_eq!(
-            out,
-            "From: a@client.example\r\n\
-             authentication-results: other.example; spf=pass\r\n\
-             Subject: hi\r\n\r\n\
-             Authentication-Results: demo.example.test; in the body\r\n"
-        );
+        const FORGED: &str = "Authentication-Results: demo.example.test; dkim=pass\r\n \
+            header.d=bank.example\r\n";
+        const OTHER: &str = "authentication-results: other.example; spf=pass\r\n";
+        const BODY: &str = "\r\nAuthentication-Results: demo.example.test; in the body\r\n";
+        let from = "From: a@client.example\r\n";
+        let subject = "Subject: hi\r\n";
+        let table: [(Vec<&str>, Vec<&str>); 5] = [
+            (
+                vec![from, FORGED, OTHER, subject],
+                vec![from, OTHER, subject],
+            ),
+            (vec![FORGED, from, subject], vec![from, subject]),
+            (vec![from, subject, FORGED], vec![from, subject]),
+            (
+                vec![from, FORGED, FORGED, subject, FORGED, OTHER],
+                vec![from, subject, OTHER],
+            ),
+            (vec![from, OTHER, subject], vec![from, OTHER, subject]),
+        ];
+        for (head, want) in table {
+            let message = head.concat() + BODY;
+            let mut out = Vec::new();
+            without_forged_results(message.as_bytes(), "Demo.Example.Test", &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                want.concat() + BODY,
+                "{message:?}"
+            );
+        }
     }
 
     use super::*;

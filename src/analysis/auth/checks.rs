@@ -15,7 +15,7 @@ use mail_auth::{
 use tokio::time::Instant;
 
 use super::lookups::{Answer, Lookup, Recorder};
-use super::memo::Memo;
+use super::memo::{DmarcKey, Memo};
 use super::orgdomain::{self, OrgDomains};
 use super::sentence::{self, DkimFacts, DmarcFacts, Policy, SpfFacts};
 use super::verdict::{Alignment, Method, Outcome, Verdict};
@@ -133,15 +133,34 @@ pub(super) async fn run(
     match (&parsed, dkim) {
         (Some(message), Some(dkim)) => {
             out.extend(dkim_verdicts(dkim.as_deref(), from.as_deref(), &orgs, limit));
-            let dmarc = match (&dkim, &spf_output, &from) {
-                (Some(dkim), Some(spf), Some(_)) => {
-                    let params = DmarcParameters::new(message, dkim, &spf_domain, spf);
-                    bounded(deadline, auth.verify_dmarc(cached(params, rec))).await
-                }
+            let spf = (spf_result, spf_domain.as_str());
+            // The same inputs make the same verdict: a connection's next
+            // message from the same sender takes it from the memo.
+            let key = match (&dkim, &spf_output) {
+                (Some(dkim), Some(o)) => Some((DmarcKey::signatures(dkim), (o.result(), spf_result))),
                 _ => None,
             };
-            let spf = (spf_result, spf_domain.as_str());
-            out.push(dmarc_verdict(dmarc, dkim.as_deref(), from.as_deref(), spf, &orgs, limit));
+            let kept = key.as_ref().and_then(|(signed, spf)| {
+                memo.dmarc(&message.from, &spf_domain, *spf, signed)
+            });
+            let dmarc = match kept {
+                Some(v) => v,
+                None => {
+                    let dmarc = match (&dkim, &spf_output, &from) {
+                        (Some(dkim), Some(spf), Some(_)) => {
+                            let params = DmarcParameters::new(message, dkim, &spf_domain, spf);
+                            bounded(deadline, auth.verify_dmarc(cached(params, rec))).await
+                        }
+                        _ => None,
+                    };
+                    let v = dmarc_verdict(dmarc, dkim.as_deref(), from.as_deref(), spf, &orgs, limit);
+                    if let Some((signed, spf)) = key {
+                        memo.keep_dmarc(&message.from, &spf_domain, spf, signed, &v);
+                    }
+                    v
+                }
+            };
+            out.push(dmarc);
         }
         _ => out.push(Verdict {
             method: Method::Dkim,

@@ -72,20 +72,39 @@ impl fmt::Display for Lookup {
 /// that zone: it does not change while it judges. Only names the zone
 /// holds are kept, so it is no larger than the zone.
 #[derive(Default)]
-pub struct ParsedTxt(Mutex<HashMap<String, Txt>>);
+pub struct ParsedTxt(Mutex<HashMap<String, Arc<ParsedName>>>);
+
+/// One name's TXT records: as mail-auth reads them, and as the transcript
+/// shows them (quoted, with what is not printable escaped).
+struct ParsedName {
+    txt: Txt,
+    shown: Vec<String>,
+}
 
 impl ParsedTxt {
-    fn get_or_parse(&self, name: &str, records: &[Vec<u8>]) -> Txt {
+    fn get_or_parse(&self, name: &str, records: &[Vec<u8>]) -> Arc<ParsedName> {
+        let parse = || {
+            Arc::new(ParsedName {
+                txt: parse_txt(name, records),
+                shown: records.iter().map(|r| shown_txt(r)).collect(),
+            })
+        };
         let Ok(mut parsed) = self.0.lock() else {
-            return parse_txt(name, records);
+            return parse();
         };
         if let Some(t) = parsed.get(name) {
-            return t.clone();
+            return Arc::clone(t);
         }
-        let t = parse_txt(name, records);
-        parsed.insert(name.to_string(), t.clone());
+        let t = parse();
+        parsed.insert(name.to_string(), Arc::clone(&t));
         t
     }
+}
+
+/// A TXT record as the transcript shows it: quoted, with what is not
+/// printable escaped, so a hostile record cannot reach the terminal raw.
+fn shown_txt(record: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(record))
 }
 
 /// The caches handed to mail-auth for one judgement.
@@ -251,7 +270,7 @@ impl Recorder {
     }
 
     fn zone_txt(&self, zone: &Zone, name: &str) -> Txt {
-        let Some((_, records)) = zone.get(name).and_then(|n| n.txt.as_ref()) else {
+        let Some((ttl, records)) = zone.get(name).and_then(|n| n.txt.as_ref()) else {
             self.record(name, "TXT", Answer::NoRecord);
             return not_found();
         };
@@ -261,14 +280,9 @@ impl Recorder {
             self.record(name, "TXT", Answer::Refused(why.clone()));
             return Txt::Error(Error::Dns(DnsError::Resolver(why)));
         }
-        self.zone_answer(
-            zone,
-            name,
-            "TXT",
-            |n| n.txt.as_ref(),
-            |r| format!("{:?}", String::from_utf8_lossy(r)),
-        );
-        self.parsed.get_or_parse(name, records)
+        let parsed = self.parsed.get_or_parse(name, records);
+        self.record_with(name, "TXT", || Answer::Records(parsed.shown.clone(), *ttl));
+        parsed.txt.clone()
     }
 }
 
@@ -311,7 +325,6 @@ fn set<T>(items: Vec<T>) -> RecordSet<T> {
 /// its bytes and then 0xff, a byte no UTF-8 text holds: a hasher that keeps
 /// the bytes gives the name back.
 fn name_of<Q: Hash + ?Sized>(q: &Q) -> String {
-    #[derive(Default)]
     struct Bytes(Vec<u8>);
     impl Hasher for Bytes {
         fn finish(&self) -> u64 {
@@ -321,12 +334,12 @@ fn name_of<Q: Hash + ?Sized>(q: &Q) -> String {
             self.0.extend_from_slice(bytes);
         }
     }
-    let mut h = Bytes::default();
+    let mut h = Bytes(Vec::with_capacity(64));
     q.hash(&mut h);
     if h.0.last() == Some(&0xff) {
         h.0.pop();
     }
-    String::from_utf8_lossy(&h.0).into_owned()
+    String::from_utf8(h.0).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn txt_text(t: &Txt) -> String {

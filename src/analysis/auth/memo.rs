@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use mail_auth::SpfOutput;
+use mail_auth::{DkimOutput, DkimResult, SpfOutput, SpfResult};
 
 use super::orgdomain::OrgDomains;
 use super::verdict::{Alignment, Outcome, Verdict};
@@ -27,6 +27,32 @@ pub struct Memo {
     iprev: Option<(IpAddr, Verdict)>,
     /// The From: domain and the others walked with it, and what was found.
     orgs: Option<(String, Vec<String>, OrgDomains)>,
+    dmarc: Option<(DmarcKey, Verdict)>,
+}
+
+/// Everything a DMARC verdict is made from besides the zone: the From:
+/// addresses, SPF's domain and result (mail-auth's, and ours after the
+/// void-lookup rule), and the DKIM signatures DMARC counts, as mail-auth
+/// counts them: each `d=` that passed (None) or failed for now (the error).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DmarcKey {
+    from: Vec<String>,
+    spf_domain: String,
+    spf: (SpfResult, Outcome),
+    dkim: Vec<(String, Option<String>)>,
+}
+
+impl DmarcKey {
+    /// The signatures DMARC counts; no allocation for a message without one.
+    pub(super) fn signatures(dkim: &[DkimOutput<'_>]) -> Vec<(String, Option<String>)> {
+        dkim.iter()
+            .filter_map(|o| match (o.result(), o.signature()) {
+                (DkimResult::Pass, Some(s)) => Some((s.d.clone(), None)),
+                (DkimResult::TempError(e), Some(s)) => Some((s.d.clone(), Some(e.to_string()))),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// Everything an SPF verdict is made from: the inputs of `check_host()`
@@ -72,6 +98,40 @@ impl Memo {
             && self.mail_from.is_none()
             && self.iprev.is_none()
             && self.orgs.is_none()
+            && self.dmarc.is_none()
+    }
+
+    /// The DMARC verdict judged from the same From: addresses, SPF result
+    /// and counted signatures; compared in place, without a copy.
+    pub(super) fn dmarc(
+        &self,
+        from: &[String],
+        spf_domain: &str,
+        spf: (SpfResult, Outcome),
+        dkim: &[(String, Option<String>)],
+    ) -> Option<Verdict> {
+        let (k, v) = self.dmarc.as_ref()?;
+        (k.from == from && k.spf_domain == spf_domain && k.spf == spf && k.dkim == dkim)
+            .then(|| v.clone())
+    }
+
+    pub(super) fn keep_dmarc(
+        &mut self,
+        from: &[String],
+        spf_domain: &str,
+        spf: (SpfResult, Outcome),
+        dkim: Vec<(String, Option<String>)>,
+        v: &Verdict,
+    ) {
+        if keeps(v) {
+            let key = DmarcKey {
+                from: from.to_vec(),
+                spf_domain: spf_domain.to_string(),
+                spf,
+                dkim,
+            };
+            self.dmarc = Some((key, v.clone()));
+        }
     }
 
     pub(super) fn helo(&self, inputs: &Inputs<'_>) -> Option<Verdict> {

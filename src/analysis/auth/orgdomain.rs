@@ -4,6 +4,8 @@
 //! found. Our alignment sentences then say what mail-auth's verdict used:
 //! no public suffix list, and no "last two labels".
 
+use std::borrow::Cow;
+
 use mail_auth::common::to_a_label;
 use mail_auth::dmarc::{Dmarc, Psd};
 use mail_auth::{DnsError, Error, MessageAuthenticator};
@@ -24,24 +26,30 @@ impl OrgDomains {
         Self {
             found: pairs
                 .into_iter()
-                .map(|(d, o)| (normal(d), normal(o)))
+                .map(|(d, o)| (normal(d).into_owned(), normal(o).into_owned()))
                 .collect(),
         }
     }
 
     /// The organizational domain of `domain`, normalized.
-    pub fn of(&self, domain: &str) -> String {
+    pub fn of<'a>(&'a self, domain: &'a str) -> Cow<'a, str> {
         let d = normal(domain);
         match self.found.iter().find(|(k, _)| *k == d) {
-            Some((_, org)) => org.clone(),
+            Some((_, org)) => Cow::Borrowed(org),
             None => d,
         }
     }
 }
 
-/// Lower case (A-labels for an IDN, as mail-auth compares) without the final dot.
-pub fn normal(domain: &str) -> String {
-    to_a_label(domain.trim_end_matches('.')).to_ascii_lowercase()
+/// Lower case (A-labels for an IDN, as mail-auth compares) without the
+/// final dot; a name that is so already is borrowed, as most are.
+pub fn normal(domain: &str) -> Cow<'_, str> {
+    let d = domain.trim_end_matches('.');
+    if d.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(d)
+    } else {
+        Cow::Owned(to_a_label(d).to_ascii_lowercase())
+    }
 }
 
 /// The organizational domains of `author` (From:'s domain) and of each of
@@ -54,13 +62,13 @@ pub(super) async fn find(
     author: &str,
     others: &[&str],
 ) -> OrgDomains {
-    let author = normal(author);
+    let author = normal(author).into_owned();
     let author_org = organizational(auth, rec, &author).await;
     let mut orgs = OrgDomains {
         found: vec![(author.clone(), author_org.clone())],
     };
     for other in others {
-        let d = normal(other);
+        let d = normal(other).into_owned();
         if orgs.found.iter().any(|(k, _)| *k == d) || !within(&d, &author_org) {
             continue;
         }
@@ -189,6 +197,11 @@ mod tests {
         assert_eq!(drop_leftmost_labels("a.b.c", 2), "c");
         assert_eq!(drop_leftmost_labels("a.b.c", 3), "");
         assert_eq!(normal("News.Example.CO.UK."), "news.example.co.uk");
+        assert!(matches!(
+            normal("example.test."),
+            Cow::Borrowed("example.test")
+        ));
+        assert_eq!(normal("Bänk.Example"), "xn--bnk-qla.example");
         assert!(within("a.example.test", "example.test"));
         assert!(within("example.test", "example.test"));
         assert!(!within("badexample.test", "example.test"));

@@ -359,17 +359,112 @@ fn a_connection_judges_spf_and_iprev_once_and_a_new_sender_afresh() {
     let first = rt.block_on(judge.judge_again(&inputs("a@client.example"), &mut memo));
     let second = rt.block_on(judge.judge_again(&inputs("a@client.example"), &mut memo));
     assert_eq!(first.verdicts, second.verdicts);
-    // The second message asked DNS for DKIM and DMARC only.
+    // The second message, unsigned and from the same sender, asked DNS
+    // nothing: SPF, iprev and DMARC were judged from the same inputs.
     let asked = |j: &Judgement, name: &str| j.lookups.iter().any(|l| l.name == name);
     assert!(asked(&first, "client.example.") && asked(&first, "mail.client.example."));
-    assert!(!asked(&second, "client.example.") && !asked(&second, "mail.client.example."));
-    assert!(asked(&second, "_dmarc.client.example."));
+    assert!(asked(&first, "_dmarc.client.example."));
+    assert!(second.lookups.is_empty(), "{:#?}", second.lookups);
 
     let other = rt.block_on(judge.judge_again(&inputs("a@bank.example"), &mut memo));
     let fresh = judge_with(&m, "a@bank.example", "mail.client.example", "192.0.2.10");
     assert_eq!(other.verdicts, fresh.verdicts);
     assert_eq!(result(&other, Method::Spf), Outcome::Fail);
     assert!(asked(&other, "bank.example."));
+}
+
+/// One memo across messages that change one input of DMARC at a time:
+/// the From: domain alone, a second From: address, a DKIM signature, the
+/// same signature broken, MAIL FROM. Each verdict is the one a fresh
+/// judgement gives, and the first is given again when its inputs return.
+#[test]
+fn a_memo_keeps_a_dmarc_verdict_for_the_same_inputs_only() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let judge = Judge::new(DnsSource::Zone(zone()), Duration::from_secs(5));
+    let key = DkimKey::from_pem(DEMO_KEY).unwrap();
+    let signed = key
+        .sign(&message("a@client.example"), "client.example", "demo")
+        .unwrap();
+    let mut broken = signed.clone();
+    let at = broken.len() - 3;
+    broken[at] = b'X';
+    let two_froms = b"From: <a@client.example>, <b@bank.example>\r\nSubject: two\r\n\r\nhi\r\n";
+    let plain = message("a@client.example");
+    let bank = message("ceo@bank.example");
+    let mut memo = Memo::default();
+    // SPF fails for 203.0.113.5, so DMARC passes through DKIM or not at all.
+    let mut dmarc_seen = Vec::new();
+    for (what, m, mail_from, ip) in [
+        (
+            "unsigned, SPF passes",
+            &plain,
+            "a@client.example",
+            "192.0.2.10",
+        ),
+        ("the same again", &plain, "a@client.example", "192.0.2.10"),
+        (
+            "From: another domain",
+            &bank,
+            "a@client.example",
+            "192.0.2.10",
+        ),
+        (
+            "two From: domains",
+            &two_froms.to_vec(),
+            "a@client.example",
+            "192.0.2.10",
+        ),
+        (
+            "unsigned, SPF fails",
+            &plain,
+            "a@client.example",
+            "203.0.113.5",
+        ),
+        (
+            "signed, SPF fails",
+            &signed,
+            "a@client.example",
+            "203.0.113.5",
+        ),
+        (
+            "the signature broken",
+            &broken,
+            "a@client.example",
+            "203.0.113.5",
+        ),
+        ("signed again", &signed, "a@client.example", "203.0.113.5"),
+        (
+            "MAIL FROM another domain",
+            &plain,
+            "a@bank.example",
+            "192.0.2.10",
+        ),
+        ("the first again", &plain, "a@client.example", "192.0.2.10"),
+    ] {
+        let inputs = Inputs {
+            message: m,
+            mail_from,
+            helo: "mail.client.example",
+            client_ip: ip.parse().unwrap(),
+            receiver: "demo.example.test",
+        };
+        let again = rt.block_on(judge.judge_again(&inputs, &mut memo));
+        let fresh = judge_with(m, mail_from, "mail.client.example", ip);
+        assert_eq!(again.verdicts, fresh.verdicts, "{what}");
+        dmarc_seen.push(verdict(&again, Method::Dmarc).clone());
+    }
+    // The table changes the verdict where it should, so a memo that kept
+    // one verdict for all would fail above.
+    let results: Vec<Outcome> = dmarc_seen.iter().map(|v| v.result).collect();
+    use Outcome::*;
+    assert_eq!(
+        results,
+        [Pass, Pass, Fail, None, Fail, Pass, Fail, Pass, Fail, Pass],
+        "{dmarc_seen:#?}"
+    );
 }
 
 /// A world where the organizational domain is not the last two labels:

@@ -113,6 +113,11 @@ impl Zone {
 
     /// The records of `name` (any case, with or without the final dot).
     pub fn get(&self, name: &str) -> Option<&Names> {
+        // Names asked as the zone keeps them (mail-auth asks for FQDNs)
+        // are looked up without a copy.
+        if name.ends_with('.') && !name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.names.get(name);
+        }
         self.names.get(&fqdn(name))
     }
 
