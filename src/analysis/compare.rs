@@ -1,6 +1,10 @@
 //! The envelope against the header fields: what the server acts on beside
 //! what the reader sees, and what each difference means.
 
+use std::sync::LazyLock;
+
+use mail_parser::{HeaderName, MessageParser};
+
 use super::Finding;
 use crate::proto::visible::visible;
 
@@ -24,6 +28,24 @@ pub struct HeaderSide {
     pub subject: Option<String>,
 }
 
+/// A parser of the fields [`HeaderSide`] holds; the others (Received,
+/// Date, DKIM-Signature, …) are skipped, not parsed: the server reads
+/// every message it takes with it.
+static FIELDS: LazyLock<MessageParser> = LazyLock::new(|| {
+    [
+        HeaderName::From,
+        HeaderName::Sender,
+        HeaderName::ReplyTo,
+        HeaderName::To,
+        HeaderName::Cc,
+        HeaderName::Bcc,
+    ]
+    .into_iter()
+    .fold(MessageParser::new(), MessageParser::header_address)
+    .header_text(HeaderName::Subject)
+    .default_header_ignore()
+});
+
 /// How the addresses are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressForm {
@@ -42,7 +64,11 @@ impl HeaderSide {
 
     /// Reads the header fields of a message (only its header section).
     pub fn read(message: &[u8], form: AddressForm) -> Self {
-        let Some(m) = mail_parser::MessageParser::default().parse_headers(message) else {
+        Self::read_with(&FIELDS, message, form)
+    }
+
+    fn read_with(parser: &MessageParser, message: &[u8], form: AddressForm) -> Self {
+        let Some(m) = parser.parse_headers(message) else {
             return Self::default();
         };
         let list = |a: Option<&mail_parser::Address<'_>>| -> Vec<String> {
@@ -202,6 +228,42 @@ mod tests {
             HeaderSide::read(b"", AddressForm::Shown),
             HeaderSide::default()
         );
+    }
+
+    /// Skipping the other fields reads what parsing them all reads:
+    /// encoded words, folded lines, groups, repeated and broken fields, a
+    /// header with no body, none at all.
+    #[test]
+    fn the_fields_parser_reads_what_the_full_parser_reads() {
+        let messages: &[&[u8]] = &[
+            b"From: Boss <ceo@example.test>\r\nTo: a@example.test\r\n\r\nbody\r\n",
+            b"Received: from a (b [192.0.2.1])\r\n\tby c; Thu, 1 Jan 2026 00:00:00 +0000\r\n\
+              Date: Thu, 1 Jan 2026 00:00:00 +0000\r\nMessage-ID: <1@x>\r\n\
+              From: =?utf-8?q?B=C3=A9a?= <bea@example.test>\r\nSubject: =?utf-8?b?aMOp?=\r\n\
+              \r\nbody\r\n",
+            b"To: friends: a@example.test, b@example.test;\r\nCc: <c@example.test>,\r\n \
+              d@example.test\r\nBcc: e@example.test\r\nReply-To: r@example.test\r\n\
+              Sender: s@example.test\r\n\r\n",
+            b"From: a@example.test\r\nFrom: b@example.test\r\nSubject: one\r\n\
+              Subject: two\r\n\r\n",
+            b"DKIM-Signature: v=1; a=rsa-sha256; d=example.test;\r\n b=abc\r\n\
+              a line with no colon\r\nFrom: late@example.test\r\nSubject: hi\x1b[2J\r\n\r\n",
+            b"From: only@example.test",
+            b"",
+        ];
+        for m in messages {
+            for form in [AddressForm::Bare, AddressForm::Shown] {
+                assert_eq!(
+                    HeaderSide::read(m, form),
+                    HeaderSide::read_with(&MessageParser::default(), m, form),
+                    "{:?}",
+                    String::from_utf8_lossy(m)
+                );
+            }
+        }
+        let read = HeaderSide::read(messages[2], AddressForm::Bare);
+        assert_eq!(read.to, ["a@example.test", "b@example.test"], "{read:?}");
+        assert_eq!(read.cc, ["c@example.test", "d@example.test"]);
     }
 
     fn env(from: Option<&str>, rcpts: &[&str]) -> EnvelopeSide {

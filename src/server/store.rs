@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
 use super::bounce::Bounce;
@@ -113,7 +113,8 @@ impl StoredMessage {
     pub fn judged(&mut self, hostname: &str, verdicts: Vec<Verdict>) {
         let field = authentication_results(hostname, &verdicts);
         // One copy: Return-Path, the field, then the rest without forgeries.
-        let at = memchr::memmem::find(&self.delivered, b"\r\n").map_or(0, |i| i + 2);
+        // Return-Path, the line this server wrote first, ends in CRLF.
+        let at = memchr::memchr(b'\n', &self.delivered).map_or(0, |i| i + 1);
         let mut out = Vec::with_capacity(self.delivered.len() + field.len());
         out.extend_from_slice(&self.delivered[..at]);
         out.extend_from_slice(field.as_bytes());
@@ -131,7 +132,9 @@ impl StoredMessage {
 /// (folded lines included) whose authserv-id is `hostname`; the body is
 /// left as it is.
 fn without_forged_results(message: &[u8], hostname: &str, out: &mut Vec<u8>) {
-    let end = memchr::memmem::find(message, b"\r\n\r\n").map_or(message.len(), |i| i + 2);
+    static BLANK_LINE: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    let end = BLANK_LINE.find(message).map_or(message.len(), |i| i + 2);
     let (head, body) = message.split_at(end);
     // Kept lines are copied a run at a time: most messages carry no
     // forgery, and are copied in one piece.
