@@ -63,15 +63,19 @@ fn message(from: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn judge_with(message: &[u8], mail_from: &str, helo: &str, ip: &str) -> Judgement {
     judge_in(zone(), message, mail_from, helo, ip)
 }
 
 fn judge_in(zone: Arc<Zone>, message: &[u8], mail_from: &str, helo: &str, ip: &str) -> Judgement {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let inputs = Inputs {
         message,
         mail_from,
@@ -313,10 +317,7 @@ fn a_dns_server_that_never_answers_is_a_temperror_within_the_limit() {
     // A UDP socket that reads nothing: every query waits.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = silent.local_addr().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let m = message("a@client.example");
     let inputs = Inputs {
         message: &m,
@@ -342,10 +343,7 @@ fn a_dns_server_that_never_answers_is_a_temperror_within_the_limit() {
 
 #[test]
 fn a_connection_judges_spf_and_iprev_once_and_a_new_sender_afresh() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let judge = Judge::new(DnsSource::Zone(zone()), Duration::from_secs(5));
     let m = message("a@client.example");
     let inputs = |mail_from| Inputs {
@@ -379,10 +377,7 @@ fn a_connection_judges_spf_and_iprev_once_and_a_new_sender_afresh() {
 /// judgement gives, and the first is given again when its inputs return.
 #[test]
 fn a_memo_keeps_a_dmarc_verdict_for_the_same_inputs_only() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let judge = Judge::new(DnsSource::Zone(zone()), Duration::from_secs(5));
     let key = DkimKey::from_pem(DEMO_KEY).unwrap();
     let signed = key
@@ -487,10 +482,7 @@ fn org_zone() -> Arc<Zone> {
 
 #[test]
 fn the_organizational_domain_is_found_by_the_dmarc_tree_walk() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let dns = DnsSource::Zone(org_zone());
     let auth = authenticator(&dns, Duration::from_secs(5)).unwrap();
     for (a, b, want) in [
@@ -521,10 +513,7 @@ fn the_organizational_domain_is_found_by_the_dmarc_tree_walk() {
 /// domains beside it, so each verdict is the one a fresh judgement gives.
 #[test]
 fn a_memo_keeps_the_organizational_domains_of_the_same_domains_only() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let judge = Judge::new(DnsSource::Zone(org_zone()), Duration::from_secs(5));
     let mut memo = Memo::default();
     for (from, mail_from) in [

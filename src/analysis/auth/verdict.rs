@@ -186,36 +186,37 @@ mod tests {
             reason: String::new(),
             sentence: String::new(),
         };
-        let field = authentication_results(
-            "demo.example.test",
-            &[
-                v(Method::Spf, Outcome::Pass, "client.example"),
-                v(Method::Dkim, Outcome::Fail, "client.example"),
-                v(Method::Iprev, Outcome::None, "192.0.2.1"),
-            ],
-        );
-        assert_eq!(
-            field,
-            "Authentication-Results: demo.example.test;\r\n\tspf=pass smtp.mailfrom=client.example;\r\n\
-             \tdkim=fail header.d=client.example;\r\n\tiprev=none policy.iprev=192.0.2.1\r\n"
-        );
-        // The HELO check is spf by smtp.helo; a check with no domain names none.
-        let field = authentication_results(
-            "mx",
-            &[
-                v(Method::SpfHelo, Outcome::None, "vm"),
-                v(Method::Dkim, Outcome::None, ""),
-                v(Method::Dmarc, Outcome::PermError, "client.example"),
-            ],
-        );
-        assert_eq!(
-            field,
-            "Authentication-Results: mx;\r\n\tspf=none smtp.helo=vm;\r\n\tdkim=none;\r\n\t\
-             dmarc=permerror header.from=client.example\r\n"
-        );
-        assert_eq!(
-            authentication_results("mx", &[]),
-            "Authentication-Results: mx; none\r\n"
-        );
+        // The HELO check is spf by smtp.helo; a check with no domain names
+        // none; no check at all is none.
+        let cases = [
+            (
+                "demo.example.test",
+                vec![
+                    v(Method::Spf, Outcome::Pass, "client.example"),
+                    v(Method::Dkim, Outcome::Fail, "client.example"),
+                    v(Method::Iprev, Outcome::None, "192.0.2.1"),
+                ],
+                "Authentication-Results: demo.example.test;\r\n\tspf=pass smtp.mailfrom=client.example;\r\n\
+                 \tdkim=fail header.d=client.example;\r\n\tiprev=none policy.iprev=192.0.2.1\r\n",
+            ),
+            (
+                "mx",
+                vec![
+                    v(Method::SpfHelo, Outcome::None, "vm"),
+                    v(Method::Dkim, Outcome::None, ""),
+                    v(Method::Dmarc, Outcome::PermError, "client.example"),
+                ],
+                "Authentication-Results: mx;\r\n\tspf=none smtp.helo=vm;\r\n\tdkim=none;\r\n\t\
+                 dmarc=permerror header.from=client.example\r\n",
+            ),
+            ("mx", vec![], "Authentication-Results: mx; none\r\n"),
+        ];
+        for (host, verdicts, want) in cases {
+            assert_eq!(
+                authentication_results(host, &verdicts),
+                want,
+                "{verdicts:?}"
+            );
+        }
     }
 }
