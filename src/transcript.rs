@@ -204,7 +204,7 @@ pub fn json_auth(at: Duration, v: &Verdict) -> Value {
         "result": v.result.name(),
         "domain": v.domain,
         "reason": v.reason,
-        "text": v.sentence,
+        "text": &*v.sentence,
     })
 }
 

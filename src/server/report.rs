@@ -319,7 +319,7 @@ mod tests {
             result,
             domain: domain.into(),
             reason: reason.into(),
-            sentence: format!("{} said {result}.", method.name()),
+            sentence: format!("{} said {result}.", method.name()).into(),
         };
         m.judged(
             "demo.example.test",

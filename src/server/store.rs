@@ -403,7 +403,7 @@ mod tests {
                 result: Outcome::Pass,
                 domain: "c.example".into(),
                 reason: String::new(),
-                sentence: String::new(),
+                sentence: "".into(),
             }],
         );
         let text = String::from_utf8(m.delivered.clone()).unwrap();

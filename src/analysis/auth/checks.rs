@@ -43,7 +43,7 @@ fn late(method: Method, domain: &str, limit: Duration, sentence: String) -> Verd
         result: Outcome::TempError,
         domain: domain.to_string(),
         reason: format!("no answer within {} s", limit.as_secs_f64()),
-        sentence,
+        sentence: sentence.into(),
     }
 }
 
@@ -120,7 +120,8 @@ pub(super) async fn run(
             reason: &mail_from.reason,
             from: from.as_deref(),
             orgs: &orgs,
-        });
+        })
+        .into();
     }
     memo.keep_mail_from(
         inputs,
@@ -242,7 +243,7 @@ async fn spf(
     let verdict = Verdict {
         method: if helo { Method::SpfHelo } else { Method::Spf },
         result,
-        sentence: sentence::spf(&facts),
+        sentence: sentence::spf(&facts).into(),
         domain,
         reason,
     };
@@ -326,7 +327,7 @@ fn dkim_verdicts(
             result: Outcome::None,
             domain: String::new(),
             reason: "no signature".into(),
-            sentence: sentence::unsigned(),
+            sentence: sentence::unsigned().into(),
         }];
     }
     outputs
@@ -349,7 +350,7 @@ fn dkim_verdicts(
                 method: Method::Dkim,
                 result,
                 domain: d.to_string(),
-                sentence: sentence::dkim(&facts),
+                sentence: sentence::dkim(&facts).into(),
                 reason,
             }
         })
@@ -427,7 +428,7 @@ fn dmarc_verdict(
         method: Method::Dmarc,
         result,
         domain: from.to_string(),
-        sentence: sentence::dmarc(&facts),
+        sentence: sentence::dmarc(&facts).into(),
         reason,
     }
 }
@@ -464,7 +465,7 @@ async fn iprev(
         method: Method::Iprev,
         result,
         domain: ip.to_string(),
-        sentence: sentence::iprev(result, ip, &names, &reason),
+        sentence: sentence::iprev(result, ip, &names, &reason).into(),
         reason,
     }
 }
@@ -487,7 +488,8 @@ pub(super) fn unreachable_dns(inputs: &Inputs<'_>, why: &str) -> Judgement {
         sentence: format!(
             "No DNS resolver could be set up ({why}), so nothing about {} could be checked.",
             inputs.client_ip
-        ),
+        )
+        .into(),
     })
     .collect();
     Judgement {

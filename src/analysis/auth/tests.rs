@@ -146,7 +146,7 @@ fn spf_passing_for_another_domain_fails_dmarc_under_p_reject() {
     assert_eq!(dmarc.result, Outcome::Fail);
     assert_eq!(dmarc.domain, "bank.example");
     assert_eq!(
-        dmarc.sentence,
+        &*dmarc.sentence,
         "SPF passes for client.example (MAIL FROM), but From: says bank.example, which \
          publishes p=reject: DMARC fails alignment and a receiver that enforces DMARC will \
          refuse this message."

@@ -73,7 +73,7 @@ pub struct Verdict {
     /// The technical reason, short (a record's error, the policy).
     pub reason: String,
     /// One sentence tying the result to the envelope and the headers.
-    pub sentence: String,
+    pub sentence: std::sync::Arc<str>,
 }
 
 /// How two domains align: RFC 7489 3.1, strict being the same name and
@@ -184,7 +184,7 @@ mod tests {
             result,
             domain: domain.into(),
             reason: String::new(),
-            sentence: String::new(),
+            sentence: "".into(),
         };
         // The HELO check is spf by smtp.helo; a check with no domain names
         // none; no check at all is none.

@@ -19,7 +19,7 @@ fn verdict(method: Method, result: Outcome) -> Verdict {
         result,
         domain: "client.example".into(),
         reason: String::new(),
-        sentence: format!("{} said so.", method.name()),
+        sentence: format!("{} said so.", method.name()).into(),
     }
 }
 

@@ -226,7 +226,7 @@ fn verdicts(state: &AppState, theme: &Theme, lines: &mut Vec<TLine<'static>>) {
         lines.push(TLine::from(vec![
             Span::styled(mark, style),
             Span::styled(format!("{}={} ", v.method.name(), v.result), style),
-            Span::raw(v.sentence.clone()),
+            Span::raw(v.sentence.to_string()),
         ]));
     }
 }

@@ -166,7 +166,7 @@ fn verdicts(verdicts: &[Verdict], theme: &Theme) -> Vec<TLine<'static>> {
     }
     let mut lines = vec![TLine::from(spans)];
     if let Some(d) = verdicts.iter().find(|v| v.method == Method::Dmarc) {
-        lines.push(TLine::from(d.sentence.clone()));
+        lines.push(TLine::from(d.sentence.to_string()));
     }
     lines
 }
