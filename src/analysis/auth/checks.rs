@@ -15,7 +15,7 @@ use mail_auth::{
 use tokio::time::Instant;
 
 use super::lookups::{Answer, Lookup, Recorder};
-use super::memo::{DmarcKey, Memo};
+use super::memo::{DmarcInputs, Memo};
 use super::orgdomain::{self, OrgDomains};
 use super::sentence::{self, DkimFacts, DmarcFacts, Policy, SpfFacts};
 use super::verdict::{Alignment, Method, Outcome, Verdict};
@@ -47,8 +47,18 @@ fn late(method: Method, domain: &str, limit: Duration, sentence: String) -> Verd
     }
 }
 
-/// Every check, in order; SPF and iprev taken from `memo` when it has
-/// judged the same inputs, and kept there.
+/// What every step of one judgement shares: the checker, the recorded
+/// answers, and the deadline all the lookups keep.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    auth: &'a MessageAuthenticator,
+    rec: &'a Recorder,
+    deadline: Instant,
+    limit: Duration,
+}
+
+/// Every check, in order; SPF, iprev, the organizational domains and DMARC
+/// taken from `memo` when it has judged the same inputs, and kept there.
 pub(super) async fn run(
     auth: &MessageAuthenticator,
     rec: &Recorder,
@@ -57,127 +67,169 @@ pub(super) async fn run(
     deadline: Instant,
     limit: Duration,
 ) -> Vec<Verdict> {
+    let run = Run {
+        auth,
+        rec,
+        deadline,
+        limit,
+    };
     let parsed = AuthenticatedMessage::parse(inputs.message);
     let from = parsed.as_ref().and_then(|m| from_domain(m));
     let mut out = Vec::with_capacity(5);
     let helo = match memo.helo(inputs) {
         Some(v) => v,
-        None => spf(auth, rec, inputs, true, deadline, limit).await.0,
+        None => spf(&run, inputs, true).await.0,
     };
     memo.keep_helo(inputs, &helo);
     out.push(helo);
     let (mut mail_from, spf_output, told) = match memo.mail_from(inputs, from.as_deref()) {
         Some((v, o, aligned)) => (v, Some(o), Some(aligned)),
         None => {
-            let (v, o) = spf(auth, rec, inputs, false, deadline, limit).await;
+            let (v, o) = spf(&run, inputs, false).await;
             (v, o, None)
         }
     };
-    let spf_domain = mail_from.domain.clone();
-    let spf_result = mail_from.result;
     let dkim = match &parsed {
         Some(message) => Some(bounded(deadline, auth.verify_dkim(cached(message, rec))).await),
         None => None,
     };
-    // The organizational domains before DMARC runs: its tree walk then
-    // reads the same answers, negative ones included (see learn_missing).
     let orgs = match &from {
         Some(from) => {
             let signers = dkim.iter().flatten().flatten();
-            let mut others: Vec<&str> = signers
-                .filter_map(|o| o.signature().map(|s| s.d.as_str()))
-                .collect();
-            others.push(&spf_domain);
-            match memo.orgs(from, &others) {
-                Some(orgs) => orgs,
-                None => {
-                    let walk = orgdomain::find(auth, rec, from, &others);
-                    match bounded(deadline, walk).await {
-                        Some(orgs) => {
-                            if !rec.is_live() {
-                                memo.keep_orgs(from, &others, &orgs);
-                            }
-                            orgs
-                        }
-                        None => OrgDomains::default(),
-                    }
-                }
-            }
+            org_domains(&run, memo, from, signers, &mail_from.domain).await
         }
         None => OrgDomains::default(),
     };
-    // The sentence says how MAIL FROM's domain aligns with From:; a kept
-    // one that said the same is the same.
-    let aligned = from
-        .as_deref()
-        .map(|from| Alignment::of(&mail_from.domain, from, &orgs));
-    if told != Some(aligned) {
-        mail_from.sentence = sentence::spf(&SpfFacts {
-            helo: false,
-            result: mail_from.result,
-            domain: &mail_from.domain,
-            ip: inputs.client_ip,
-            reason: &mail_from.reason,
-            from: from.as_deref(),
-            orgs: &orgs,
-        })
-        .into();
-    }
-    memo.keep_mail_from(
-        inputs,
+    let aligned = tell_alignment(
+        &mut mail_from,
+        told,
+        inputs.client_ip,
         from.as_deref(),
-        &mail_from,
-        spf_output.as_ref(),
-        aligned,
+        &orgs,
     );
-    out.push(mail_from);
+    let spf_output = spf_output.as_ref();
+    memo.keep_mail_from(inputs, from.as_deref(), &mail_from, spf_output, aligned);
     match (&parsed, dkim) {
         (Some(message), Some(dkim)) => {
-            out.extend(dkim_verdicts(dkim.as_deref(), from.as_deref(), &orgs, limit));
-            let spf = (spf_result, spf_domain.as_str());
-            // The same inputs make the same verdict: a connection's next
-            // message from the same sender takes it from the memo.
-            let key = match (&dkim, &spf_output) {
-                (Some(dkim), Some(o)) => Some((DmarcKey::signatures(dkim), (o.result(), spf_result))),
-                _ => None,
+            let dkim = dkim.as_deref();
+            let judged = Judged {
+                message,
+                from: from.as_deref(),
+                spf: &mail_from,
+                spf_output,
+                dkim,
+                orgs: &orgs,
             };
-            let kept = key.as_ref().and_then(|(signed, spf)| {
-                memo.dmarc(&message.from, &spf_domain, *spf, signed)
-            });
-            let dmarc = match kept {
-                Some(v) => v,
-                None => {
-                    let dmarc = match (&dkim, &spf_output, &from) {
-                        (Some(dkim), Some(spf), Some(_)) => {
-                            let params = DmarcParameters::new(message, dkim, &spf_domain, spf);
-                            bounded(deadline, auth.verify_dmarc(cached(params, rec))).await
-                        }
-                        _ => None,
-                    };
-                    let v = dmarc_verdict(dmarc, dkim.as_deref(), from.as_deref(), spf, &orgs, limit);
-                    if let Some((signed, spf)) = key {
-                        memo.keep_dmarc(&message.from, &spf_domain, spf, signed, &v);
-                    }
-                    v
-                }
-            };
+            let dmarc = dmarc(&run, memo, &judged).await;
+            out.push(mail_from);
+            out.extend(dkim_verdicts(dkim, from.as_deref(), &orgs, limit));
             out.push(dmarc);
         }
-        _ => out.push(Verdict {
+        _ => out.extend([mail_from, Verdict {
             method: Method::Dkim,
             result: Outcome::PermError,
             domain: String::new(),
             reason: "the message's header fields cannot be read".into(),
             sentence: "The message's header fields cannot be read, so neither DKIM nor DMARC can judge it.".into(),
-        }),
+        }]),
     }
     let iprev = match memo.iprev(inputs.client_ip) {
         Some(v) => v,
-        None => iprev(auth, rec, inputs.client_ip, deadline, limit).await,
+        None => iprev(&run, inputs.client_ip).await,
     };
     memo.keep_iprev(inputs.client_ip, &iprev);
     out.push(iprev);
     out
+}
+
+/// Tells in MAIL FROM's sentence how its domain aligns with From:, unless
+/// the kept sentence (`told`) said the same; returns the alignment told.
+fn tell_alignment(
+    mail_from: &mut Verdict,
+    told: Option<Option<Alignment>>,
+    ip: IpAddr,
+    from: Option<&str>,
+    orgs: &OrgDomains,
+) -> Option<Alignment> {
+    let aligned = from.map(|from| Alignment::of(&mail_from.domain, from, orgs));
+    if told != Some(aligned) {
+        mail_from.sentence = sentence::spf(&SpfFacts {
+            helo: false,
+            result: mail_from.result,
+            domain: &mail_from.domain,
+            ip,
+            reason: &mail_from.reason,
+            from,
+            orgs,
+        })
+        .into();
+    }
+    aligned
+}
+
+/// The organizational domains of From:'s domain and of the domains that
+/// could align with it (DKIM's `d=`, SPF's), found before DMARC runs: its
+/// tree walk then reads the same answers, negative ones included (see
+/// learn_missing). Kept in `memo` only from an offline zone.
+async fn org_domains<'o>(
+    run: &Run<'_>,
+    memo: &mut Memo,
+    from: &str,
+    signers: impl Iterator<Item = &'o DkimOutput<'o>>,
+    spf_domain: &'o str,
+) -> OrgDomains {
+    let mut others: Vec<&str> = signers
+        .filter_map(|o| o.signature().map(|s| s.d.as_str()))
+        .collect();
+    others.push(spf_domain);
+    if let Some(orgs) = memo.orgs(from, &others) {
+        return orgs;
+    }
+    let walk = orgdomain::find(run.auth, run.rec, from, &others);
+    match bounded(run.deadline, walk).await {
+        Some(orgs) => {
+            if !run.rec.is_live() {
+                memo.keep_orgs(from, &others, &orgs);
+            }
+            orgs
+        }
+        None => OrgDomains::default(),
+    }
+}
+
+/// What DMARC is judged from: the message, its From: domain, the SPF
+/// verdict on MAIL FROM and mail-auth's output of it, the DKIM outputs
+/// (None when they came too late) and the organizational domains.
+struct Judged<'a> {
+    message: &'a AuthenticatedMessage<'a>,
+    from: Option<&'a str>,
+    spf: &'a Verdict,
+    spf_output: Option<&'a SpfOutput>,
+    dkim: Option<&'a [DkimOutput<'a>]>,
+    orgs: &'a OrgDomains,
+}
+
+/// DMARC's verdict: the memo's when it judged the same inputs (a
+/// connection's next message from the same sender), else mail-auth's.
+async fn dmarc(run: &Run<'_>, memo: &mut Memo, j: &Judged<'_>) -> Verdict {
+    let spf = (j.spf.result, j.spf.domain.as_str());
+    let (Some(dkim), Some(spf_output)) = (j.dkim, j.spf_output) else {
+        return dmarc_verdict(None, j.dkim, j.from, spf, j.orgs, run.limit);
+    };
+    let inputs = DmarcInputs::new(&j.message.from, j.spf, spf_output, dkim);
+    if let Some(v) = memo.dmarc(&inputs) {
+        return v;
+    }
+    let output = match j.from {
+        Some(_) => {
+            let params = DmarcParameters::new(j.message, dkim, &j.spf.domain, spf_output);
+            bounded(run.deadline, run.auth.verify_dmarc(cached(params, run.rec))).await
+        }
+        None => None,
+    };
+    let v = dmarc_verdict(output, Some(dkim), j.from, spf, j.orgs, run.limit);
+    memo.keep_dmarc(inputs, &v);
+    v
 }
 
 fn from_domain(m: &AuthenticatedMessage) -> Option<String> {
@@ -188,14 +240,13 @@ fn from_domain(m: &AuthenticatedMessage) -> Option<String> {
 }
 
 /// SPF for the HELO name (`helo`) or for MAIL FROM; the output too, for DMARC.
-async fn spf(
-    auth: &MessageAuthenticator,
-    rec: &Recorder,
-    inputs: &Inputs<'_>,
-    helo: bool,
-    deadline: Instant,
-    limit: Duration,
-) -> (Verdict, Option<SpfOutput>) {
+async fn spf(run: &Run<'_>, inputs: &Inputs<'_>, helo: bool) -> (Verdict, Option<SpfOutput>) {
+    let Run {
+        auth,
+        rec,
+        deadline,
+        limit,
+    } = *run;
     let ip = inputs.client_ip;
     let params = if helo {
         SpfParameters::verify_ehlo(ip, inputs.helo, inputs.receiver)
@@ -433,13 +484,13 @@ fn dmarc_verdict(
     }
 }
 
-async fn iprev(
-    auth: &MessageAuthenticator,
-    rec: &Recorder,
-    ip: IpAddr,
-    deadline: Instant,
-    limit: Duration,
-) -> Verdict {
+async fn iprev(run: &Run<'_>, ip: IpAddr) -> Verdict {
+    let Run {
+        auth,
+        rec,
+        deadline,
+        limit,
+    } = *run;
     let Some(o) = bounded(deadline, auth.verify_iprev(cached(ip, rec))).await else {
         let text = sentence::iprev(Outcome::TempError, ip, &[], "no answer in time");
         return late(Method::Iprev, &ip.to_string(), limit, text);

@@ -7,6 +7,7 @@
 //! and the domains it is aligned with are kept too, when they come from
 //! the offline zone, whose answers cannot change or fail for a while.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use mail_auth::{DkimOutput, DkimResult, SpfOutput, SpfResult};
@@ -27,31 +28,53 @@ pub struct Memo {
     iprev: Option<(IpAddr, Verdict)>,
     /// The From: domain and the others walked with it, and what was found.
     orgs: Option<(String, Vec<String>, OrgDomains)>,
-    dmarc: Option<(DmarcKey, Verdict)>,
+    dmarc: Option<(DmarcInputs<'static>, Verdict)>,
 }
 
 /// Everything a DMARC verdict is made from besides the zone: the From:
 /// addresses, SPF's domain and result (mail-auth's, and ours after the
 /// void-lookup rule), and the DKIM signatures DMARC counts, as mail-auth
 /// counts them: each `d=` that passed (None) or failed for now (the error).
+/// Borrowed to look the memo up; owned once kept.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct DmarcKey {
-    from: Vec<String>,
-    spf_domain: String,
+pub(super) struct DmarcInputs<'a> {
+    from: Cow<'a, [String]>,
+    spf_domain: Cow<'a, str>,
     spf: (SpfResult, Outcome),
     dkim: Vec<(String, Option<String>)>,
 }
 
-impl DmarcKey {
-    /// The signatures DMARC counts; no allocation for a message without one.
-    pub(super) fn signatures(dkim: &[DkimOutput<'_>]) -> Vec<(String, Option<String>)> {
-        dkim.iter()
+impl<'a> DmarcInputs<'a> {
+    /// No allocation for a message without a signature.
+    pub(super) fn new(
+        from: &'a [String],
+        spf: &'a Verdict,
+        spf_output: &SpfOutput,
+        dkim: &[DkimOutput<'_>],
+    ) -> Self {
+        let dkim = dkim
+            .iter()
             .filter_map(|o| match (o.result(), o.signature()) {
                 (DkimResult::Pass, Some(s)) => Some((s.d.clone(), None)),
                 (DkimResult::TempError(e), Some(s)) => Some((s.d.clone(), Some(e.to_string()))),
                 _ => None,
             })
-            .collect()
+            .collect();
+        Self {
+            from: Cow::Borrowed(from),
+            spf_domain: Cow::Borrowed(&spf.domain),
+            spf: (spf_output.result(), spf.result),
+            dkim,
+        }
+    }
+
+    fn into_owned(self) -> DmarcInputs<'static> {
+        DmarcInputs {
+            from: Cow::Owned(self.from.into_owned()),
+            spf_domain: Cow::Owned(self.spf_domain.into_owned()),
+            spf: self.spf,
+            dkim: self.dkim,
+        }
     }
 }
 
@@ -101,36 +124,15 @@ impl Memo {
             && self.dmarc.is_none()
     }
 
-    /// The DMARC verdict judged from the same From: addresses, SPF result
-    /// and counted signatures; compared in place, without a copy.
-    pub(super) fn dmarc(
-        &self,
-        from: &[String],
-        spf_domain: &str,
-        spf: (SpfResult, Outcome),
-        dkim: &[(String, Option<String>)],
-    ) -> Option<Verdict> {
-        let (k, v) = self.dmarc.as_ref()?;
-        (k.from == from && k.spf_domain == spf_domain && k.spf == spf && k.dkim == dkim)
-            .then(|| v.clone())
+    /// The DMARC verdict judged from the same inputs.
+    pub(super) fn dmarc(&self, inputs: &DmarcInputs<'_>) -> Option<Verdict> {
+        let (kept, v) = self.dmarc.as_ref()?;
+        (kept == inputs).then(|| v.clone())
     }
 
-    pub(super) fn keep_dmarc(
-        &mut self,
-        from: &[String],
-        spf_domain: &str,
-        spf: (SpfResult, Outcome),
-        dkim: Vec<(String, Option<String>)>,
-        v: &Verdict,
-    ) {
+    pub(super) fn keep_dmarc(&mut self, inputs: DmarcInputs<'_>, v: &Verdict) {
         if keeps(v) {
-            let key = DmarcKey {
-                from: from.to_vec(),
-                spf_domain: spf_domain.to_string(),
-                spf,
-                dkim,
-            };
-            self.dmarc = Some((key, v.clone()));
+            self.dmarc = Some((inputs.into_owned(), v.clone()));
         }
     }
 
