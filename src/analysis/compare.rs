@@ -102,6 +102,26 @@ impl HeaderSide {
     }
 }
 
+/// Addresses joined by commas, or "(none)".
+pub fn list_or_none(items: &[String]) -> String {
+    let mut out = String::new();
+    push_list_or_none(&mut out, items);
+    out
+}
+
+/// [`list_or_none`] onto `out`, for a line written in one buffer.
+pub fn push_list_or_none(out: &mut String, items: &[String]) {
+    if items.is_empty() {
+        out.push_str("(none)");
+    }
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item);
+    }
+}
+
 fn domain(a: &str) -> Option<String> {
     a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
 }

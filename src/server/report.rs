@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::bounce::{self, Bounce, BounceFate};
 use super::{judge, LogEvent, StoredMessage};
+use crate::analysis::compare::push_list_or_none;
 use crate::proto::server::Hangup;
 use crate::transcript::json_auth;
 
@@ -60,7 +61,7 @@ fn message_text(t: &str, conn: u64, message: &StoredMessage) -> String {
         ("  Cc: ", &h.cc),
     ] {
         out.push_str(name);
-        push_list(&mut out, items);
+        push_list_or_none(&mut out, items);
     }
     if let Some(s) = &h.subject {
         out.push_str("  Subject: ");
@@ -81,19 +82,6 @@ fn message_text(t: &str, conn: u64, message: &StoredMessage) -> String {
         );
     }
     out
-}
-
-/// `items` joined with ", ", or "(none)".
-fn push_list(out: &mut String, items: &[String]) {
-    if items.is_empty() {
-        out.push_str("(none)");
-    }
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(item);
-    }
 }
 
 /// The text form; `verbose` adds every command and reply. `None` for events

@@ -16,6 +16,7 @@ use ratatui::text::{Line as TLine, Span};
 use ratatui::widgets::{Block, Borders};
 use tui_textarea::TextArea;
 
+pub(crate) use crate::analysis::compare::list_or_none;
 use crate::tui::theme::Theme;
 
 /// A pane's frame: its border and title, marked when focused.
@@ -135,15 +136,6 @@ fn columns(
         })
         .collect();
     Some(rows)
-}
-
-/// Addresses joined by commas, or "(none)".
-pub(crate) fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() {
-        "(none)".into()
-    } else {
-        items.join(", ")
-    }
 }
 
 /// Every line wrapped to `width`, continuations two columns past the
