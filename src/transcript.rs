@@ -11,6 +11,7 @@ use crate::analysis::auth::Verdict;
 use crate::proto::client::Event;
 use crate::proto::probe::Finding;
 use crate::proto::visible::json_safe;
+use crate::proto::{Reply, Verb};
 use crate::transport::Timed;
 
 /// The transcript's form.
@@ -250,8 +251,6 @@ fn millis(d: Duration) -> String {
 /// One JSON object for one entry. `kind` is `client`, `server`, `info` or
 /// `error`; server replies carry `code`, `enhanced` and `lines`, and `raw`
 /// when the server's bytes differ from what `lines` shows.
-// Longer than 80 lines: one arm per event kind, each a few fields; split, the
-// JSON form would be harder to read against DESIGN.md's contract.
 pub fn json_entry(entry: &Timed, reveal: bool) -> Value {
     let mut m = Map::new();
     m.insert("t".into(), json!(secs(entry.at)));
@@ -277,45 +276,7 @@ pub fn json_entry(entry: &Timed, reveal: bool) -> Value {
             answers,
             verb,
             reply,
-        } => {
-            let lines: Vec<String> = reply
-                .lines
-                .iter()
-                .map(|l| crate::proto::visible::visible(l))
-                .collect();
-            m.insert("kind".into(), json!("server"));
-            m.insert("text".into(), json!(lines.join("\n")));
-            m.insert("code".into(), json!(reply.code.value()));
-            if let Some(e) = reply.enhanced {
-                m.insert("enhanced".into(), json!(e.to_string()));
-            }
-            // A server's "␛" and its ESC look the same once made visible:
-            // where the bytes differ from what shows, the bytes go too (as
-            // JSON escapes them; invalid UTF-8 as U+FFFD, its byte in `lines`).
-            if reply
-                .lines
-                .iter()
-                .zip(&lines)
-                .any(|(raw, shown)| raw.as_slice() != shown.as_bytes())
-            {
-                let raw: Vec<String> = reply
-                    .lines
-                    .iter()
-                    .map(|l| String::from_utf8_lossy(l).into_owned())
-                    .collect();
-                m.insert("raw".into(), json!(raw));
-            }
-            m.insert("lines".into(), json!(lines));
-            if let Some(a) = answers {
-                m.insert("answers".into(), json!(a));
-            }
-            if let Some(v) = verb {
-                m.insert("command".into(), json!(v.name()));
-            }
-            if let Some(l) = entry.latency {
-                m.insert("latency_ms".into(), json!(secs(l * 1000)));
-            }
-        }
+        } => reply_fields(&mut m, reply, *answers, *verb, entry.latency),
         Event::BadReply { answers, error } => {
             m.insert("kind".into(), json!("error"));
             m.insert("text".into(), json!(error.to_string()));
@@ -339,6 +300,55 @@ pub fn json_entry(entry: &Timed, reveal: bool) -> Value {
         }
     }
     Value::Object(m)
+}
+
+/// A server reply's fields: its text, code and enhanced code, its lines as
+/// shown and, where they differ, as sent; what it answered, and how long it
+/// took.
+fn reply_fields(
+    m: &mut Map<String, Value>,
+    reply: &Reply,
+    answers: Option<u64>,
+    verb: Option<Verb>,
+    latency: Option<Duration>,
+) {
+    let lines: Vec<String> = reply
+        .lines
+        .iter()
+        .map(|l| crate::proto::visible::visible(l))
+        .collect();
+    m.insert("kind".into(), json!("server"));
+    m.insert("text".into(), json!(lines.join("\n")));
+    m.insert("code".into(), json!(reply.code.value()));
+    if let Some(e) = reply.enhanced {
+        m.insert("enhanced".into(), json!(e.to_string()));
+    }
+    // A server's "␛" and its ESC look the same once made visible:
+    // where the bytes differ from what shows, the bytes go too (as
+    // JSON escapes them; invalid UTF-8 as U+FFFD, its byte in `lines`).
+    if reply
+        .lines
+        .iter()
+        .zip(&lines)
+        .any(|(raw, shown)| raw.as_slice() != shown.as_bytes())
+    {
+        let raw: Vec<String> = reply
+            .lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        m.insert("raw".into(), json!(raw));
+    }
+    m.insert("lines".into(), json!(lines));
+    if let Some(a) = answers {
+        m.insert("answers".into(), json!(a));
+    }
+    if let Some(v) = verb {
+        m.insert("command".into(), json!(v.name()));
+    }
+    if let Some(l) = latency {
+        m.insert("latency_ms".into(), json!(secs(l * 1000)));
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::bounce::{self, Bounce, BounceFate};
 use super::{judge, LogEvent, StoredMessage};
 use crate::analysis::compare::push_list_or_none;
-use crate::proto::server::Hangup;
+use crate::proto::server::{Hangup, Ruling};
 use crate::transcript::json_auth;
 
 /// `HH:MM:SS` in UTC, for log lines.
@@ -144,22 +144,7 @@ pub fn json(event: &LogEvent, now: SystemTime) -> serde_json::Value {
         LogEvent::Problem { conn, text } => {
             json!({"t": t, "event": "problem", "conn": conn, "text": text})
         }
-        LogEvent::Rule { conn, ruling } => json!({
-            "t": t,
-            "event": "rule",
-            "conn": conn,
-            "rule": ruling.index,
-            "name": ruling.name,
-            "stage": ruling.stage.name(),
-            "reply": ruling.reply,
-            "delay_ms": ruling.delay_ms,
-            "hangup": ruling.hangup.map(|h| match h {
-                Hangup::BeforeReply => "before-reply",
-                Hangup::AfterReply => "after-reply",
-            }),
-            "bounce": ruling.bounce,
-            "why": ruling.why,
-        }),
+        LogEvent::Rule { conn, ruling } => rule_json(t, *conn, ruling),
         LogEvent::Disconnected { conn, messages } => {
             json!({"t": t, "event": "disconnect", "conn": conn, "messages": messages})
         }
@@ -172,39 +157,63 @@ pub fn json(event: &LogEvent, now: SystemTime) -> serde_json::Value {
             "user": summary.user,
             "tls": summary.tls,
         }),
-        LogEvent::Message { conn, message } => {
-            let r = &message.received;
-            let h = &message.headers;
-            json!({
-                "t": t,
-                "event": "message",
-                "conn": conn,
-                "id": r.id,
-                "client": r.client,
-                "helo": r.helo,
-                "tls": r.tls,
-                "auth_user": r.auth,
-                "mail_from": r.mail_from,
-                "mail_params": r.mail_params,
-                "rcpts": r.rcpts.iter().map(|(a, p)| json!({"address": a, "params": p})).collect::<Vec<_>>(),
-                "size": message.size(),
-                "header_from": h.from,
-                "header_sender": h.sender,
-                "header_reply_to": h.reply_to,
-                "header_to": h.to,
-                "header_cc": h.cc,
-                "header_bcc": h.bcc,
-                "subject": h.subject,
-                "bounce": message.bounce.as_ref().map(bounce),
-                "auth": auth(message),
-            })
-        }
+        LogEvent::Message { conn, message } => message_json(t, *conn, message),
     }
+}
+
+/// A rule that fired, with what it did.
+fn rule_json(t: f64, conn: u64, ruling: &Ruling) -> serde_json::Value {
+    json!({
+        "t": t,
+        "event": "rule",
+        "conn": conn,
+        "rule": ruling.index,
+        "name": ruling.name,
+        "stage": ruling.stage.name(),
+        "reply": ruling.reply,
+        "delay_ms": ruling.delay_ms,
+        "hangup": ruling.hangup.map(|h| match h {
+            Hangup::BeforeReply => "before-reply",
+            Hangup::AfterReply => "after-reply",
+        }),
+        "bounce": ruling.bounce,
+        "why": ruling.why,
+    })
+}
+
+/// An accepted message: the envelope, the header fields beside it, the
+/// verdicts and any bounce.
+fn message_json(t: f64, conn: u64, message: &StoredMessage) -> serde_json::Value {
+    let r = &message.received;
+    let h = &message.headers;
+    json!({
+        "t": t,
+        "event": "message",
+        "conn": conn,
+        "id": r.id,
+        "client": r.client,
+        "helo": r.helo,
+        "tls": r.tls,
+        "auth_user": r.auth,
+        "mail_from": r.mail_from,
+        "mail_params": r.mail_params,
+        "rcpts": r.rcpts.iter().map(|(a, p)| json!({"address": a, "params": p})).collect::<Vec<_>>(),
+        "size": message.size(),
+        "header_from": h.from,
+        "header_sender": h.sender,
+        "header_reply_to": h.reply_to,
+        "header_to": h.to,
+        "header_cc": h.cc,
+        "header_bcc": h.bcc,
+        "subject": h.subject,
+        "bounce": message.bounce.as_ref().map(bounce),
+        "auth": auth(message),
+    })
 }
 
 /// A message's verdicts in its JSON event: the objects `send` prints,
 /// without their own time and kind; an empty list when nothing was judged.
-fn auth(message: &super::StoredMessage) -> serde_json::Value {
+fn auth(message: &StoredMessage) -> serde_json::Value {
     message
         .verdicts
         .iter()
