@@ -241,12 +241,6 @@ fn from_domain(m: &AuthenticatedMessage) -> Option<String> {
 
 /// SPF for the HELO name (`helo`) or for MAIL FROM; the output too, for DMARC.
 async fn spf(run: &Run<'_>, inputs: &Inputs<'_>, helo: bool) -> (Verdict, Option<SpfOutput>) {
-    let Run {
-        auth,
-        rec,
-        deadline,
-        limit,
-    } = *run;
     let ip = inputs.client_ip;
     let params = if helo {
         SpfParameters::verify_ehlo(ip, inputs.helo, inputs.receiver)
@@ -257,21 +251,26 @@ async fn spf(run: &Run<'_>, inputs: &Inputs<'_>, helo: bool) -> (Verdict, Option
         (false, Some((_, d))) => d.to_string(),
         _ => inputs.helo.to_string(),
     };
-    let first = rec.lookups().len();
-    let output = bounded(deadline, auth.verify_spf(cached(params, rec))).await;
+    let first = run.rec.lookups().len();
+    let output = bounded(run.deadline, run.auth.verify_spf(cached(params, run.rec))).await;
     let (mut result, mut reason) = match &output {
         None => (
             Outcome::TempError,
-            format!("no answer within {} s", limit.as_secs_f64()),
+            format!("no answer within {} s", run.limit.as_secs_f64()),
         ),
         Some(o) => spf_outcome(o),
     };
     if !matches!(result, Outcome::PermError | Outcome::TempError) {
-        bounded(deadline, tell_void_lookups(auth, rec, first + 1)).await;
+        bounded(
+            run.deadline,
+            tell_void_lookups(run.auth, run.rec, first + 1),
+        )
+        .await;
     }
     // RFC 7208 4.6.4: more than two lookups that find nothing end the check;
     // mail-auth counts the ten lookups but not these.
-    let voids = rec
+    let voids = run
+        .rec
         .lookups()
         .iter()
         .skip(first + 1)
@@ -485,15 +484,9 @@ fn dmarc_verdict(
 }
 
 async fn iprev(run: &Run<'_>, ip: IpAddr) -> Verdict {
-    let Run {
-        auth,
-        rec,
-        deadline,
-        limit,
-    } = *run;
-    let Some(o) = bounded(deadline, auth.verify_iprev(cached(ip, rec))).await else {
+    let Some(o) = bounded(run.deadline, run.auth.verify_iprev(cached(ip, run.rec))).await else {
         let text = sentence::iprev(Outcome::TempError, ip, &[], "no answer in time");
-        return late(Method::Iprev, &ip.to_string(), limit, text);
+        return late(Method::Iprev, &ip.to_string(), run.limit, text);
     };
     let (result, reason) = match &o.result {
         IprevResult::Pass => (Outcome::Pass, "forward-confirmed".to_string()),
